@@ -1,0 +1,32 @@
+// Time parsing: Go-style durations ("500ms", "1h30m") and timestamps.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace loge {
+
+using Duration = std::chrono::nanoseconds;
+
+// Parses a Go duration: an optional sign, then one or more decimal numbers
+// (fractions allowed) each with a unit of ns, us (or µs), ms, s, m, h. "0" alone
+// is allowed. Returns InvalidArgument with the offending text otherwise.
+Result<Duration> ParseDuration(std::string_view s);
+
+// Formats like Go's time.Duration.String(): "1h30m0s", "500ms", "0s".
+std::string FormatDuration(Duration d);
+
+// Parses a decimal int64 ("1700000000000000000"); no sign other than '-',
+// no spaces, no overflow.
+bool ParseInt64(std::string_view s, int64_t* out);
+
+// Unix nanoseconds now, from the system clock.
+int64_t NowNanos();
+
+}  // namespace loge

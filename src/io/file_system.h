@@ -1,0 +1,65 @@
+// FileSystem: the only way loge touches files, so tests can inject faults.
+//
+// Thread-safety: a FileSystem is safe to share; each WritableFile and
+// RandomAccessFile is used by one thread at a time (RandomAccessFile::Read is
+// positional and may be called concurrently).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace loge::io {
+
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual Status Append(std::string_view data) = 0;
+  virtual Status Sync() = 0;  // fdatasync: data durable on return
+  virtual Status Close() = 0;
+  virtual uint64_t Size() const = 0;  // bytes appended so far (plus the size at open)
+};
+
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  // Reads up to n bytes at offset into buf; *got is the count (short at EOF).
+  virtual Status Read(uint64_t offset, size_t n, char* buf, size_t* got) const = 0;
+  virtual uint64_t Size() const = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+  // Creates (truncating) or opens for append.
+  virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
+                                                                bool append) = 0;
+  virtual Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) = 0;
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual Status Remove(const std::string& path) = 0;
+  virtual Status SyncDir(const std::string& dir) = 0;
+  virtual Status CreateDirs(const std::string& dir) = 0;
+  // Names (not paths) of the entries in dir, unsorted.
+  virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
+  virtual Result<uint64_t> FileSize(const std::string& path) = 0;
+  virtual bool Exists(const std::string& path) = 0;
+};
+
+// The POSIX file system; lives for the whole process.
+FileSystem* DefaultFileSystem();
+
+// Reads a whole file.
+Result<std::string> ReadFileToString(FileSystem* fs, const std::string& path);
+
+// Writes data to path atomically and durably:
+//  1. write path.tmp, 2. fsync it, 3. rename over path, 4. fsync the directory.
+Status WriteFileAtomic(FileSystem* fs, const std::string& path, std::string_view data);
+
+std::string JoinPath(std::string_view dir, std::string_view name);
+std::string DirName(std::string_view path);
+
+}  // namespace loge::io
