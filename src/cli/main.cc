@@ -1,1 +1,28 @@
-int main() { return 0; }
+// The loge binary: `loge` and `loge serve` run the server.
+#include <CLI/CLI.hpp>
+
+#include "cli/serve.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"loge: a log store that keeps logs in compressed SQLite files.\n"
+               "`loge` and `loge serve` run the server."};
+  app.set_version_flag("--version", "loge 0.1.0");
+  loge::cli::ServeFlags serve;
+  loge::cli::AddServeFlags(&app, &serve);
+  CLI::App* serve_cmd = app.add_subcommand("serve", "run the server (the default command)");
+  // `loge serve --port 1` hands --port to the root command, where the flags live.
+  serve_cmd->fallthrough();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  return loge::cli::RunServe(serve);
+}

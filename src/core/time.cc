@@ -79,6 +79,31 @@ bool ParseInt64(std::string_view s, int64_t* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+Result<uint64_t> ParseByteSize(std::string_view s) {
+  auto bad = [&] {
+    return Status::InvalidArgument("invalid size \"" + std::string(s) + "\" (want e.g. 1000, 256KiB, 64MiB)");
+  };
+  size_t i = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') i++;
+  if (i == 0) return bad();
+  uint64_t n;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + i, n);
+  if (ec != std::errc()) return bad();
+  std::string unit(s.substr(i));
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  uint64_t mult;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "kb") mult = 1000;
+  else if (unit == "mb") mult = 1000 * 1000;
+  else if (unit == "gb") mult = 1000ull * 1000 * 1000;
+  else if (unit == "kib") mult = 1024;
+  else if (unit == "mib") mult = 1024 * 1024;
+  else if (unit == "gib") mult = 1024ull * 1024 * 1024;
+  else return bad();
+  if (n > UINT64_MAX / mult) return bad();
+  return n * mult;
+}
+
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())

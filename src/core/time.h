@@ -26,6 +26,10 @@ std::string FormatDuration(Duration d);
 // no spaces, no overflow.
 bool ParseInt64(std::string_view s, int64_t* out);
 
+// Parses a byte size: digits with an optional unit B, KB, MB, GB (powers of
+// 1000) or KiB, MiB, GiB (powers of 1024), case-insensitive: "64MiB", "1000".
+Result<uint64_t> ParseByteSize(std::string_view s);
+
 // Unix nanoseconds now, from the system clock.
 int64_t NowNanos();
 

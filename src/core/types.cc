@@ -58,12 +58,16 @@ size_t Payload::Lines() const {
   return n;
 }
 
+size_t Stream::Bytes() const {
+  size_t n = 0;
+  for (const auto& [k, v] : labels) n += k.size() + v.size() + 16;
+  for (const auto& e : entries) n += e.line.size() + e.metadata.size() + sizeof(Entry);
+  return n;
+}
+
 size_t Payload::Bytes() const {
   size_t n = 0;
-  for (const auto& s : streams) {
-    for (const auto& [k, v] : s.labels) n += k.size() + v.size() + 16;
-    for (const auto& e : s.entries) n += e.line.size() + e.metadata.size() + sizeof(Entry);
-  }
+  for (const auto& s : streams) n += s.Bytes();
   return n;
 }
 

@@ -37,13 +37,16 @@ struct Entry {
 struct Stream {
   Labels labels;  // sorted
   std::vector<Entry> entries;
+  // Approximate memory: line, metadata and label bytes plus per-entry
+  // overhead. The head's byte budget counts exactly this.
+  size_t Bytes() const;
 };
 
 // One decoded push request.
 struct Payload {
   std::vector<Stream> streams;
   size_t Lines() const;
-  size_t Bytes() const;  // approximate memory: line, metadata and label bytes
+  size_t Bytes() const;  // sum of Stream::Bytes()
 };
 
 // Binary encoding of a Payload for WAL records (docs/format-wal.md):

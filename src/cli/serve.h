@@ -1,0 +1,42 @@
+// `loge serve` (also plain `loge`): flags -> ServerOptions, run until signalled.
+#pragma once
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace loge::cli {
+
+// Raw flag values as typed; ToOptions validates and converts them.
+struct ServeFlags {
+  int port = 3000;
+  std::string listen = "0.0.0.0";
+  int buckets = 4;
+  int payload_size = 1000;
+  std::string output_path = "tmp/";
+  std::string flush_interval = "1s";
+  std::string flush_compression = "fastest";
+  int flush_workers = 0;  // 0 = max(buckets/2, 2)
+  int flush_queue = 0;    // 0 = buckets
+  bool durable = true;
+  std::string checkpoint_interval = "2s";
+  bool drop_on_backpressure = false;
+  int query_concurrency = 8;
+  std::string max_body_size = "64MiB";
+  std::string max_line_size = "256KiB";
+  std::string max_head_size = "256MiB";
+  std::string backpressure_wait = "5s";
+  std::string log_level = "info";
+};
+
+// Registers the serve flags on app (the root command and `serve` share them).
+void AddServeFlags(CLI::App* app, ServeFlags* f);
+
+// Runs the server until SIGINT/SIGTERM; returns the process exit code
+// (0 after a clean shutdown, 1 if it could not start or stop cleanly,
+// 2 for a flag value that does not validate).
+int RunServe(const ServeFlags& f);
+
+}  // namespace loge::cli

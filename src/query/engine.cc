@@ -1,0 +1,170 @@
+#include "query/engine.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "storage/block.h"
+#include "storage/segment_reader.h"
+
+namespace loge::query {
+
+namespace {
+
+Result<Labels> ParseLabelsJson(simdjson::dom::parser& parser, std::string_view json) {
+  simdjson::padded_string padded(json);
+  simdjson::dom::object obj;
+  if (parser.parse(padded).get_object().get(obj) != simdjson::SUCCESS) {
+    return Status::Corruption("stream labels are not a JSON object");
+  }
+  Labels labels;
+  for (auto field : obj) {
+    std::string_view v;
+    if (field.value.get_string().get(v) != simdjson::SUCCESS) {
+      return Status::Corruption("stream label value is not a string");
+    }
+    labels.emplace_back(std::string(field.key), std::string(v));
+  }
+  return labels;
+}
+
+// The first kContains needle, used to reject a whole block with one memmem.
+const std::string* BlockNeedle(const Query& q) {
+  for (const auto& f : q.line_filters) {
+    if (f.type() == LineFilterType::kContains && !f.needle().empty()) return &f.needle();
+  }
+  return nullptr;
+}
+
+// Scans one file into *top. `bar` is the best-known k-th timestamp across all
+// workers: blocks whose max_ts is below it cannot contribute.
+Status ScanFile(const FileRef& f, const Query& q, TopK* top, std::atomic<int64_t>* bar,
+                QueryStats* stats) {
+  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f.path));
+  simdjson::dom::parser parser;
+  std::unordered_map<int64_t, std::string> streams;  // matching stream id -> labels json
+  Status parse_status;
+  LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t id, std::string_view json) {
+    if (!parse_status.ok()) return;
+    auto labels = ParseLabelsJson(parser, json);
+    if (!labels.ok()) {
+      parse_status = labels.status().WithContext(f.path);
+      return;
+    }
+    if (q.MatchesLabels(*labels)) streams.emplace(id, std::string(json));
+  }));
+  LOGE_RETURN_IF_ERROR(parse_status);
+  if (streams.empty()) return Status::OK();
+
+  const std::string* needle = BlockNeedle(q);
+  std::vector<storage::RowView> rows;
+  Status st;
+  LOGE_RETURN_IF_ERROR(reader->ScanBlocksNewestFirst(q.start, q.end, [&](const storage::BlockCursor& b) {
+    int64_t max_ts = b.max_ts();
+    int64_t threshold = std::max(top->Full() ? top->Threshold() : std::numeric_limits<int64_t>::min(),
+                                 bar->load(std::memory_order_relaxed));
+    if (max_ts < threshold) return false;  // blocks come newest first: nothing later can enter
+    auto it = streams.find(b.stream());
+    if (it == streams.end()) return true;
+    std::string_view lines = b.lines();
+    if (needle && memmem(lines.data(), lines.size(), needle->data(), needle->size()) == nullptr) {
+      return true;
+    }
+    stats->blocks_scanned++;
+    uint32_t n = b.n();
+    st = storage::DecodeBlock(b.ts(), b.lens(), lines, n, &rows);
+    if (!st.ok()) return false;
+    std::vector<std::string> meta;
+    std::string_view meta_col = b.meta();
+    if (!meta_col.empty()) {
+      auto m = storage::DecodeBlockMeta(meta_col, n);
+      if (!m.ok()) {
+        st = m.status();
+        return false;
+      }
+      meta = std::move(*m);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      const auto& r = rows[i];
+      if (!q.InWindow(r.ts) || !top->Admits(r.ts) || !q.MatchesLine(r.line)) continue;
+      top->Add(Hit{r.ts, std::string(r.line), it->second, meta.empty() ? std::string() : meta[i]});
+    }
+    if (top->Full()) {
+      int64_t t = top->Threshold();
+      int64_t cur = bar->load(std::memory_order_relaxed);
+      while (t > cur && !bar->compare_exchange_weak(cur, t, std::memory_order_relaxed)) {
+      }
+    }
+    return true;
+  }));
+  return st.WithContext(f.path);
+}
+
+}  // namespace
+
+Result<QueryResult> Engine::Run(const Query& q) {
+  QueryResult res;
+  TopK top(q.limit);
+  std::vector<FileRef> files;
+  source_->Snapshot(q, &top, &files);
+  res.stats.files_considered = files.size();
+
+  // Plan: keep files overlapping the window, newest first.
+  std::vector<const FileRef*> plan;
+  for (const auto& f : files) {
+    if (f.max_ts >= q.start && f.min_ts <= q.end) plan.push_back(&f);
+  }
+  res.stats.files_pruned = files.size() - plan.size();
+  std::sort(plan.begin(), plan.end(), [](const FileRef* a, const FileRef* b) { return a->max_ts > b->max_ts; });
+
+  std::atomic<int64_t> bar(top.Full() ? top.Threshold() : std::numeric_limits<int64_t>::min());
+  std::atomic<size_t> next(0);
+  std::mutex mu;  // guards top (merge), status, stats below
+  Status status;
+  auto worker = [&] {
+    TopK local(q.limit);
+    QueryStats ls;
+    Status local_status;
+    for (;;) {
+      size_t i = next.fetch_add(1);
+      if (i >= plan.size()) break;
+      const FileRef& f = *plan[i];
+      // Files are in descending max_ts order: once one cannot beat the k-th
+      // row, neither can any after it, but other workers may still hold
+      // earlier ones, so just skip this one.
+      int64_t threshold = std::max(local.Full() ? local.Threshold() : std::numeric_limits<int64_t>::min(),
+                                   bar.load(std::memory_order_relaxed));
+      if (f.max_ts < threshold) {
+        ls.files_pruned++;
+        continue;
+      }
+      ls.files_opened++;
+      local_status = ScanFile(f, q, &local, &bar, &ls);
+      if (!local_status.ok()) break;
+    }
+    std::lock_guard<std::mutex> l(mu);
+    top.Merge(std::move(local));
+    res.stats.files_pruned += ls.files_pruned;
+    res.stats.files_opened += ls.files_opened;
+    res.stats.blocks_scanned += ls.blocks_scanned;
+    if (!local_status.ok() && status.ok()) status = local_status;
+  };
+  size_t nthreads = std::min<size_t>(std::max(opts_.concurrency, 1), plan.size());
+  if (nthreads <= 1) {
+    if (!plan.empty()) worker();
+  } else {
+    std::vector<std::jthread> threads;
+    for (size_t i = 0; i < nthreads; i++) threads.emplace_back(worker);
+  }
+  if (!status.ok()) return status;
+  res.hits = top.TakeSortedNewestFirst();
+  return res;
+}
+
+std::vector<std::string> Engine::LabelKeys() { return source_->LabelKeys(); }
+
+}  // namespace loge::query

@@ -1,0 +1,115 @@
+// The query engine: plans a query over the visible files and the unflushed
+// head, scans files newest-first in parallel, keeps the top `limit` rows.
+//
+// Threads: Run() fans out to at most `concurrency` worker threads it starts
+// and joins itself; workers keep their own TopK and merge once at the end.
+// Engine is safe to call from many threads at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/types.h"
+#include "query/matcher.h"
+
+namespace loge::query {
+
+inline constexpr size_t kDefaultLimit = 100;
+inline constexpr size_t kMaxLimit = 5000;
+
+struct Query {
+  int64_t start = std::numeric_limits<int64_t>::min();  // inclusive, ns
+  int64_t end = std::numeric_limits<int64_t>::max();    // inclusive, ns
+  std::vector<LabelMatcher> matchers;
+  std::vector<LineFilter> line_filters;  // all must hold
+  size_t limit = kDefaultLimit;
+
+  bool MatchesLabels(const Labels& labels) const;
+  bool MatchesLine(std::string_view line) const;
+  bool InWindow(int64_t ts) const { return ts >= start && ts <= end; }
+};
+
+struct Hit {
+  int64_t ts = 0;
+  std::string line;
+  std::string labels_json;  // {"app":"web"}, keys sorted
+  std::string metadata;     // JSON object or empty
+};
+
+// Newest first; ties broken by labels then line so results are deterministic.
+bool HitNewer(const Hit& a, const Hit& b);
+
+// Keeps the `k` newest hits. Not thread-safe: one per worker.
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) {}
+  bool Full() const { return heap_.size() >= k_; }
+  // The oldest kept timestamp once full; min int64 before.
+  int64_t Threshold() const;
+  // Cheap pre-check: could a row at ts enter?
+  bool Admits(int64_t ts) const { return !Full() || ts >= Threshold(); }
+  void Add(Hit h);
+  void Merge(TopK&& other);
+  std::vector<Hit> TakeSortedNewestFirst();
+  size_t size() const { return heap_.size(); }
+
+ private:
+  size_t k_;
+  std::vector<Hit> heap_;  // min-heap by HitNewer: the oldest kept at front
+};
+
+// A queryable file (a flush file now; segments and remote files later).
+struct FileRef {
+  std::string path;
+  int64_t min_ts = 0;
+  int64_t max_ts = 0;
+  uint64_t rows = 0;
+  std::vector<std::string> label_keys;
+};
+
+// The unflushed head and the list of visible files, read under one snapshot
+// so a row is never missed or seen twice while a batch turns into a file.
+// Declared here, implemented by ingest.
+class DataSource {
+ public:
+  virtual ~DataSource() = default;
+  // Adds every unflushed row matching q to *head and lists the visible files.
+  virtual void Snapshot(const Query& q, TopK* head, std::vector<FileRef>* files) = 0;
+  // Label keys of the unflushed rows and of the visible files.
+  virtual std::vector<std::string> LabelKeys() = 0;
+};
+
+struct QueryStats {
+  uint64_t files_considered = 0;  // visible files when the query began
+  uint64_t files_pruned = 0;      // skipped without opening (time window, early stop)
+  uint64_t files_opened = 0;      // opened and scanned
+  uint64_t blocks_scanned = 0;    // blocks whose lines were examined
+};
+
+struct QueryResult {
+  std::vector<Hit> hits;  // newest first
+  QueryStats stats;
+};
+
+struct EngineOptions {
+  int concurrency = 8;  // --query-concurrency: files scanned at once per query
+};
+
+class Engine {
+ public:
+  Engine(const EngineOptions& opts, DataSource* source) : opts_(opts), source_(source) {}
+  // IOError/Corruption if a file cannot be read.
+  Result<QueryResult> Run(const Query& q);
+  std::vector<std::string> LabelKeys();
+
+ private:
+  const EngineOptions opts_;
+  DataSource* const source_;
+};
+
+}  // namespace loge::query

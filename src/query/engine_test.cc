@@ -1,0 +1,172 @@
+#include "query/engine.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "io/file_system.h"
+#include "storage/segment_writer.h"
+
+namespace loge::query {
+namespace {
+
+struct Row {
+  Labels labels;
+  Entry e;
+};
+
+// A DataSource over real files plus an in-memory head.
+class FakeSource : public DataSource {
+ public:
+  std::vector<Row> head;
+  std::vector<FileRef> files;
+  void Snapshot(const Query& q, TopK* top, std::vector<FileRef>* out) override {
+    for (const auto& r : head) {
+      if (q.MatchesLabels(r.labels) && q.InWindow(r.e.ts) && q.MatchesLine(r.e.line)) {
+        top->Add(Hit{r.e.ts, r.e.line, LabelsToJson(r.labels), r.e.metadata});
+      }
+    }
+    *out = files;
+  }
+  std::vector<std::string> LabelKeys() override { return {}; }
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/engineXXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+
+  // Writes rows (any order) as one file and registers it.
+  void AddFile(std::vector<Row> rows) {
+    std::map<Labels, std::vector<Entry>> by;
+    for (auto& r : rows) by[r.labels].push_back(r.e);
+    storage::SegmentWriter w;
+    for (auto& [l, es] : by) {
+      std::stable_sort(es.begin(), es.end(), [](const Entry& a, const Entry& b) { return a.ts < b.ts; });
+      ASSERT_TRUE(w.AddStream(l, es).ok());
+    }
+    storage::SegmentInfo info;
+    auto image = w.Finish(&info);
+    ASSERT_TRUE(image.ok());
+    std::string path = dir_ + "/f" + std::to_string(src_.files.size()) + ".sqlite.zst";
+    ASSERT_TRUE(storage::WriteSegmentFile(io::DefaultFileSystem(), path, *image, 1).ok());
+    src_.files.push_back(FileRef{path, info.min_ts, info.max_ts, info.rows, info.label_keys});
+    all_.insert(all_.end(), rows.begin(), rows.end());
+  }
+
+  std::vector<Hit> BruteForce(const Query& q) {
+    TopK top(q.limit);
+    for (const auto& r : all_) {
+      if (q.MatchesLabels(r.labels) && q.InWindow(r.e.ts) && q.MatchesLine(r.e.line)) {
+        top.Add(Hit{r.e.ts, r.e.line, LabelsToJson(r.labels), r.e.metadata});
+      }
+    }
+    for (const auto& r : src_.head) {
+      if (q.MatchesLabels(r.labels) && q.InWindow(r.e.ts) && q.MatchesLine(r.e.line)) {
+        top.Add(Hit{r.e.ts, r.e.line, LabelsToJson(r.labels), r.e.metadata});
+      }
+    }
+    return top.TakeSortedNewestFirst();
+  }
+
+  std::string dir_;
+  FakeSource src_;
+  std::vector<Row> all_;
+};
+
+TEST_F(EngineTest, MatchesBruteForceOnRandomDataAndQueries) {
+  std::mt19937_64 rng(42);
+  const char* apps[] = {"web", "api", "db"};
+  const char* words[] = {"timeout", "ok", "error", "slow", "retry", "GET", "POST"};
+  auto make_row = [&](int64_t base) {
+    Row r;
+    r.labels = {{"app", apps[rng() % 3]}};
+    if (rng() % 2) r.labels.push_back({"env", rng() % 2 ? "prod" : "dev"});
+    r.e.ts = base + static_cast<int64_t>(rng() % 1000);
+    r.e.line = std::string(words[rng() % 7]) + " " + std::to_string(rng() % 100) + " " + words[rng() % 7];
+    return r;
+  };
+  for (int f = 0; f < 12; f++) {
+    std::vector<Row> rows;
+    for (int i = 0; i < 300; i++) rows.push_back(make_row(f * 800));  // overlapping windows
+    AddFile(rows);
+  }
+  for (int i = 0; i < 200; i++) src_.head.push_back(make_row(9000));
+
+  EngineOptions eo;
+  eo.concurrency = 4;
+  Engine engine(eo, &src_);
+  for (int qi = 0; qi < 150; qi++) {
+    Query q;
+    q.limit = 1 + rng() % 200;
+    if (rng() % 2) {
+      q.start = static_cast<int64_t>(rng() % 10000);
+      q.end = q.start + static_cast<int64_t>(rng() % 5000);
+    }
+    if (rng() % 2) {
+      auto t = static_cast<MatchType>(rng() % 4);
+      std::string v = t == MatchType::kRe || t == MatchType::kNre ? "w.*|db" : apps[rng() % 3];
+      q.matchers.push_back(*LabelMatcher::Make("app", v, t));
+    }
+    if (rng() % 3 == 0) q.matchers.push_back(*LabelMatcher::Make("env", "prod", MatchType::kEq));
+    if (rng() % 2) q.line_filters.push_back(*LineFilter::Make(LineFilterType::kContains, words[rng() % 7]));
+    if (rng() % 4 == 0) q.line_filters.push_back(*LineFilter::Make(LineFilterType::kNotContains, "ok"));
+    SCOPED_TRACE("query " + std::to_string(qi));
+    auto got = engine.Run(q);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    auto want = BruteForce(q);
+    ASSERT_EQ(got->hits.size(), want.size());
+    for (size_t i = 0; i < want.size(); i++) {
+      EXPECT_EQ(got->hits[i].ts, want[i].ts);
+      EXPECT_EQ(got->hits[i].line, want[i].line);
+      EXPECT_EQ(got->hits[i].labels_json, want[i].labels_json);
+    }
+  }
+}
+
+TEST_F(EngineTest, SmallLimitOpensOnlyTheNewestFiles) {
+  for (int f = 0; f < 20; f++) {
+    std::vector<Row> rows;
+    for (int i = 0; i < 50; i++) rows.push_back(Row{{{"app", "web"}}, {f * 1000 + i, "line", ""}});
+    AddFile(rows);
+  }
+  Engine engine(EngineOptions{1}, &src_);
+  Query q;
+  q.limit = 10;
+  auto r = engine.Run(q);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stats.files_considered, 20u);
+  EXPECT_EQ(r->stats.files_opened, 1u);
+  EXPECT_EQ(r->hits.front().ts, 19049);
+}
+
+TEST_F(EngineTest, TimeWindowPrunesFilesWithoutOpeningThem) {
+  for (int f = 0; f < 5; f++) AddFile({Row{{{"app", "web"}}, {f * 100, "x", ""}}});
+  Engine engine(EngineOptions{}, &src_);
+  Query q;
+  q.start = 150;
+  q.end = 250;
+  auto r = engine.Run(q);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stats.files_pruned, 4u);
+  EXPECT_EQ(r->stats.files_opened, 1u);
+  ASSERT_EQ(r->hits.size(), 1u);
+  EXPECT_EQ(r->hits[0].ts, 200);
+}
+
+TEST_F(EngineTest, MetadataComesBackWithItsRow) {
+  AddFile({Row{{{"app", "web"}}, {1, "a", "{\"trace_id\":\"abc\"}"}}, Row{{{"app", "web"}}, {2, "b", ""}}});
+  Engine engine(EngineOptions{}, &src_);
+  auto r = engine.Run(Query{});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->hits.size(), 2u);
+  EXPECT_EQ(r->hits[0].metadata, "");
+  EXPECT_EQ(r->hits[1].metadata, "{\"trace_id\":\"abc\"}");
+}
+
+}  // namespace
+}  // namespace loge::query

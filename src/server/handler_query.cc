@@ -1,0 +1,130 @@
+// POST /api/v1/query: {start, end, matchers, line, limit} -> newest-first rows.
+#include <simdjson.h>
+
+#include "core/json_writer.h"
+#include "server/server.h"
+
+namespace loge::server {
+
+namespace {
+
+Status Bad(const std::string& m) { return Status::InvalidArgument(m); }
+
+Status ParseTimeField(simdjson::dom::element el, const char* name, int64_t* out) {
+  int64_t v;
+  if (el.get_int64().get(v) == simdjson::SUCCESS) {
+    *out = v;
+    return Status::OK();
+  }
+  std::string_view s;
+  if (el.get_string().get(s) == simdjson::SUCCESS && ParseInt64(s, out)) return Status::OK();
+  return Bad(std::string(name) + ": want an integer of unix nanoseconds");
+}
+
+}  // namespace
+
+// Decodes the request body into a Query. An empty body is an all-defaults query.
+Result<query::Query> ParseQueryRequest(std::string_view body) {
+  query::Query q;
+  std::string_view trimmed = body;
+  while (!trimmed.empty() && isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
+  if (trimmed.empty()) return q;
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(padded).get(doc); err) {
+    return Bad(std::string("malformed JSON body: ") + simdjson::error_message(err));
+  }
+  simdjson::dom::object obj;
+  if (doc.get_object().get(obj)) return Bad("body: want a JSON object");
+  for (auto field : obj) {
+    std::string_view key = field.key;
+    simdjson::dom::element v = field.value;
+    if (key == "start" || key == "end") {
+      int64_t t;
+      LOGE_RETURN_IF_ERROR(ParseTimeField(v, key == "start" ? "start" : "end", &t));
+      if (t != 0) (key == "start" ? q.start : q.end) = t;
+    } else if (key == "limit") {
+      int64_t n;
+      if (v.get_int64().get(n)) return Bad("limit: want an integer");
+      if (n < 0) return Bad("limit: must not be negative");
+      q.limit = n == 0 ? query::kDefaultLimit : std::min<size_t>(n, query::kMaxLimit);
+    } else if (key == "line") {
+      std::string_view s;
+      if (v.get_string().get(s)) return Bad("line: want a string");
+      if (!s.empty()) {
+        LOGE_ASSIGN_OR_RETURN(auto f, query::LineFilter::Make(query::LineFilterType::kContains, std::string(s)));
+        q.line_filters.push_back(std::move(f));
+      }
+    } else if (key == "matchers") {
+      if (v.is_null()) continue;
+      simdjson::dom::array arr;
+      if (v.get_array().get(arr)) return Bad("matchers: want an array");
+      size_t i = 0;
+      for (simdjson::dom::element m : arr) {
+        std::string where = "matchers[" + std::to_string(i++) + "]";
+        simdjson::dom::object mo;
+        if (m.get_object().get(mo)) return Bad(where + ": want an object {name, value, type}");
+        std::string_view name, value, type = "=";
+        if (mo["name"].get_string().get(name)) return Bad(where + ".name: want a string");
+        if (mo["value"].get_string().get(value)) return Bad(where + ".value: want a string");
+        auto t = mo["type"];
+        if (t.error() != simdjson::NO_SUCH_FIELD && t.get_string().get(type)) {
+          return Bad(where + ".type: want one of =, !=, =~, !~");
+        }
+        auto mt = query::ParseMatchType(type);
+        if (!mt.ok()) return mt.status().WithContext(where + ".type");
+        auto lm = query::LabelMatcher::Make(std::string(name), std::string(value), *mt);
+        if (!lm.ok()) return lm.status().WithContext(where);
+        q.matchers.push_back(std::move(*lm));
+      }
+    }
+  }
+  if (q.start > q.end) return Bad("start is after end");
+  return q;
+}
+
+HttpResponse Server::HandleQuery(HttpRequest& req) {
+  auto q = ParseQueryRequest(req.body);
+  if (!q.ok()) return ErrorFromStatus(q.status());
+  auto res = engine_->Run(*q);
+  if (!res.ok()) return ErrorFromStatus(res.status());
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("data");
+  w.BeginArray();
+  for (const auto& h : res->hits) {
+    w.BeginObject();
+    w.Key("timestamp");
+    w.Int(h.ts);
+    w.Key("line");
+    w.String(h.line);
+    w.Key("labels");
+    w.Raw(h.labels_json);
+    if (!h.metadata.empty()) {
+      w.Key("metadata");
+      w.Raw(h.metadata);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("stats");
+  w.BeginObject();
+  w.Key("files_considered");
+  w.Uint(res->stats.files_considered);
+  w.Key("files_pruned");
+  w.Uint(res->stats.files_pruned);
+  w.Key("files_opened");
+  w.Uint(res->stats.files_opened);
+  w.Key("blocks_scanned");
+  w.Uint(res->stats.blocks_scanned);
+  w.EndObject();
+  w.EndObject();
+  HttpResponse r;
+  r.body = w.Take();
+  return r;
+}
+
+}  // namespace loge::server

@@ -1,0 +1,294 @@
+#include "server/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace loge::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+namespace {
+
+class Session;
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpServerOptions opts;
+  Handler handler;
+  asio::io_context ioc;
+  std::unique_ptr<asio::thread_pool> pool;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};
+  int bound_port = 0;
+
+  std::mutex mu;  // guards sessions
+  std::condition_variable cv;
+  std::set<std::shared_ptr<Session>> sessions;
+
+  void Accept();
+  void Remove(const std::shared_ptr<Session>& s) {
+    std::lock_guard<std::mutex> l(mu);
+    sessions.erase(s);
+    cv.notify_all();
+  }
+};
+
+namespace {
+
+HttpResponse ErrorResponse(int status, const std::string& reason) {
+  HttpResponse r;
+  r.status = status;
+  std::string body = "{\"status\":\"error\",\"error\":\"";
+  for (char c : reason) {
+    if (c == '"' || c == '\\') body.push_back('\\');
+    body.push_back(c);
+  }
+  body += "\"}";
+  r.body = std::move(body);
+  return r;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket sock, HttpServer::Impl* srv) : stream_(std::move(sock)), srv_(srv) {}
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Closes the connection if it is waiting for a request (called on Stop).
+  void CloseIfIdle() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+      }
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->body_limit(srv_->opts.max_body_bytes);
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
+    busy_ = false;
+    if (srv_->stopping) return Close();
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    busy_ = true;
+    auto& req = parser_->get();
+    if (auto it = req.find(http::field::content_length); it != req.end()) {
+      // Refuse a declared oversize body before reading it.
+      uint64_t n = 0;
+      try {
+        n = std::stoull(std::string(it->value()));
+      } catch (...) {
+        n = 0;
+      }
+      if (n > srv_->opts.max_body_bytes) {
+        return Respond(ErrorResponse(413, "request body of " + std::to_string(n) + " bytes exceeds the limit of " +
+                                              std::to_string(srv_->opts.max_body_bytes)),
+                       /*close=*/true);
+      }
+    }
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, size_t) {
+        if (ec) return self->Close();
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      busy_ = true;
+      return Respond(ErrorResponse(413, "request body exceeds the limit of " +
+                                            std::to_string(srv_->opts.max_body_bytes) + " bytes"),
+                     true);
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return Close();
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+      busy_ = true;
+      return Respond(ErrorResponse(400, "malformed HTTP request: " + ec.message()), true);
+    }
+    Close();
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    auto msg = parser_->release();
+    auto req = std::make_shared<HttpRequest>();
+    req->method = std::string(msg.method_string());
+    req->target = std::string(msg.target());
+    size_t q = req->target.find('?');
+    req->path = req->target.substr(0, q);
+    if (q != std::string::npos) req->query = req->target.substr(q + 1);
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req->headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req->body = std::move(msg.body());
+    keep_alive_ = msg.keep_alive();
+    asio::post(*srv_->pool, [self = shared_from_this(), req] {
+      HttpResponse resp;
+      try {
+        resp = self->srv_->handler(*req);
+      } catch (const std::exception& e) {
+        spdlog::error("BUG: handler for {} {} threw: {}", req->method, req->path, e.what());
+        resp = ErrorResponse(500, "internal error");
+      }
+      asio::post(self->stream_.get_executor(),
+                 [self, resp = std::move(resp)]() mutable { self->Respond(std::move(resp), !self->keep_alive_); });
+    });
+  }
+
+  void Respond(HttpResponse r, bool close) {
+    if (srv_->stopping) close = true;
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(r.status));
+    res->set(http::field::server, "loge");
+    if (!r.content_type.empty() && r.status != 204) res->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(!close);
+    res->prepare_payload();
+    stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
+    http::async_write(stream_, *res, [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+      if (ec || close) return self->Close();
+      self->ReadHeader();
+    });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+    srv_->Remove(shared_from_this());
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl* srv_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool keep_alive_ = true;
+  bool busy_ = false;  // a request is being read or handled
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket sock) {
+    if (ec) {
+      if (stopping || ec == asio::error::operation_aborted) return;
+      spdlog::warn("accept: {}", ec.message());
+    } else {
+      auto s = std::make_shared<Session>(std::move(sock), this);
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (stopping) return;
+        sessions.insert(s);
+      }
+      s->Start();
+    }
+    Accept();
+  });
+}
+
+HttpServer::HttpServer(const HttpServerOptions& opts, Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->opts = opts;
+  impl_->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  Impl* d = impl_.get();
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(d->opts.address, ec);
+  if (ec) return Status::InvalidArgument("bad listen address \"" + d->opts.address + "\": " + ec.message());
+  tcp::endpoint ep(addr, static_cast<unsigned short>(d->opts.port));
+  d->acceptor.open(ep.protocol(), ec);
+  if (!ec) d->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) d->acceptor.bind(ep, ec);
+  if (!ec) d->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("listen on " + d->opts.address + ":" + std::to_string(d->opts.port) + ": " + ec.message());
+  }
+  d->bound_port = d->acceptor.local_endpoint().port();
+  d->pool = std::make_unique<asio::thread_pool>(std::max(1, d->opts.handler_threads));
+  d->Accept();
+  for (int i = 0; i < std::max(1, d->opts.io_threads); i++) {
+    d->threads.emplace_back([d] { d->ioc.run(); });
+  }
+  return Status::OK();
+}
+
+int HttpServer::port() const { return impl_->bound_port; }
+
+void HttpServer::Stop() {
+  Impl* d = impl_.get();
+  if (d->stopped.exchange(true)) return;
+  if (d->threads.empty()) return;
+  d->stopping = true;
+  asio::post(d->ioc, [d] {
+    beast::error_code ec;
+    d->acceptor.close(ec);
+  });
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> l(d->mu);
+    live.assign(d->sessions.begin(), d->sessions.end());
+  }
+  for (auto& s : live) s->CloseIfIdle();
+  {
+    // In-flight requests finish and close their connection; bounded wait.
+    std::unique_lock<std::mutex> l(d->mu);
+    d->cv.wait_for(l, std::chrono::seconds(30), [d] { return d->sessions.empty(); });
+  }
+  d->pool->join();
+  d->ioc.stop();
+  for (auto& t : d->threads) t.join();
+  d->threads.clear();
+}
+
+}  // namespace loge::server

@@ -1,0 +1,105 @@
+#include "server/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/json_writer.h"
+
+namespace loge::server {
+
+namespace {
+
+// Seconds a client should wait before retrying after a 429.
+constexpr int kRetryAfterSeconds = 1;
+
+}  // namespace
+
+HttpResponse ErrorFromStatus(const Status& st) {
+  HttpResponse r;
+  switch (st.code()) {
+    case Code::kInvalidArgument: r.status = 400; break;
+    case Code::kNotFound: r.status = 404; break;
+    case Code::kPayloadTooLarge: r.status = 413; break;
+    case Code::kUnsupported: r.status = 415; break;
+    case Code::kResourceExhausted:
+      r.status = 429;
+      r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
+      break;
+    case Code::kUnavailable: r.status = 503; break;
+    default: r.status = 500; break;
+  }
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("status");
+  w.String("error");
+  w.Key("error");
+  w.String(st.message());
+  w.EndObject();
+  r.body = w.Take();
+  return r;
+}
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
+  std::unique_ptr<Server> s(new Server());
+  s->opts_ = opts;
+  LOGE_ASSIGN_OR_RETURN(s->ingester_, ingest::Ingester::Open(opts.ingest));
+  s->engine_ = std::make_unique<query::Engine>(opts.engine, s->ingester_.get());
+  Server* raw = s.get();
+  s->http_ = std::make_unique<HttpServer>(opts.http, [raw](HttpRequest& req) { return raw->Handle(req); });
+  Status st = s->http_->Start();
+  if (!st.ok()) {
+    (void)s->ingester_->Close();
+    return st;
+  }
+  return s;
+}
+
+Server::~Server() { (void)Shutdown(); }
+
+int Server::port() const { return http_->port(); }
+
+Status Server::Shutdown() {
+  if (shut_) return Status::OK();
+  shut_ = true;
+  if (http_) http_->Stop();
+  return ingester_ ? ingester_->Close() : Status::OK();
+}
+
+HttpResponse Server::Handle(HttpRequest& req) {
+  const std::string& p = req.path;
+  auto method_not_allowed = [&](const char* allow) {
+    HttpResponse r = ErrorFromStatus(Status::InvalidArgument("method " + req.method + " not allowed on " + p));
+    r.status = 405;
+    r.headers.emplace_back("Allow", allow);
+    return r;
+  };
+  if (p == "/api/v1/push") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return HandlePush(req);
+  }
+  if (p == "/api/v1/query") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return HandleQuery(req);
+  }
+  if (p == "/api/v1/labels") {
+    if (req.method != "GET") return method_not_allowed("GET");
+    return HandleLabels(req);
+  }
+  return ErrorFromStatus(Status::NotFound("no route for " + req.method + " " + p));
+}
+
+HttpResponse Server::HandleLabels(HttpRequest&) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("data");
+  w.BeginArray();
+  for (const auto& k : engine_->LabelKeys()) w.String(k);
+  w.EndArray();
+  w.EndObject();
+  HttpResponse r;
+  r.body = w.Take();
+  return r;
+}
+
+}  // namespace loge::server

@@ -1,0 +1,65 @@
+// Server: the `loge serve` process. Owns the ingester (write path), the query
+// engine (read path) and the HTTP server, and routes requests between them.
+//
+// Threads: see HttpServer (I/O and handler pools) and Ingester (flush
+// workers, ticker, checkpointer). Server itself adds none.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "ingest/decode_json.h"
+#include "ingest/ingester.h"
+#include "query/engine.h"
+#include "server/http_server.h"
+
+namespace loge::server {
+
+struct ServerOptions {
+  ingest::IngestOptions ingest;
+  ingest::Limits limits;
+  query::EngineOptions engine;
+  HttpServerOptions http;
+};
+
+class Server {
+ public:
+  // Opens the ingester (replaying the WAL) and then starts listening, so the
+  // port opens only once every acknowledged line is queryable again.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& opts);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  int port() const;
+  // Graceful stop: stop accepting, finish in-flight requests, flush every
+  // batch, close the WAL. Idempotent.
+  Status Shutdown();
+
+  // Routes one request (exposed for tests that skip the socket).
+  HttpResponse Handle(HttpRequest& req);
+
+ private:
+  Server() = default;
+  HttpResponse HandlePush(HttpRequest& req);
+  HttpResponse HandleQuery(HttpRequest& req);
+  HttpResponse HandleLabels(HttpRequest& req);
+
+  ServerOptions opts_;
+  std::unique_ptr<ingest::Ingester> ingester_;
+  std::unique_ptr<query::Engine> engine_;
+  std::unique_ptr<HttpServer> http_;
+  bool shut_ = false;
+};
+
+// Status -> HTTP, in exactly one place: 400 InvalidArgument, 404 NotFound,
+// 413 PayloadTooLarge, 415 Unsupported, 429 ResourceExhausted (with
+// Retry-After), 503 Unavailable, 500 otherwise. Body {"status":"error","error":…}.
+HttpResponse ErrorFromStatus(const Status& st);
+
+// Decodes a POST /api/v1/query body; an empty body is an all-defaults query.
+// InvalidArgument names the field.
+Result<query::Query> ParseQueryRequest(std::string_view body);
+
+}  // namespace loge::server

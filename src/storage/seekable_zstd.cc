@@ -1,0 +1,248 @@
+#include "storage/seekable_zstd.h"
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "io/file_system.h"
+
+namespace loge::storage {
+
+namespace {
+
+// Format constants (seekable-zstd.md §2–§3).
+constexpr uint32_t kSeekTableMagic = 0x184D2A5E;  // skippable frame magic of the seek table
+constexpr uint32_t kSeekableMagic = 0x8F92EAB1;   // last 4 bytes of every seekable file
+constexpr size_t kTableHeaderSize = 8;            // skippable magic + Frame_Size
+constexpr size_t kFooterSize = 9;                 // frame count + descriptor + magic
+constexpr uint8_t kChecksumFlag = 0x80;           // descriptor bit 7
+constexpr uint8_t kReservedBits = 0x7C;           // descriptor bits 6..2, must be 0
+constexpr uint64_t kMaxFrames = 0x8000000;        // the reference writer's limit
+constexpr uint64_t kMaxFrameSize = 1ull << 30;    // largest decompressed frame (1 GiB)
+
+void PutLE32(std::string* out, uint32_t v) {
+  char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
+               static_cast<char>(v >> 24)};
+  out->append(b, 4);
+}
+
+uint32_t LE32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return uint32_t{u[0]} | uint32_t{u[1]} << 8 | uint32_t{u[2]} << 16 | uint32_t{u[3]} << 24;
+}
+
+uint32_t Checksum(const char* data, size_t n) {
+  return static_cast<uint32_t>(XXH64(data, n, 0) & 0xffffffffu);
+}
+
+std::string Hex(uint32_t v, int digits) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%0*" PRIX32, digits, v);
+  return buf;
+}
+std::string Hex32(uint32_t v) { return Hex(v, 8); }
+
+Status Corrupt(const std::string& what) { return Status::Corruption("seekable zstd: " + what); }
+
+struct CCtxFree {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DCtxFree {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+// One context per thread: creating a context costs more than compressing a
+// small frame, and a context must not be shared between threads.
+ZSTD_CCtx* ThreadCCtx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
+  return ctx.get();
+}
+ZSTD_DCtx* ThreadDCtx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
+  return ctx.get();
+}
+
+// Reads exactly n bytes at offset; a short read means the file is shorter
+// than its seek table claims.
+Status ReadExact(const io::RandomAccessFile& file, uint64_t offset, size_t n, char* buf) {
+  size_t got = 0;
+  LOGE_RETURN_IF_ERROR(file.Read(offset, n, buf, &got));
+  if (got != n) {
+    return Corrupt("truncated: wanted " + std::to_string(n) + " bytes at offset " +
+                   std::to_string(offset) + ", got " + std::to_string(got));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CompressSeekable(std::string_view data, const SeekableOptions& opts, std::string* out) {
+  if (opts.frame_size == 0 || opts.frame_size > kMaxFrameSize) {
+    return Status::InvalidArgument("seekable frame_size must be in [1, 1 GiB], got " +
+                                   std::to_string(opts.frame_size));
+  }
+  if (opts.level < ZSTD_minCLevel() || opts.level > ZSTD_maxCLevel()) {
+    return Status::InvalidArgument("seekable zstd level " + std::to_string(opts.level) +
+                                   " out of range");
+  }
+  const uint64_t frames = (data.size() + opts.frame_size - 1) / opts.frame_size;
+  if (frames > kMaxFrames) {
+    return Status::InvalidArgument("seekable input needs " + std::to_string(frames) +
+                                   " frames, more than the format's limit; raise frame_size");
+  }
+  ZSTD_CCtx* cctx = ThreadCCtx();
+  if (cctx == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx: out of memory");
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+  size_t rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, opts.level);
+  if (ZSTD_isError(rc)) return Status::InvalidArgument(std::string("zstd level: ") + ZSTD_getErrorName(rc));
+
+  const size_t entry_size = opts.checksums ? 12 : 8;
+  std::string table;
+  table.reserve(kTableHeaderSize + frames * entry_size + kFooterSize);
+  PutLE32(&table, kSeekTableMagic);
+  PutLE32(&table, static_cast<uint32_t>(frames * entry_size + kFooterSize));
+
+  const size_t original_size = out->size();
+  out->reserve(original_size + ZSTD_compressBound(data.size()) + table.capacity());
+  for (size_t pos = 0; pos < data.size(); pos += opts.frame_size) {
+    std::string_view chunk = data.substr(pos, opts.frame_size);
+    const size_t bound = ZSTD_compressBound(chunk.size());
+    const size_t start = out->size();
+    out->resize(start + bound);
+    // ZSTD_compress2 ends the frame, so every chunk is a complete frame that
+    // does not depend on its neighbours.
+    size_t csize = ZSTD_compress2(cctx, out->data() + start, bound, chunk.data(), chunk.size());
+    if (ZSTD_isError(csize)) {
+      out->resize(original_size);
+      return Status::IOError("zstd compress frame " + std::to_string(pos / opts.frame_size) + ": " +
+                             ZSTD_getErrorName(csize));
+    }
+    out->resize(start + csize);
+    PutLE32(&table, static_cast<uint32_t>(csize));  // < 4 GiB: chunk <= 1 GiB
+    PutLE32(&table, static_cast<uint32_t>(chunk.size()));
+    if (opts.checksums) PutLE32(&table, Checksum(chunk.data(), chunk.size()));
+  }
+  PutLE32(&table, static_cast<uint32_t>(frames));
+  table.push_back(static_cast<char>(opts.checksums ? kChecksumFlag : 0));
+  PutLE32(&table, kSeekableMagic);
+  out->append(table);
+  return Status::OK();
+}
+
+SeekableReader::~SeekableReader() = default;
+
+Result<std::unique_ptr<SeekableReader>> SeekableReader::Open(
+    std::unique_ptr<io::RandomAccessFile> file) {
+  const uint64_t size = file->Size();
+  if (size < kTableHeaderSize + kFooterSize) {
+    return Corrupt("file of " + std::to_string(size) +
+                   " bytes is too small to hold a seek table (17 bytes minimum)");
+  }
+  char foot[kFooterSize];
+  LOGE_RETURN_IF_ERROR(ReadExact(*file, size - kFooterSize, kFooterSize, foot));
+  const uint32_t magic = LE32(foot + 5);
+  if (magic != kSeekableMagic) {
+    return Corrupt("footer magic " + Hex32(magic) + " is not " + Hex32(kSeekableMagic) +
+                   ": not a seekable file");
+  }
+  const uint8_t desc = static_cast<uint8_t>(foot[4]);
+  if ((desc & kReservedBits) != 0) {
+    return Corrupt("reserved bits set in seek table descriptor " + Hex(desc, 2) +
+                   " (bits 6..2 must be 0)");
+  }
+  const bool checksums = (desc & kChecksumFlag) != 0;
+  const uint64_t entry_size = checksums ? 12 : 8;
+  const uint64_t n = LE32(foot);
+  // Cannot overflow: n < 2^32, so tsize < 2^36.
+  const uint64_t tsize = kTableHeaderSize + n * entry_size + kFooterSize;
+  if (tsize > size) {
+    return Corrupt("seek table for " + std::to_string(n) + " frames needs " +
+                   std::to_string(tsize) + " bytes, file has " + std::to_string(size));
+  }
+  std::string t(tsize, '\0');
+  LOGE_RETURN_IF_ERROR(ReadExact(*file, size - tsize, tsize, t.data()));
+  if (LE32(t.data()) != kSeekTableMagic) {
+    return Corrupt("seek table frame magic " + Hex32(LE32(t.data())) + " is not " +
+                   Hex32(kSeekTableMagic));
+  }
+  if (uint64_t{LE32(t.data() + 4)} + kTableHeaderSize != tsize) {
+    return Corrupt("seek table frame size " + std::to_string(LE32(t.data() + 4)) +
+                   " disagrees with " + std::to_string(n) + " frames");
+  }
+
+  std::unique_ptr<SeekableReader> r(new SeekableReader());
+  r->c_.resize(n + 1);
+  r->d_.resize(n + 1);
+  if (checksums) r->checksums_.resize(n);
+  r->c_[0] = r->d_[0] = 0;
+  const char* e = t.data() + kTableHeaderSize;
+  for (uint64_t i = 0; i < n; ++i, e += entry_size) {
+    const uint32_t csize = LE32(e);
+    const uint32_t dsize = LE32(e + 4);
+    if (dsize > kMaxFrameSize) {
+      return Corrupt("frame " + std::to_string(i) + " claims " + std::to_string(dsize) +
+                     " decompressed bytes, more than the 1 GiB limit");
+    }
+    r->c_[i + 1] = r->c_[i] + csize;
+    r->d_[i + 1] = r->d_[i] + dsize;
+    if (checksums) r->checksums_[i] = LE32(e + 8);
+  }
+  if (r->c_[n] != size - tsize) {
+    return Corrupt("frames in the seek table add up to " + std::to_string(r->c_[n]) +
+                   " bytes but the file has " + std::to_string(size - tsize) +
+                   " bytes before the table");
+  }
+  r->file_ = std::move(file);
+  return r;
+}
+
+size_t SeekableReader::FrameOf(uint64_t pos) const {
+  // The last i with d_[i] <= pos; frames of size 0 share a start with their
+  // successor and are skipped because upper_bound passes over equal values.
+  auto it = std::upper_bound(d_.begin(), d_.end(), pos);
+  return static_cast<size_t>(it - d_.begin()) - 1;
+}
+
+Status SeekableReader::ReadFrame(size_t i, std::string* out) const {
+  if (i >= FrameCount()) {
+    return Status::InvalidArgument("seekable frame " + std::to_string(i) + " out of range (" +
+                                   std::to_string(FrameCount()) + " frames)");
+  }
+  const uint64_t csize = CompressedFrameSize(i);
+  const uint64_t dsize = FrameSize(i);
+  std::string src(csize, '\0');
+  LOGE_RETURN_IF_ERROR(ReadExact(*file_, c_[i], csize, src.data()));
+  out->resize(dsize);
+  if (csize == 0) {
+    if (dsize == 0) return Status::OK();
+    return Corrupt("frame " + std::to_string(i) + " has 0 compressed bytes for " +
+                   std::to_string(dsize) + " decompressed");
+  }
+  ZSTD_DCtx* dctx = ThreadDCtx();
+  if (dctx == nullptr) return Status::ResourceExhausted("ZSTD_createDCtx: out of memory");
+  // dst capacity is the table's size, so a frame that decodes to more fails
+  // here (dstSize_tooSmall) instead of overrunning.
+  const size_t got = ZSTD_decompressDCtx(dctx, out->data(), dsize, src.data(), csize);
+  if (ZSTD_isError(got)) {
+    return Corrupt("frame " + std::to_string(i) + ": " + ZSTD_getErrorName(got));
+  }
+  if (got != dsize) {
+    return Corrupt("frame " + std::to_string(i) + " decompressed to " + std::to_string(got) +
+                   " bytes, seek table says " + std::to_string(dsize));
+  }
+  // A skippable frame has no data and so nothing to check against.
+  if (!checksums_.empty() && dsize > 0) {
+    const uint32_t sum = Checksum(out->data(), out->size());
+    if (sum != checksums_[i]) {
+      return Corrupt("frame " + std::to_string(i) + " checksum mismatch: data hashes to " +
+                     Hex32(sum) + ", seek table says " + Hex32(checksums_[i]));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace loge::storage

@@ -1,0 +1,68 @@
+// The zstd seekable format (../shared/specs/seekable-zstd.md, version 0.1.0):
+// independent zstd frames of a fixed decompressed size followed by a seek
+// table, so a reader can decompress any byte range without the rest.
+//
+// Thread-safety: CompressSeekable is a pure function. A SeekableReader is
+// immutable after Open and ReadFrame may be called from many threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace loge::io {
+class RandomAccessFile;
+}
+
+namespace loge::storage {
+
+// 64 KiB: a multiple of every SQLite page size, so a page never straddles
+// two frames; see docs/format-segment.md for the measurement behind it.
+inline constexpr size_t kDefaultFrameSize = 64 * 1024;
+
+struct SeekableOptions {
+  int level = 1;                         // zstd level (1 = fastest ... 19 = best)
+  size_t frame_size = kDefaultFrameSize;  // decompressed bytes per frame
+  bool checksums = true;                  // per-frame XXH64 low 32 bits in the table
+};
+
+// Compresses data into the seekable format, appending to *out.
+Status CompressSeekable(std::string_view data, const SeekableOptions& opts, std::string* out);
+
+// Reads frames of a seekable file through a RandomAccessFile it owns.
+class SeekableReader {
+ public:
+  // Loads and validates the seek table. Corruption if the file is not seekable
+  // zstd, the table is malformed, or frames and table disagree on the size.
+  static Result<std::unique_ptr<SeekableReader>> Open(std::unique_ptr<io::RandomAccessFile> file);
+
+  uint64_t DecompressedSize() const { return d_.back(); }
+  size_t FrameCount() const { return d_.size() - 1; }
+  // Index of the frame holding decompressed offset `pos` (< DecompressedSize()).
+  size_t FrameOf(uint64_t pos) const;
+  uint64_t FrameStart(size_t i) const { return d_[i]; }  // decompressed offset
+  uint64_t FrameSize(size_t i) const { return d_[i + 1] - d_[i]; }
+  // Bytes frame i occupies on disk (what ReadFrame(i) reads).
+  uint64_t CompressedFrameSize(size_t i) const { return c_[i + 1] - c_[i]; }
+
+  // Decompresses frame i into *out (resized to FrameSize(i)); checks the
+  // length and, when the table has them, the checksum (Corruption otherwise).
+  Status ReadFrame(size_t i, std::string* out) const;
+
+  SeekableReader(const SeekableReader&) = delete;
+  SeekableReader& operator=(const SeekableReader&) = delete;
+  ~SeekableReader();
+
+ private:
+  SeekableReader() = default;
+  std::unique_ptr<io::RandomAccessFile> file_;
+  std::vector<uint64_t> c_;         // c_[i] = compressed offset of frame i; c_[N] = table start
+  std::vector<uint64_t> d_;         // d_[i] = decompressed offset of frame i; d_[N] = total
+  std::vector<uint32_t> checksums_; // empty when the table has none
+};
+
+}  // namespace loge::storage

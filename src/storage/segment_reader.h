@@ -1,0 +1,67 @@
+// SegmentReader: reads a segment or flush file through the zstd VFS.
+//
+// Thread-safety: one reader per thread (it owns one SQLite connection). Many
+// readers may open the same file at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "storage/segment_writer.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace loge::storage {
+
+// A block row under the cursor. Column accessors read lazily, so a block
+// rejected by stream or time never has its lines decompressed. Views are
+// valid until the callback returns.
+class BlockCursor {
+ public:
+  explicit BlockCursor(sqlite3_stmt* st) : st_(st) {}
+  int64_t stream() const;
+  int64_t min_ts() const;
+  int64_t max_ts() const;
+  uint32_t n() const;
+  std::string_view ts() const;
+  std::string_view lens() const;
+  std::string_view meta() const;  // empty when NULL
+  std::string_view lines() const;
+
+ private:
+  sqlite3_stmt* st_;
+};
+
+class SegmentReader {
+ public:
+  // NotFound if the file is missing; Corruption if it is not a segment.
+  static Result<std::unique_ptr<SegmentReader>> Open(const std::string& path);
+  ~SegmentReader();
+  SegmentReader(const SegmentReader&) = delete;
+  SegmentReader& operator=(const SegmentReader&) = delete;
+
+  // min/max ts, rows, streams, label keys from the meta table (bytes = 0).
+  Result<SegmentInfo> ReadInfo();
+
+  // The text of meta key `key`; NotFound when absent.
+  Result<std::string> ReadMeta(const std::string& key);
+
+  // Calls fn(id, labels_json) for every stream.
+  Status ForEachStream(const std::function<void(int64_t, std::string_view)>& fn);
+
+  // Calls fn for every block with max_ts >= start and min_ts <= end, in
+  // descending max_ts order, until fn returns false.
+  Status ScanBlocksNewestFirst(int64_t start, int64_t end, const std::function<bool(const BlockCursor&)>& fn);
+
+ private:
+  SegmentReader() = default;
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace loge::storage

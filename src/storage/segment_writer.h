@@ -1,0 +1,77 @@
+// SegmentWriter: builds one SQLite database image in the segment schema
+// (docs/format-segment.md) from streams of entries, and writes it to disk as
+// a seekable-zstd file. Flush files and compacted segments share the format.
+//
+// Thread-safety: one writer per thread; WriteSegmentFile is reentrant.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/types.h"
+
+struct sqlite3;
+
+namespace loge::io {
+class FileSystem;
+}
+
+namespace loge::storage {
+
+inline constexpr int kSegmentFormatVersion = 1;
+
+// What the writer learned about the file; the catalog keeps a copy.
+struct SegmentInfo {
+  int64_t min_ts = 0;
+  int64_t max_ts = 0;
+  uint64_t rows = 0;
+  uint64_t streams = 0;
+  std::vector<std::string> label_keys;  // sorted, unique
+  uint64_t bytes = 0;                   // compressed file size
+};
+
+class SegmentWriter {
+ public:
+  SegmentWriter();
+  ~SegmentWriter();
+  SegmentWriter(const SegmentWriter&) = delete;
+  SegmentWriter& operator=(const SegmentWriter&) = delete;
+
+  // Adds one stream; entries must be sorted by ts. A label set may be added
+  // once only. Lines are cut into blocks of kBlockMaxLines / kBlockMaxBytes.
+  Status AddStream(const Labels& labels, const std::vector<Entry>& entries);
+
+  // Stores an extra key in the meta table (callers' bookkeeping, such as
+  // which WAL records a flush file holds). Keys must not clash with the
+  // writer's own: format_version, min_ts, max_ts, rows, streams, label_keys.
+  void SetMeta(std::string key, std::string value) { extra_meta_.emplace_back(std::move(key), std::move(value)); }
+
+  // Finishes the database and returns its uncompressed image.
+  Result<std::string> Finish(SegmentInfo* info);
+
+ private:
+  Status Init();
+  sqlite3* db_ = nullptr;
+  struct Stmts;
+  std::unique_ptr<Stmts> stmts_;
+  int64_t next_stream_id_ = 1;
+  SegmentInfo info_;
+  std::vector<std::string> keys_;
+  std::vector<std::pair<std::string, std::string>> extra_meta_;
+  Status init_status_;
+};
+
+// Compresses `image` with the seekable format at zstd `level` and publishes
+// it at `path`, crash-safely:
+//  1. write path + ".tmp" and fsync it;
+//  2. rename it to path;
+//  3. fsync the directory.
+// After step 3 the file is durable under its final name. Returns the size of
+// the compressed file.
+Result<uint64_t> WriteSegmentFile(io::FileSystem* fs, const std::string& path, std::string_view image,
+                                  int level);
+
+}  // namespace loge::storage
