@@ -174,6 +174,77 @@ TEST(Ingester, SaturatedHeadAnswersResourceExhausted) {
   EXPECT_TRUE((*ing)->Push(MakePayload("web", 0, 1, "y")).ok());
 }
 
+TEST(Ingester, ReconcileReregistersFilesTheCatalogLost) {
+  std::string dir = TempDir();
+  {
+    auto ing = Ingester::Open(Opts(dir));
+    ASSERT_TRUE(ing.ok());
+    for (int i = 0; i < 3; i++) {
+      ASSERT_TRUE((*ing)->Push(MakePayload("web", i * 100, 10, "r")).ok());
+      ASSERT_TRUE((*ing)->FlushAll().ok());
+    }
+    ASSERT_TRUE((*ing)->Close().ok());
+  }
+  ASSERT_EQ(std::system(("rm " + dir + "/catalog.sqlite*").c_str()), 0);
+  auto ing = Ingester::Open(Opts(dir));
+  ASSERT_TRUE(ing.ok()) << ing.status().ToString();
+  EXPECT_EQ((*ing)->Stats().files, 3u);
+  EXPECT_EQ(QueryAll(ing->get()).size(), 30u);
+}
+
+TEST(Ingester, ReconcileDropsMissingFilesAndDeletesLeftovers) {
+  std::string dir = TempDir();
+  std::string victim;
+  {
+    auto ing = Ingester::Open(Opts(dir));
+    ASSERT_TRUE(ing.ok());
+    for (int i = 0; i < 2; i++) {
+      ASSERT_TRUE((*ing)->Push(MakePayload("web", i * 100, 10, "r")).ok());
+      ASSERT_TRUE((*ing)->FlushAll().ok());
+    }
+    ASSERT_TRUE((*ing)->Close().ok());
+  }
+  auto names = io::DefaultFileSystem()->ListDir(dir);
+  for (const auto& n : *names) {
+    if (n.rfind("flush-", 0) == 0) victim = n;
+  }
+  ASSERT_FALSE(victim.empty());
+  ASSERT_TRUE(io::DefaultFileSystem()->Remove(dir + "/" + victim).ok());
+  ASSERT_TRUE(io::WriteFileAtomic(io::DefaultFileSystem(), dir + "/flush-0-99.sqlite.zst.tmp", "partial").ok());
+  ASSERT_TRUE(io::WriteFileAtomic(io::DefaultFileSystem(), dir + "/segment-1-2-3.sqlite.zst", "uncommitted").ok());
+  auto ing = Ingester::Open(Opts(dir));
+  ASSERT_TRUE(ing.ok()) << ing.status().ToString();
+  EXPECT_EQ((*ing)->Stats().files, 1u);
+  EXPECT_EQ(QueryAll(ing->get()).size(), 10u);
+  EXPECT_FALSE(io::DefaultFileSystem()->Exists(dir + "/flush-0-99.sqlite.zst.tmp"));
+  EXPECT_FALSE(io::DefaultFileSystem()->Exists(dir + "/segment-1-2-3.sqlite.zst"));
+}
+
+TEST(Ingester, SeqsContinueWhenTheWalDirectoryIsWiped) {
+  std::string dir = TempDir();
+  std::string copy = TempDir();
+  {
+    auto ing = Ingester::Open(Opts(dir));
+    ASSERT_TRUE(ing.ok());
+    for (int i = 0; i < 5; i++) ASSERT_TRUE((*ing)->Push(MakePayload("web", i * 100, 10, "old")).ok());
+    ASSERT_TRUE((*ing)->FlushAll().ok());
+    ASSERT_TRUE((*ing)->TEST_Checkpoint().ok());
+    ASSERT_TRUE((*ing)->Close().ok());
+  }
+  ASSERT_EQ(std::system(("rm -rf " + dir + "/wal").c_str()), 0);
+  {
+    auto ing = Ingester::Open(Opts(dir));
+    ASSERT_TRUE(ing.ok());
+    for (int i = 0; i < 3; i++) ASSERT_TRUE((*ing)->Push(MakePayload("api", i * 100, 10, "new")).ok());
+    // Crash with the new rows only in the WAL: they must not look already
+    // stored (persisted watermark, flush files' seqs) after the restart.
+    ASSERT_EQ(std::system(("cp -a " + dir + "/. " + copy + "/").c_str()), 0);
+  }
+  auto ing = Ingester::Open(Opts(copy));
+  ASSERT_TRUE(ing.ok());
+  EXPECT_EQ(QueryAll(ing->get()).size(), 80u);
+}
+
 TEST(FlushedSeqs, RangesRoundTripAndMerge) {
   EXPECT_EQ(EncodeSeqRanges({5, 1, 2, 3, 3, 9, 10}), "1-3,5,9-10");
   auto r = DecodeSeqRanges("1-3,5,9-10");

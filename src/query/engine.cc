@@ -42,9 +42,9 @@ const std::string* BlockNeedle(const Query& q) {
 
 // Scans one file into *top. `bar` is the best-known k-th timestamp across all
 // workers: blocks whose max_ts is below it cannot contribute.
-Status ScanFile(const FileRef& f, const Query& q, TopK* top, std::atomic<int64_t>* bar,
+Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::atomic<int64_t>* bar,
                 QueryStats* stats) {
-  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f.path));
+  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f.local_path));
   simdjson::dom::parser parser;
   std::unordered_map<int64_t, std::string> streams;  // matching stream id -> labels json
   Status parse_status;
@@ -52,7 +52,7 @@ Status ScanFile(const FileRef& f, const Query& q, TopK* top, std::atomic<int64_t
     if (!parse_status.ok()) return;
     auto labels = ParseLabelsJson(parser, json);
     if (!labels.ok()) {
-      parse_status = labels.status().WithContext(f.path);
+      parse_status = labels.status().WithContext(f.local_path);
       return;
     }
     if (q.MatchesLabels(*labels)) streams.emplace(id, std::string(json));
@@ -101,7 +101,7 @@ Status ScanFile(const FileRef& f, const Query& q, TopK* top, std::atomic<int64_t
     }
     return true;
   }));
-  return st.WithContext(f.path);
+  return st.WithContext(f.local_path);
 }
 
 }  // namespace
@@ -114,12 +114,14 @@ Result<QueryResult> Engine::Run(const Query& q) {
   res.stats.files_considered = files.size();
 
   // Plan: keep files overlapping the window, newest first.
-  std::vector<const FileRef*> plan;
+  std::vector<const storage::FileHandle*> plan;
   for (const auto& f : files) {
-    if (f.max_ts >= q.start && f.min_ts <= q.end) plan.push_back(&f);
+    if (f->entry.max_ts >= q.start && f->entry.min_ts <= q.end) plan.push_back(f.get());
   }
   res.stats.files_pruned = files.size() - plan.size();
-  std::sort(plan.begin(), plan.end(), [](const FileRef* a, const FileRef* b) { return a->max_ts > b->max_ts; });
+  std::sort(plan.begin(), plan.end(), [](const storage::FileHandle* a, const storage::FileHandle* b) {
+    return a->entry.max_ts > b->entry.max_ts;
+  });
 
   std::atomic<int64_t> bar(top.Full() ? top.Threshold() : std::numeric_limits<int64_t>::min());
   std::atomic<size_t> next(0);
@@ -132,13 +134,13 @@ Result<QueryResult> Engine::Run(const Query& q) {
     for (;;) {
       size_t i = next.fetch_add(1);
       if (i >= plan.size()) break;
-      const FileRef& f = *plan[i];
+      const storage::FileHandle& f = *plan[i];
       // Files are in descending max_ts order: once one cannot beat the k-th
       // row, neither can any after it, but other workers may still hold
       // earlier ones, so just skip this one.
       int64_t threshold = std::max(local.Full() ? local.Threshold() : std::numeric_limits<int64_t>::min(),
                                    bar.load(std::memory_order_relaxed));
-      if (f.max_ts < threshold) {
+      if (f.entry.max_ts < threshold) {
         ls.files_pruned++;
         continue;
       }

@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "core/types.h"
 #include "query/matcher.h"
+#include "storage/file_set.h"
 
 namespace loge::query {
 
@@ -63,14 +64,8 @@ class TopK {
   std::vector<Hit> heap_;  // min-heap by HitNewer: the oldest kept at front
 };
 
-// A queryable file (a flush file now; segments and remote files later).
-struct FileRef {
-  std::string path;
-  int64_t min_ts = 0;
-  int64_t max_ts = 0;
-  uint64_t rows = 0;
-  std::vector<std::string> label_keys;
-};
+// A queryable file: a catalog row held open against deletion while read.
+using FileRef = storage::FilePtr;
 
 // The unflushed head and the list of visible files, read under one snapshot
 // so a row is never missed or seen twice while a batch turns into a file.

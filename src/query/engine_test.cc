@@ -54,7 +54,14 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(image.ok());
     std::string path = dir_ + "/f" + std::to_string(src_.files.size()) + ".sqlite.zst";
     ASSERT_TRUE(storage::WriteSegmentFile(io::DefaultFileSystem(), path, *image, 1).ok());
-    src_.files.push_back(FileRef{path, info.min_ts, info.max_ts, info.rows, info.label_keys});
+    storage::CatalogEntry e;
+    e.id = static_cast<int64_t>(src_.files.size()) + 1;
+    e.path = path;
+    e.min_ts = info.min_ts;
+    e.max_ts = info.max_ts;
+    e.rows = info.rows;
+    e.label_keys = info.label_keys;
+    src_.files.push_back(std::make_shared<storage::FileHandle>(e, path, nullptr));
     all_.insert(all_.end(), rows.begin(), rows.end());
   }
 

@@ -74,8 +74,9 @@ uint64_t Checkpointer::watermark() const {
 //  2. mark their parts done in the tracker;
 //  3. fsync the output directory, so those renames survive a crash;
 //  4. read the watermark: every seq <= it is in a durable file;
-//  5. delete the WAL files that hold only seqs <= the watermark.
-// If 3 fails nothing is deleted; the next pass fsyncs again and then covers
+//  5. persist it (opts_.persist_watermark), so replay can skip those seqs;
+//  6. delete the WAL files that hold only seqs <= the watermark.
+// If 3 or 5 fails nothing is deleted; the next pass fsyncs again and then covers
 // these seqs too, because the watermark is read only after a successful fsync.
 Status Checkpointer::RunPass() {
   MutexLock pass(&pass_mu_);
@@ -90,6 +91,7 @@ Status Checkpointer::RunPass() {
     LOGE_RETURN_IF_ERROR(fs->SyncDir(opts_.output_dir).WithContext("checkpoint"));
   }
   const uint64_t w = tracker_->Watermark();
+  if (opts_.persist_watermark) LOGE_RETURN_IF_ERROR(opts_.persist_watermark(w).WithContext("checkpoint"));
   LOGE_ASSIGN_OR_RETURN(int deleted, wal_->DeleteUpTo(w));
   (void)deleted;
   MutexLock l(&mu_);

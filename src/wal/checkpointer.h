@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,6 +55,10 @@ struct CheckpointerOptions {
   std::chrono::milliseconds interval{2000};  // --checkpoint-interval
   std::string output_dir;                    // fsynced once per pass
   io::FileSystem* fs = nullptr;              // nullptr = io::DefaultFileSystem()
+  // Called with the new watermark before any WAL file below it is deleted;
+  // a non-OK status skips the deletion this pass. Ingest persists the
+  // watermark here so replay can skip every record at or below it.
+  std::function<Status(uint64_t)> persist_watermark;
 };
 
 class Checkpointer {

@@ -181,7 +181,7 @@ Result<std::unique_ptr<Wal>> Wal::Open(const Options& opts, const ReplayFn& fn,
     files.push_back(Impl::FileInfo{first, r.last_seq, r.size});
   }
 
-  uint64_t next = stats->max_seq + 1;
+  uint64_t next = std::max(stats->max_seq + 1, opts.min_next_seq);
   if (!files.empty()) next = std::max(next, files.back().first_seq);
   if (!files.empty() && files.back().first_seq == next) {
     // Every intact record in a file named N has seq >= N > max_seq, so this

@@ -38,6 +38,10 @@ struct Options {
   uint64_t segment_bytes = 64ull << 20;     // rotate after this many bytes (64 MiB)
   bool sync = true;                         // fdatasync on every group commit
   io::FileSystem* fs = nullptr;             // nullptr = io::DefaultFileSystem()
+  // New appends get seqs of at least this, even if the WAL directory was
+  // emptied: callers that remember seqs elsewhere (flush files, the persisted
+  // watermark) pass their highest + 1 so a seq is never handed out twice.
+  uint64_t min_next_seq = 1;
 };
 
 struct ReplayStats {

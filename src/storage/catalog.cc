@@ -1,0 +1,207 @@
+#include "storage/catalog.h"
+
+#include <simdjson.h>
+#include <sqlite3.h>
+
+#include "core/json_writer.h"
+#include "io/file_system.h"
+
+namespace loge::storage {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS files(
+  id INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,        -- 0 flush, 1 segment
+  tier INTEGER NOT NULL,        -- 0 local, 1 remote
+  path TEXT NOT NULL UNIQUE,
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  label_keys TEXT NOT NULL,     -- JSON array
+  token_filter BLOB,
+  trigram_filter BLOB,
+  sealed_at INTEGER NOT NULL,
+  max_wal_seq INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
+
+std::string KeysJson(const std::vector<std::string>& keys) {
+  JsonWriter w;
+  w.BeginArray();
+  for (const auto& k : keys) w.String(k);
+  w.EndArray();
+  return w.Take();
+}
+
+std::vector<std::string> ParseKeys(std::string_view json) {
+  std::vector<std::string> out;
+  simdjson::dom::parser parser;
+  simdjson::padded_string p(json);
+  simdjson::dom::array arr;
+  if (parser.parse(p).get_array().get(arr) != simdjson::SUCCESS) return out;
+  for (auto el : arr) {
+    std::string_view s;
+    if (el.get_string().get(s) == simdjson::SUCCESS) out.emplace_back(s);
+  }
+  return out;
+}
+
+std::string_view Col(sqlite3_stmt* st, int i) {
+  const void* p = sqlite3_column_blob(st, i);
+  int n = sqlite3_column_bytes(st, i);
+  if (!p || n <= 0) return {};
+  return {static_cast<const char*>(p), static_cast<size_t>(n)};
+}
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return st_; }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+  int rc_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir) {
+  std::unique_ptr<Catalog> c(new Catalog());
+  c->path_ = io::JoinPath(dir, "catalog.sqlite");
+  MutexLock l(&c->mu_);
+  if (sqlite3_open_v2(c->path_.c_str(), &c->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return Status::IOError("open " + c->path_ + ": " + sqlite3_errmsg(c->db_));
+  }
+  sqlite3_busy_timeout(c->db_, 5000);
+  LOGE_RETURN_IF_ERROR(c->Exec("PRAGMA journal_mode=WAL"));
+  LOGE_RETURN_IF_ERROR(c->Exec("PRAGMA synchronous=FULL"));
+  LOGE_RETURN_IF_ERROR(c->Exec(kSchema));
+  return c;
+}
+
+Catalog::~Catalog() {
+  MutexLock l(&mu_);
+  if (db_) sqlite3_close(db_);
+}
+
+Status Catalog::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::IOError(path_ + ": " + m);
+  }
+  return Status::OK();
+}
+
+Result<std::vector<CatalogEntry>> Catalog::List() {
+  MutexLock l(&mu_);
+  Stmt st(db_,
+          "SELECT id, kind, tier, path, min_ts, max_ts, rows, bytes, label_keys, token_filter, trigram_filter, "
+          "sealed_at, max_wal_seq FROM files ORDER BY id");
+  if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  std::vector<CatalogEntry> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    CatalogEntry e;
+    e.id = sqlite3_column_int64(st.get(), 0);
+    e.kind = static_cast<FileKind>(sqlite3_column_int(st.get(), 1));
+    e.tier = static_cast<Tier>(sqlite3_column_int(st.get(), 2));
+    e.path = std::string(Col(st.get(), 3));
+    e.min_ts = sqlite3_column_int64(st.get(), 4);
+    e.max_ts = sqlite3_column_int64(st.get(), 5);
+    e.rows = sqlite3_column_int64(st.get(), 6);
+    e.bytes = sqlite3_column_int64(st.get(), 7);
+    e.label_keys = ParseKeys(Col(st.get(), 8));
+    e.token_filter = std::string(Col(st.get(), 9));
+    e.trigram_filter = std::string(Col(st.get(), 10));
+    e.sealed_at = sqlite3_column_int64(st.get(), 11);
+    e.max_wal_seq = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 12));
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status Catalog::InsertLocked(CatalogEntry* e) {
+  Stmt st(db_,
+          "INSERT INTO files(kind, tier, path, min_ts, max_ts, rows, bytes, label_keys, token_filter, "
+          "trigram_filter, sealed_at, max_wal_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  std::string keys = KeysJson(e->label_keys);
+  sqlite3_stmt* s = st.get();
+  sqlite3_bind_int(s, 1, static_cast<int>(e->kind));
+  sqlite3_bind_int(s, 2, static_cast<int>(e->tier));
+  sqlite3_bind_text(s, 3, e->path.data(), static_cast<int>(e->path.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, e->min_ts);
+  sqlite3_bind_int64(s, 5, e->max_ts);
+  sqlite3_bind_int64(s, 6, static_cast<int64_t>(e->rows));
+  sqlite3_bind_int64(s, 7, static_cast<int64_t>(e->bytes));
+  sqlite3_bind_text(s, 8, keys.data(), static_cast<int>(keys.size()), SQLITE_STATIC);
+  if (e->token_filter.empty()) sqlite3_bind_null(s, 9);
+  else sqlite3_bind_blob(s, 9, e->token_filter.data(), static_cast<int>(e->token_filter.size()), SQLITE_STATIC);
+  if (e->trigram_filter.empty()) sqlite3_bind_null(s, 10);
+  else sqlite3_bind_blob(s, 10, e->trigram_filter.data(), static_cast<int>(e->trigram_filter.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(s, 11, e->sealed_at);
+  sqlite3_bind_int64(s, 12, static_cast<int64_t>(e->max_wal_seq));
+  if (sqlite3_step(s) != SQLITE_DONE) return Status::IOError(path_ + ": insert " + e->path + ": " + sqlite3_errmsg(db_));
+  e->id = sqlite3_last_insert_rowid(db_);
+  return Status::OK();
+}
+
+Status Catalog::Add(CatalogEntry* e) {
+  MutexLock l(&mu_);
+  return InsertLocked(e);
+}
+
+Status Catalog::Replace(const std::vector<int64_t>& remove_ids, CatalogEntry* add) {
+  MutexLock l(&mu_);
+  LOGE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Status st;
+  {
+    Stmt del(db_, "DELETE FROM files WHERE id = ?1");
+    for (int64_t id : remove_ids) {
+      sqlite3_bind_int64(del.get(), 1, id);
+      if (sqlite3_step(del.get()) != SQLITE_DONE) {
+        st = Status::IOError(path_ + ": delete: " + sqlite3_errmsg(db_));
+        break;
+      }
+      sqlite3_reset(del.get());
+    }
+  }
+  if (st.ok() && add) st = InsertLocked(add);
+  if (st.ok()) st = Exec("COMMIT");
+  if (!st.ok()) (void)Exec("ROLLBACK");
+  return st;
+}
+
+Status Catalog::Remove(const std::vector<int64_t>& ids) { return Replace(ids, nullptr); }
+
+Status Catalog::SetState(const std::string& key, int64_t value) {
+  MutexLock l(&mu_);
+  Stmt st(db_, "INSERT INTO state(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2");
+  sqlite3_bind_text(st.get(), 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 2, value);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return Status::IOError(path_ + ": set state: " + sqlite3_errmsg(db_));
+  return Status::OK();
+}
+
+Result<int64_t> Catalog::GetState(const std::string& key, int64_t fallback) {
+  MutexLock l(&mu_);
+  Stmt st(db_, "SELECT value FROM state WHERE key = ?1");
+  sqlite3_bind_text(st.get(), 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_ROW) return static_cast<int64_t>(sqlite3_column_int64(st.get(), 0));
+  if (rc == SQLITE_DONE) return fallback;
+  return Status::IOError(path_ + ": get state: " + sqlite3_errmsg(db_));
+}
+
+}  // namespace loge::storage

@@ -1,0 +1,72 @@
+// Catalog: catalog.sqlite in the output path, one row per queryable file
+// (flush files and segments, local and remote). It is the single source of
+// truth for what queries may read: a file exists for queries only once a
+// catalog transaction names it.
+//
+// Thread-safety: every method is safe to call from many threads; writes are
+// serialised by mu_ (SQLite work happens under it, so only the catalog's own
+// callers wait: queries read FileSet, never the database).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/mutex.h"
+#include "core/status.h"
+
+struct sqlite3;
+
+namespace loge::storage {
+
+enum class Tier { kLocal = 0, kRemote = 1 };
+enum class FileKind { kFlush = 0, kSegment = 1 };
+
+struct CatalogEntry {
+  int64_t id = 0;                  // assigned by Add/Replace
+  FileKind kind = FileKind::kFlush;
+  Tier tier = Tier::kLocal;
+  std::string path;                // local: file name in the output path; remote: URL
+  int64_t min_ts = 0;              // unix ns, inclusive
+  int64_t max_ts = 0;
+  uint64_t rows = 0;
+  uint64_t bytes = 0;              // compressed file size
+  std::vector<std::string> label_keys;  // sorted
+  std::string token_filter;        // serialized FuseFilter of whole tokens; empty = none
+  std::string trigram_filter;      // serialized FuseFilter of byte trigrams; empty = none
+  int64_t sealed_at = 0;           // unix ns when the file was registered
+  uint64_t max_wal_seq = 0;        // flush files: highest WAL seq with a part inside; 0 for segments
+};
+
+class Catalog {
+ public:
+  // Opens or creates <dir>/catalog.sqlite (WAL journal mode, synchronous=FULL).
+  static Result<std::unique_ptr<Catalog>> Open(const std::string& dir);
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // Every row, ordered by id.
+  Result<std::vector<CatalogEntry>> List() EXCLUDES(mu_);
+  // Inserts e and sets e->id. Durable on return.
+  Status Add(CatalogEntry* e) EXCLUDES(mu_);
+  // In one transaction: removes the rows `remove_ids` and adds `add` (sets
+  // add->id). Either all of it is durable on return or none of it is.
+  Status Replace(const std::vector<int64_t>& remove_ids, CatalogEntry* add) EXCLUDES(mu_);
+  // Removes rows (reconcile: files that are gone).
+  Status Remove(const std::vector<int64_t>& ids) EXCLUDES(mu_);
+  // Key-value state that must survive restarts (e.g. the WAL watermark).
+  Status SetState(const std::string& key, int64_t value) EXCLUDES(mu_);
+  Result<int64_t> GetState(const std::string& key, int64_t fallback) EXCLUDES(mu_);
+
+ private:
+  Catalog() = default;
+  Status InsertLocked(CatalogEntry* e) REQUIRES(mu_);
+  Status Exec(const char* sql) REQUIRES(mu_);
+  Mutex mu_;
+  sqlite3* db_ GUARDED_BY(mu_) = nullptr;
+  std::string path_;
+};
+
+}  // namespace loge::storage

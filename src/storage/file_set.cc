@@ -1,0 +1,46 @@
+#include "storage/file_set.h"
+
+#include <algorithm>
+
+#include "io/file_system.h"
+
+namespace loge::storage {
+
+FileHandle::~FileHandle() {
+  if (obsolete_ && !local_path.empty() && fs_) {
+    // Best effort: a file left behind is deleted by the next startup's
+    // reconcile, since the catalog no longer names it.
+    (void)fs_->Remove(local_path);
+  }
+}
+
+void FileSet::Add(FilePtr f) {
+  MutexLock l(&mu_);
+  files_.push_back(std::move(f));
+}
+
+void FileSet::Replace(const std::vector<int64_t>& remove_ids, FilePtr add) {
+  std::vector<FilePtr> dropped;  // released after the lock: the last release may unlink
+  {
+    MutexLock l(&mu_);
+    auto it = std::remove_if(files_.begin(), files_.end(), [&](const FilePtr& f) {
+      return std::find(remove_ids.begin(), remove_ids.end(), f->entry.id) != remove_ids.end();
+    });
+    dropped.assign(std::make_move_iterator(it), std::make_move_iterator(files_.end()));
+    files_.erase(it, files_.end());
+    if (add) files_.push_back(std::move(add));
+  }
+  for (const auto& f : dropped) f->MarkObsolete();
+}
+
+std::vector<FilePtr> FileSet::Snapshot() const {
+  MutexLock l(&mu_);
+  return files_;
+}
+
+size_t FileSet::size() const {
+  MutexLock l(&mu_);
+  return files_.size();
+}
+
+}  // namespace loge::storage

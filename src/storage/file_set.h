@@ -1,0 +1,59 @@
+// FileSet: the in-memory mirror of the catalog that queries read, with
+// reference-counted file handles so a compacted or rotated file is deleted
+// only after the last query using it lets go.
+//
+// Thread-safety: all methods are thread-safe (mu_). Handles are immutable
+// after publication except for the `obsolete` flag.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/mutex.h"
+#include "storage/catalog.h"
+
+namespace loge::io {
+class FileSystem;
+}
+
+namespace loge::storage {
+
+class FileHandle {
+ public:
+  FileHandle(CatalogEntry e, std::string local_path, io::FileSystem* fs)
+      : entry(std::move(e)), local_path(std::move(local_path)), fs_(fs) {}
+  // Unlinks the local file if MarkObsolete was called.
+  ~FileHandle();
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+
+  // The file left the catalog: delete it once nobody reads it any more.
+  void MarkObsolete() const { obsolete_ = true; }
+
+  const CatalogEntry entry;
+  const std::string local_path;  // full path of the local copy ("" for remote-only)
+
+ private:
+  io::FileSystem* fs_;
+  mutable std::atomic<bool> obsolete_{false};
+};
+
+using FilePtr = std::shared_ptr<const FileHandle>;
+
+class FileSet {
+ public:
+  void Add(FilePtr f) EXCLUDES(mu_);
+  // Removes the files with these ids (marking them obsolete) and adds `add`
+  // (may be null), as one step for readers.
+  void Replace(const std::vector<int64_t>& remove_ids, FilePtr add) EXCLUDES(mu_);
+  std::vector<FilePtr> Snapshot() const EXCLUDES(mu_);
+  size_t size() const EXCLUDES(mu_);
+
+ private:
+  mutable Mutex mu_;
+  std::vector<FilePtr> files_ GUARDED_BY(mu_);
+};
+
+}  // namespace loge::storage
