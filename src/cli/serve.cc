@@ -65,6 +65,10 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(dur);
   app->add_option("--max-head-size", f->max_head_size, "unflushed bytes held in memory before pushes wait")
       ->capture_default_str()->check(size);
+  app->add_option("--compact-interval", f->compact_interval, "how often to merge flush files into segments (0 disables)")
+      ->capture_default_str()->check(dur);
+  app->add_option("--compact-min-files", f->compact_min_files, "flush files needed before a compaction pass runs")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
   app->add_option("--query-concurrency", f->query_concurrency, "max files a query scans in parallel")
       ->capture_default_str()->check(CLI::Range(1, 256));
   app->add_option("--max-body-size", f->max_body_size, "largest request body accepted (413 beyond)")
@@ -95,6 +99,12 @@ int RunServe(const ServeFlags& f) {
   in.drop_on_backpressure = f.drop_on_backpressure;
   in.backpressure_wait = MustDuration(f.backpressure_wait);
   in.max_head_bytes = *ParseByteSize(f.max_head_size);
+  in.compact_interval = MustDuration(f.compact_interval);
+  in.compact_min_files = static_cast<size_t>(f.compact_min_files);
+  if (in.compact_interval < Duration(0)) {
+    std::fprintf(stderr, "loge: --compact-interval must not be negative\n");
+    return 2;
+  }
   o.engine.concurrency = f.query_concurrency;
   for (auto [name, d] : {std::pair{"--flush-interval", in.flush_interval},
                          std::pair{"--checkpoint-interval", in.checkpoint_interval}}) {

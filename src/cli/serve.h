@@ -28,6 +28,8 @@ struct ServeFlags {
   std::string max_line_size = "256KiB";
   std::string max_head_size = "256MiB";
   std::string backpressure_wait = "5s";
+  std::string compact_interval = "30s";
+  int compact_min_files = 8;
   std::string log_level = "info";
 };
 

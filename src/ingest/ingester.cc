@@ -7,6 +7,7 @@
 
 #include "ingest/ingester_impl.h"
 #include "io/file_system.h"
+#include "storage/fuse_filter.h"
 #include "storage/segment_writer.h"
 
 namespace loge::ingest {
@@ -125,6 +126,16 @@ void Ingester::Impl::Release(uint64_t bytes) {
 }
 
 storage::FilePtr Ingester::Impl::MakeHandle(storage::CatalogEntry e) {
+  // A filter the query path cannot trust is dropped: the file is then
+  // always scanned, never wrongly pruned.
+  for (std::string* f : {&e.token_filter, &e.trigram_filter}) {
+    if (!f->empty()) {
+      if (Status st = storage::FuseFilter::Validate(*f); !st.ok()) {
+        spdlog::error("catalog: filter of {} is unusable ({}); the file will be scanned", e.path, st.ToString());
+        f->clear();
+      }
+    }
+  }
   std::string local = e.tier == storage::Tier::kLocal ? io::JoinPath(opts.output_path, e.path) : std::string();
   return std::make_shared<const storage::FileHandle>(std::move(e), std::move(local), fs);
 }
@@ -304,6 +315,20 @@ IngestStats Ingester::Stats() {
     s.wal_files = d->wal->FileCount();
   }
   s.watermark = d->tracker.Watermark();
+  bool any = false;
+  for (const auto& f : d->files.Snapshot()) {
+    const auto& e = f->entry;
+    (e.kind == storage::FileKind::kSegment ? s.segments : s.flush_files)++;
+    s.rows_total += e.rows;
+    s.min_ts = any ? std::min(s.min_ts, e.min_ts) : e.min_ts;
+    s.max_ts = any ? std::max(s.max_ts, e.max_ts) : e.max_ts;
+    any = true;
+  }
+  if (d->compactor) {
+    auto cs = d->compactor->stats();
+    s.compacted_rows = cs.rows;
+    s.compaction_seconds = cs.seconds;
+  }
   s.replayed_records = d->replayed;
   s.rejected_backpressure = d->rejected;
   return s;
@@ -322,6 +347,15 @@ Status Ingester::FlushAll() {
 
 Status Ingester::TEST_Checkpoint() { return impl_->checkpointer->TEST_RunOnce(); }
 
+void Ingester::TEST_SetCompactionHook(std::function<Status(int)> hook) {
+  impl_->compactor->TEST_step_hook = std::move(hook);
+}
+
+Status Ingester::CompactNow() {
+  LOGE_RETURN_IF_ERROR(impl_->checkpointer->TEST_RunOnce());
+  return impl_->compactor->CompactAll();
+}
+
 Status Ingester::Close() {
   Impl* d = impl_.get();
   if (d->closed.exchange(true)) return Status::OK();
@@ -339,6 +373,7 @@ Status Ingester::Close() {
     d->stopping = true;
     d->reg_cv.notify_all();
   }
+  if (d->compactor) d->compactor->Stop();
   d->ticker = std::jthread();
   d->workers.clear();  // jthread: request stop and join
   if (d->checkpointer) d->checkpointer->Stop();

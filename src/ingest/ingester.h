@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,9 @@ struct IngestOptions {
   bool drop_on_backpressure = false;  // --drop-on-backpressure: 429 at once when saturated
   size_t max_head_bytes = 256ull << 20;  // --max-head-size: unflushed bytes before pushes wait
   Duration backpressure_wait = std::chrono::seconds(5);  // --backpressure-wait
+  Duration compact_interval = std::chrono::seconds(30);  // --compact-interval; 0 disables compaction
+  size_t compact_min_files = 8;       // --compact-min-files: flush files before a pass runs
+  int compact_level = 19;             // zstd level of segments
 };
 
 struct IngestStats {
@@ -65,6 +69,13 @@ struct IngestStats {
   uint64_t watermark = 0;     // durable WAL watermark
   uint64_t replayed_records = 0;
   uint64_t rejected_backpressure = 0;  // pushes answered 429
+  uint64_t segments = 0;      // compacted segments (local and remote)
+  uint64_t flush_files = 0;   // flush files not yet compacted
+  uint64_t rows_total = 0;    // rows in files
+  int64_t min_ts = 0;         // over files and head; 0 when empty
+  int64_t max_ts = 0;
+  uint64_t compacted_rows = 0;       // rows merged by compaction since start
+  double compaction_seconds = 0;     // time spent in those passes
 };
 
 class Ingester : public query::DataSource {
@@ -92,6 +103,12 @@ class Ingester : public query::DataSource {
   Status FlushAll();
   // Runs one checkpoint pass now (tests).
   Status TEST_Checkpoint();
+  // Checkpoints, then compacts until fewer than compact_min_files flush
+  // files are eligible (tests and POST /api/v1/admin/compact: no sleeping
+  // for the background pass).
+  Status CompactNow();
+  // Installs Compactor::TEST_step_hook (crash tests).
+  void TEST_SetCompactionHook(std::function<Status(int)> hook);
 
   // Refuses new pushes, flushes everything, runs a last checkpoint, closes
   // the WAL and joins every thread. Idempotent.

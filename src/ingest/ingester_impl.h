@@ -7,6 +7,7 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "ingest/flushed_seqs.h"
 #include "ingest/ingester.h"
 #include "storage/catalog.h"
+#include "storage/compactor.h"
 #include "storage/file_set.h"
 #include "wal/checkpointer.h"
 #include "wal/wal.h"
@@ -79,6 +81,7 @@ struct Ingester::Impl {
   wal::SeqTracker tracker;
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<wal::Checkpointer> checkpointer;
+  std::unique_ptr<storage::Compactor> compactor;
   std::atomic<uint64_t> persisted_watermark{0};  // every WAL seq <= it is in a durable file
   uint64_t replayed = 0;
   std::atomic<bool> closed{false};
@@ -108,6 +111,9 @@ struct Ingester::Impl {
 
   // ingester_open.cc: startup.
   Status Reconcile();
+  Result<storage::CatalogEntry> EntryFromFile(const std::string& path, const std::string& name,
+                                              storage::FileKind kind);
+  Result<bool> SegmentCommitted(const std::string& path, const std::set<std::string>& on_disk);
   Status Replay();
 };
 

@@ -49,14 +49,62 @@ Result<uint64_t> LoadWalSeqs(storage::SegmentReader* r, FlushedSeqs* flushed) {
 
 }  // namespace
 
+// A catalog entry rebuilt from a file's own meta (and filters, for segments).
+Result<storage::CatalogEntry> Ingester::Impl::EntryFromFile(const std::string& path, const std::string& name,
+                                                           storage::FileKind kind) {
+  auto reader = storage::SegmentReader::Open(path);
+  Result<storage::SegmentInfo> info =
+      reader.ok() ? (*reader)->ReadInfo() : Result<storage::SegmentInfo>(reader.status());
+  if (!info.ok()) return info.status().WithContext("reconcile: cannot read " + path + " (move it away to start)");
+  storage::CatalogEntry e;
+  e.kind = kind;
+  e.path = name;
+  e.min_ts = info->min_ts;
+  e.max_ts = info->max_ts;
+  e.rows = info->rows;
+  LOGE_ASSIGN_OR_RETURN(e.bytes, fs->FileSize(path));
+  e.label_keys = info->label_keys;
+  e.sealed_at = NowNanos();
+  if (kind == storage::FileKind::kFlush) {
+    FlushedSeqs scratch;
+    LOGE_ASSIGN_OR_RETURN(e.max_wal_seq, LoadWalSeqs(reader->get(), &scratch));
+  } else {
+    auto tf = (*reader)->ReadMeta("token_filter");
+    if (tf.ok()) e.token_filter = std::move(*tf);
+    auto gf = (*reader)->ReadMeta("trigram_filter");
+    if (gf.ok()) e.trigram_filter = std::move(*gf);
+  }
+  return e;
+}
+
+// A segment's compaction committed iff at least one of its sources is gone:
+// sources are unlinked only after the catalog transaction.
+Result<bool> Ingester::Impl::SegmentCommitted(const std::string& path, const std::set<std::string>& on_disk) {
+  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(path));
+  auto sources = reader->ReadMeta("sources");
+  if (!sources.ok()) return false;
+  std::string_view rest = *sources;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string src(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (!on_disk.count(src)) return true;
+  }
+  return false;
+}
+
 // Brings the directory and the catalog into agreement (DESIGN.md invariants),
 // logging every fix:
 //  1. *.tmp files are unfinished writes: delete them (their rows are in the WAL).
 //  2. A local catalog row whose file is missing: report and drop the row.
-//  3. A flush file the catalog does not name finished but lost its catalog
-//     insert: re-register it from its own meta.
-//  4. A segment file the catalog does not name is a compaction whose catalog
-//     transaction never committed (its sources are still cataloged): delete it.
+//  3. A flush file the catalog does not name either finished but lost its
+//     catalog insert (its WAL seqs are above the persisted watermark: they
+//     were never marked done) - re-register it from its own meta - or is the
+//     source of a committed compaction not yet unlinked (every seq at or below
+//     the watermark: only such files are compacted) - delete it.
+//  4. A segment file the catalog does not name: if all of its sources are
+//     still on disk its compaction never committed - delete it; if some are
+//     gone it did (the catalog itself was lost) - re-register it.
 // Then loads the cataloged files into the FileSet and notes which WAL record
 // parts the flush files hold.
 Status Ingester::Impl::Reconcile() {
@@ -96,29 +144,34 @@ Status Ingester::Impl::Reconcile() {
     if (cataloged.count(name) || !EndsWith(name, kFileSuffix)) continue;
     std::string path = io::JoinPath(opts.output_path, name);
     uint64_t seq;
-    if (name.rfind(kSegmentPrefix, 0) == 0) {
-      spdlog::warn("reconcile: deleting {}: its compaction never committed to the catalog", path);
+    bool is_segment = name.rfind(kSegmentPrefix, 0) == 0;
+    if (!is_segment && !ParseFlushName(name, &seq)) continue;
+    if (auto r = storage::SegmentReader::Open(path); !r.ok() || !(*r)->ReadInfo().ok()) {
+      // Not ours to judge: keep the bytes for a human, out of the way.
+      spdlog::error("reconcile: {} is not a readable data file ({}); moving it to {}.corrupt", path,
+                    r.ok() ? "bad meta" : r.status().ToString(), path);
+      LOGE_RETURN_IF_ERROR(fs->Rename(path, path + ".corrupt"));
+      continue;
+    }
+    if (is_segment) {
+      LOGE_ASSIGN_OR_RETURN(bool committed, SegmentCommitted(path, on_disk));
+      if (!committed) {
+        spdlog::warn("reconcile: deleting {}: its compaction never committed to the catalog", path);
+        LOGE_RETURN_IF_ERROR(fs->Remove(path));
+        continue;
+      }
+      LOGE_ASSIGN_OR_RETURN(auto e, EntryFromFile(path, name, storage::FileKind::kSegment));
+      LOGE_RETURN_IF_ERROR(catalog->Add(&e));
+      spdlog::warn("reconcile: re-registered segment {} ({} rows)", path, e.rows);
+      kept.push_back(std::move(e));
+      continue;
+    }
+    LOGE_ASSIGN_OR_RETURN(auto e, EntryFromFile(path, name, storage::FileKind::kFlush));
+    if (e.max_wal_seq <= persisted_watermark) {
+      spdlog::warn("reconcile: deleting {}: already merged into a cataloged segment", path);
       LOGE_RETURN_IF_ERROR(fs->Remove(path));
       continue;
     }
-    if (!ParseFlushName(name, &seq)) continue;
-    auto reader = storage::SegmentReader::Open(path);
-    Result<storage::SegmentInfo> info =
-        reader.ok() ? (*reader)->ReadInfo() : Result<storage::SegmentInfo>(reader.status());
-    if (!info.ok()) {
-      return info.status().WithContext("reconcile: cannot read " + path + " (move it away to start)");
-    }
-    storage::CatalogEntry e;
-    e.kind = storage::FileKind::kFlush;
-    e.path = name;
-    e.min_ts = info->min_ts;
-    e.max_ts = info->max_ts;
-    e.rows = info->rows;
-    LOGE_ASSIGN_OR_RETURN(e.bytes, fs->FileSize(path));
-    e.label_keys = info->label_keys;
-    e.sealed_at = NowNanos();
-    FlushedSeqs scratch;
-    LOGE_ASSIGN_OR_RETURN(e.max_wal_seq, LoadWalSeqs(reader->get(), &scratch));
     LOGE_RETURN_IF_ERROR(catalog->Add(&e));
     spdlog::warn("reconcile: re-registered finished flush file {} ({} rows)", path, e.rows);
     kept.push_back(std::move(e));
@@ -229,6 +282,16 @@ Result<std::unique_ptr<Ingester>> Ingester::Open(const IngestOptions& opts) {
     d->workers.emplace_back([d](std::stop_token st) { d->FlushLoop(st); });
   }
   d->ticker = std::jthread([d](std::stop_token st) { d->TickLoop(st); });
+
+  storage::CompactorOptions cpo;
+  cpo.dir = opts.output_path;
+  cpo.interval = std::chrono::duration_cast<std::chrono::milliseconds>(opts.compact_interval);
+  cpo.min_files = opts.compact_min_files;
+  cpo.level = opts.compact_level;
+  cpo.fs = d->fs;
+  cpo.safe_wal_seq = [d] { return d->persisted_watermark.load(); };
+  d->compactor = std::make_unique<storage::Compactor>(cpo, d->catalog.get(), &d->files);
+  d->compactor->Start();
   return ing;
 }
 

@@ -218,6 +218,7 @@ TEST(Ingester, ReconcileDropsMissingFilesAndDeletesLeftovers) {
   EXPECT_EQ(QueryAll(ing->get()).size(), 10u);
   EXPECT_FALSE(io::DefaultFileSystem()->Exists(dir + "/flush-0-99.sqlite.zst.tmp"));
   EXPECT_FALSE(io::DefaultFileSystem()->Exists(dir + "/segment-1-2-3.sqlite.zst"));
+  EXPECT_TRUE(io::DefaultFileSystem()->Exists(dir + "/segment-1-2-3.sqlite.zst.corrupt"));
 }
 
 TEST(Ingester, SeqsContinueWhenTheWalDirectoryIsWiped) {

@@ -9,7 +9,9 @@
 #include <unordered_map>
 
 #include "storage/block.h"
+#include "storage/fuse_filter.h"
 #include "storage/segment_reader.h"
+#include "storage/terms.h"
 
 namespace loge::query {
 
@@ -104,6 +106,32 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::at
   return st.WithContext(f.local_path);
 }
 
+enum class PruneReason { kKeep, kTime, kLabels, kFilter };
+
+// Decides from the catalog row alone whether a file can hold an answer.
+PruneReason Prune(const storage::FileHandle& f, const Query& q, const std::vector<storage::NeedleKeys>& needles) {
+  const auto& e = f.entry;
+  if (e.max_ts < q.start || e.min_ts > q.end) return PruneReason::kTime;
+  for (const auto& m : q.matchers) {
+    if (m.RequiresLabel() && !std::binary_search(e.label_keys.begin(), e.label_keys.end(), m.name())) {
+      return PruneReason::kLabels;
+    }
+  }
+  for (const auto& n : needles) {
+    if (!e.token_filter.empty()) {
+      for (uint64_t k : n.tokens) {
+        if (!storage::FuseFilter::MayContainSerialized(e.token_filter, k)) return PruneReason::kFilter;
+      }
+    }
+    if (!e.trigram_filter.empty()) {
+      for (uint64_t k : n.trigrams) {
+        if (!storage::FuseFilter::MayContainSerialized(e.trigram_filter, k)) return PruneReason::kFilter;
+      }
+    }
+  }
+  return PruneReason::kKeep;
+}
+
 }  // namespace
 
 Result<QueryResult> Engine::Run(const Query& q) {
@@ -113,10 +141,19 @@ Result<QueryResult> Engine::Run(const Query& q) {
   source_->Snapshot(q, &top, &files);
   res.stats.files_considered = files.size();
 
-  // Plan: keep files overlapping the window, newest first.
+  // Plan from the catalog: time overlap, label keys, content filters.
   std::vector<const storage::FileHandle*> plan;
+  std::vector<storage::NeedleKeys> needles;
+  for (const auto& lf : q.line_filters) {
+    if (lf.type() == LineFilterType::kContains) needles.push_back(storage::KeysForNeedle(lf.needle()));
+  }
   for (const auto& f : files) {
-    if (f->entry.max_ts >= q.start && f->entry.min_ts <= q.end) plan.push_back(f.get());
+    switch (Prune(*f, q, needles)) {
+      case PruneReason::kKeep: plan.push_back(f.get()); break;
+      case PruneReason::kTime: res.stats.pruned_by_time++; break;
+      case PruneReason::kLabels: res.stats.pruned_by_labels++; break;
+      case PruneReason::kFilter: res.stats.pruned_by_filter++; break;
+    }
   }
   res.stats.files_pruned = files.size() - plan.size();
   std::sort(plan.begin(), plan.end(), [](const storage::FileHandle* a, const storage::FileHandle* b) {
@@ -151,6 +188,7 @@ Result<QueryResult> Engine::Run(const Query& q) {
     std::lock_guard<std::mutex> l(mu);
     top.Merge(std::move(local));
     res.stats.files_pruned += ls.files_pruned;
+    res.stats.pruned_by_limit += ls.files_pruned;
     res.stats.files_opened += ls.files_opened;
     res.stats.blocks_scanned += ls.blocks_scanned;
     if (!local_status.ok() && status.ok()) status = local_status;

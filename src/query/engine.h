@@ -81,7 +81,11 @@ class DataSource {
 
 struct QueryStats {
   uint64_t files_considered = 0;  // visible files when the query began
-  uint64_t files_pruned = 0;      // skipped without opening (time window, early stop)
+  uint64_t files_pruned = 0;      // skipped without opening (all reasons below)
+  uint64_t pruned_by_time = 0;    // window does not overlap [min_ts, max_ts]
+  uint64_t pruned_by_labels = 0;  // lacks a label key a matcher needs
+  uint64_t pruned_by_filter = 0;  // token/trigram filter rules out a |= term
+  uint64_t pruned_by_limit = 0;   // could not beat the k-th row (early stop)
   uint64_t files_opened = 0;      // opened and scanned
   uint64_t blocks_scanned = 0;    // blocks whose lines were examined
 };

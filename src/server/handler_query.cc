@@ -118,6 +118,14 @@ HttpResponse Server::HandleQuery(HttpRequest& req) {
   w.Uint(res->stats.files_pruned);
   w.Key("files_opened");
   w.Uint(res->stats.files_opened);
+  w.Key("pruned_by_time");
+  w.Uint(res->stats.pruned_by_time);
+  w.Key("pruned_by_labels");
+  w.Uint(res->stats.pruned_by_labels);
+  w.Key("pruned_by_filter");
+  w.Uint(res->stats.pruned_by_filter);
+  w.Key("pruned_by_limit");
+  w.Uint(res->stats.pruned_by_limit);
   w.Key("blocks_scanned");
   w.Uint(res->stats.blocks_scanned);
   w.EndObject();

@@ -84,7 +84,67 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "GET") return method_not_allowed("GET");
     return HandleLabels(req);
   }
+  if (p == "/api/v1/stats") {
+    if (req.method != "GET") return method_not_allowed("GET");
+    return HandleStats(req);
+  }
+  if (p == "/api/v1/admin/compact") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return HandleCompact(req);
+  }
   return ErrorFromStatus(Status::NotFound("no route for " + req.method + " " + p));
+}
+
+HttpResponse Server::HandleStats(HttpRequest&) {
+  auto s = ingester_->Stats();
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("segments_total");
+  w.Uint(s.segments);
+  w.Key("segments_local");
+  w.Uint(s.segments);
+  w.Key("segments_remote");
+  w.Uint(0);
+  w.Key("flush_files");
+  w.Uint(s.flush_files);
+  w.Key("rows_total");
+  w.Uint(s.rows_total);
+  w.Key("min_timestamp");
+  w.Int(s.min_ts);
+  w.Key("max_timestamp");
+  w.Int(s.max_ts);
+  w.Key("head_rows");
+  w.Uint(s.head_rows);
+  w.Key("head_bytes");
+  w.Uint(s.head_bytes);
+  w.Key("wal_bytes");
+  w.Uint(s.wal_bytes);
+  w.Key("wal_files");
+  w.Uint(s.wal_files);
+  w.Key("wal_watermark");
+  w.Uint(s.watermark);
+  w.Key("rejected_backpressure");
+  w.Uint(s.rejected_backpressure);
+  w.Key("compacted_rows");
+  w.Uint(s.compacted_rows);
+  w.Key("compaction_seconds");
+  w.Raw(std::to_string(s.compaction_seconds));
+  w.EndObject();
+  HttpResponse r;
+  r.body = w.Take();
+  return r;
+}
+
+// Forces a checkpoint and compaction now, so tests and operators never wait
+// for --compact-interval.
+HttpResponse Server::HandleCompact(HttpRequest&) {
+  Status st = ingester_->CompactNow();
+  if (!st.ok()) return ErrorFromStatus(st);
+  HttpResponse r;
+  r.body = R"({"status":"success"})";
+  return r;
 }
 
 HttpResponse Server::HandleLabels(HttpRequest&) {

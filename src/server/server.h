@@ -45,6 +45,8 @@ class Server {
   HttpResponse HandlePush(HttpRequest& req);
   HttpResponse HandleQuery(HttpRequest& req);
   HttpResponse HandleLabels(HttpRequest& req);
+  HttpResponse HandleStats(HttpRequest& req);
+  HttpResponse HandleCompact(HttpRequest& req);
 
   ServerOptions opts_;
   std::unique_ptr<ingest::Ingester> ingester_;

@@ -156,13 +156,17 @@ Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
   int rc = sqlite3_step(st);
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return SqlError(db_, "insert meta");
-  for (const auto& [k, v] : extra_meta_) {
+  for (const auto& [k, v, blob] : extra_meta_) {
     st = nullptr;
     if (sqlite3_prepare_v2(db_, "INSERT INTO meta(key, value) VALUES (?1, ?2)", -1, &st, nullptr) != SQLITE_OK) {
       return SqlError(db_, "meta");
     }
     sqlite3_bind_text(st, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    if (blob) {
+      sqlite3_bind_blob(st, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    } else {
+      sqlite3_bind_text(st, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    }
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return SqlError(db_, "insert meta");

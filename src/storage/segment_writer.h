@@ -47,7 +47,9 @@ class SegmentWriter {
   // Stores an extra key in the meta table (callers' bookkeeping, such as
   // which WAL records a flush file holds). Keys must not clash with the
   // writer's own: format_version, min_ts, max_ts, rows, streams, label_keys.
-  void SetMeta(std::string key, std::string value) { extra_meta_.emplace_back(std::move(key), std::move(value)); }
+  void SetMeta(std::string key, std::string value) { extra_meta_.push_back({std::move(key), std::move(value), false}); }
+  // The same for binary values (stored as a BLOB), e.g. serialized filters.
+  void SetMetaBlob(std::string key, std::string value) { extra_meta_.push_back({std::move(key), std::move(value), true}); }
 
   // Finishes the database and returns its uncompressed image.
   Result<std::string> Finish(SegmentInfo* info);
@@ -60,7 +62,11 @@ class SegmentWriter {
   int64_t next_stream_id_ = 1;
   SegmentInfo info_;
   std::vector<std::string> keys_;
-  std::vector<std::pair<std::string, std::string>> extra_meta_;
+  struct Meta {
+    std::string key, value;
+    bool blob;
+  };
+  std::vector<Meta> extra_meta_;
   Status init_status_;
 };
 
