@@ -165,8 +165,9 @@ Result<storage::FilePtr> Ingester::Impl::WriteBatch(const Batch& batch) {
   LOGE_ASSIGN_OR_RETURN(std::string image, w.Finish(&info));
   std::string name =
       std::string(kFlushPrefix) + std::to_string(batch.bucket) + "-" + std::to_string(next_file_seq++) + kFileSuffix;
-  LOGE_ASSIGN_OR_RETURN(uint64_t bytes, storage::WriteSegmentFile(fs, io::JoinPath(opts.output_path, name), image,
-                                                                  opts.flush_level));
+  storage::SeekableOptions so;
+  so.level = opts.flush_level;
+  LOGE_ASSIGN_OR_RETURN(uint64_t bytes, storage::WriteSegmentFile(fs, io::JoinPath(opts.output_path, name), image, so));
   storage::CatalogEntry e;
   e.kind = storage::FileKind::kFlush;
   e.path = name;

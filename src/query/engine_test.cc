@@ -53,7 +53,7 @@ class EngineTest : public ::testing::Test {
     auto image = w.Finish(&info);
     ASSERT_TRUE(image.ok());
     std::string path = dir_ + "/f" + std::to_string(src_.files.size()) + ".sqlite.zst";
-    ASSERT_TRUE(storage::WriteSegmentFile(io::DefaultFileSystem(), path, *image, 1).ok());
+    ASSERT_TRUE(storage::WriteSegmentFile(io::DefaultFileSystem(), path, *image, {.level = 1}).ok());
     storage::CatalogEntry e;
     e.id = static_cast<int64_t>(src_.files.size()) + 1;
     e.path = path;

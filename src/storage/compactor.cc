@@ -119,9 +119,17 @@ Status ReadAll(const std::string& path, std::map<std::string, MergedStream>* mer
   return st.WithContext(path);
 }
 
-Result<std::string> BuildFilter(std::vector<uint64_t>* keys) {
+// Key vectors are deduplicated once they hold this many keys (32 MiB).
+constexpr size_t kDedupeKeys = 4u << 20;
+
+// Sorts and dedupes; keeps room to grow by kDedupeKeys before the next pass.
+void SortUnique(std::vector<uint64_t>* keys) {
   std::sort(keys->begin(), keys->end());
   keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+}
+
+Result<std::string> BuildFilter(std::vector<uint64_t>* keys) {
+  SortUnique(keys);
   LOGE_ASSIGN_OR_RETURN(FuseFilter f, FuseFilter::Build(std::move(*keys)));
   keys->clear();
   keys->shrink_to_fit();
@@ -235,6 +243,11 @@ Result<int> Compactor::Compact() {
     for (const auto& e : s.entries) {
       AddLineTokens(e.line, &token_keys);
       AddLineTrigrams(e.line, &trigram_keys);
+      // Keys repeat a lot (a line of n bytes gives n-2 trigram keys, mostly
+      // seen before): dedupe whenever the vectors grow, so memory follows
+      // the distinct keys, not the input bytes.
+      if (trigram_keys.size() >= kDedupeKeys) SortUnique(&trigram_keys);
+      if (token_keys.size() >= kDedupeKeys) SortUnique(&token_keys);
     }
     rows += s.entries.size();
     LOGE_RETURN_IF_ERROR(w.AddStream(s.labels, s.entries));
@@ -261,7 +274,11 @@ Result<int> Compactor::Compact() {
   LOGE_RETURN_IF_ERROR(step(2));
 
   // 2-4. Temp, fsync, rename, fsync dir.
-  LOGE_ASSIGN_OR_RETURN(uint64_t bytes, WriteSegmentFile(fs_, path, image, opts_.level));
+  SeekableOptions so;
+  so.level = opts_.level;
+  so.frame_size = opts_.frame_size;
+  so.threads = opts_.threads;
+  LOGE_ASSIGN_OR_RETURN(uint64_t bytes, WriteSegmentFile(fs_, path, image, so));
   image.clear();
   image.shrink_to_fit();
   LOGE_RETURN_IF_ERROR(step(4));

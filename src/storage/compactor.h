@@ -34,6 +34,8 @@ struct CompactorOptions {
   size_t max_files = 256;                             // flush files merged in one pass at most
   uint64_t max_input_bytes = 96ull << 20;             // line bytes merged in one pass at most (bounds memory)
   int level = 19;                                     // zstd level of segments
+  size_t frame_size = 256 * 1024;                     // seekable frame of segments (docs/format-segment.md)
+  int threads = 2;                                    // frames compressed in parallel
   io::FileSystem* fs = nullptr;                       // nullptr = io::DefaultFileSystem()
   // Flush files whose max_wal_seq is above this are not compacted yet: their
   // WAL records may still be replayed, and replay recognises stored parts

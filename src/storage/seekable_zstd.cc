@@ -1,5 +1,9 @@
 #include "storage/seekable_zstd.h"
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -80,6 +84,61 @@ Status ReadExact(const io::RandomAccessFile& file, uint64_t offset, size_t n, ch
 
 }  // namespace
 
+// The same output as the sequential path, with frames compressed by
+// opts.threads workers (frames are independent) and assembled in order.
+static Status CompressSeekableParallel(std::string_view data, const SeekableOptions& opts, uint64_t frames,
+                                std::string* out) {
+  std::vector<std::string> parts(frames);
+  std::atomic<uint64_t> next(0);
+  std::mutex mu;
+  Status failed;
+  auto worker = [&] {
+    SeekableOptions one = opts;
+    one.threads = 1;
+    one.checksums = false;
+    for (;;) {
+      uint64_t i = next.fetch_add(1);
+      if (i >= frames) return;
+      // Compress one chunk as a one-frame seekable file, then keep just the
+      // frame: its length is the whole output minus the 17-byte table.
+      std::string one_file;
+      Status st = CompressSeekable(data.substr(i * opts.frame_size, opts.frame_size), one, &one_file);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> l(mu);
+        if (failed.ok()) failed = st;
+        return;
+      }
+      one_file.resize(one_file.size() - (kTableHeaderSize + 8 + kFooterSize));
+      parts[i] = std::move(one_file);
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < opts.threads; t++) threads.emplace_back(worker);
+  }
+  LOGE_RETURN_IF_ERROR(failed);
+  const size_t entry_size = opts.checksums ? 12 : 8;
+  std::string table;
+  PutLE32(&table, kSeekTableMagic);
+  PutLE32(&table, static_cast<uint32_t>(frames * entry_size + kFooterSize));
+  size_t total = 0;
+  for (const auto& p : parts) total += p.size();
+  out->reserve(out->size() + total + frames * entry_size + kTableHeaderSize + kFooterSize);
+  for (uint64_t i = 0; i < frames; i++) {
+    std::string_view chunk = data.substr(i * opts.frame_size, opts.frame_size);
+    out->append(parts[i]);
+    PutLE32(&table, static_cast<uint32_t>(parts[i].size()));
+    PutLE32(&table, static_cast<uint32_t>(chunk.size()));
+    if (opts.checksums) PutLE32(&table, Checksum(chunk.data(), chunk.size()));
+    std::string().swap(parts[i]);
+  }
+  PutLE32(&table, static_cast<uint32_t>(frames));
+  table.push_back(static_cast<char>(opts.checksums ? kChecksumFlag : 0));
+  PutLE32(&table, kSeekableMagic);
+  out->append(table);
+  return Status::OK();
+}
+
 Status CompressSeekable(std::string_view data, const SeekableOptions& opts, std::string* out) {
   if (opts.frame_size == 0 || opts.frame_size > kMaxFrameSize) {
     return Status::InvalidArgument("seekable frame_size must be in [1, 1 GiB], got " +
@@ -94,6 +153,7 @@ Status CompressSeekable(std::string_view data, const SeekableOptions& opts, std:
     return Status::InvalidArgument("seekable input needs " + std::to_string(frames) +
                                    " frames, more than the format's limit; raise frame_size");
   }
+  if (opts.threads > 1 && frames > 1) return CompressSeekableParallel(data, opts, frames, out);
   ZSTD_CCtx* cctx = ThreadCCtx();
   if (cctx == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx: out of memory");
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);

@@ -28,6 +28,7 @@ struct SeekableOptions {
   int level = 1;                         // zstd level (1 = fastest ... 19 = best)
   size_t frame_size = kDefaultFrameSize;  // decompressed bytes per frame
   bool checksums = true;                  // per-frame XXH64 low 32 bits in the table
+  int threads = 1;                        // frames compressed in parallel (same output)
 };
 
 // Compresses data into the seekable format, appending to *out.

@@ -336,3 +336,23 @@ TEST(SeekableZstd, AppendsAfterExistingOutput) {
 
 }  // namespace
 }  // namespace loge::storage
+
+namespace loge::storage {
+namespace {
+
+TEST(SeekableZstdThreads, ParallelOutputIsByteIdenticalToSequential) {
+  std::string data;
+  for (int i = 0; i < 200000; i++) data += "line " + std::to_string(i * 7919 % 100003) + "\n";
+  for (bool checksums : {false, true}) {
+    SeekableOptions seq{.level = 3, .frame_size = 65536, .checksums = checksums, .threads = 1};
+    SeekableOptions par = seq;
+    par.threads = 3;
+    std::string a, b;
+    ASSERT_TRUE(CompressSeekable(data, seq, &a).ok());
+    ASSERT_TRUE(CompressSeekable(data, par, &b).ok());
+    EXPECT_EQ(a, b);
+  }
+}
+
+}  // namespace
+}  // namespace loge::storage

@@ -67,7 +67,7 @@ TEST(Segment, WrittenFileReadsBackThroughTheVfs) {
   EXPECT_EQ(info.max_ts, 5009);
   EXPECT_EQ(info.label_keys, (std::vector<std::string>{"app", "env"}));
   std::string path = dir + "/seg.sqlite.zst";
-  auto bytes = WriteSegmentFile(io::DefaultFileSystem(), path, *image, 3);
+  auto bytes = WriteSegmentFile(io::DefaultFileSystem(), path, *image, {.level = 3, .frame_size = 4096, .checksums = true, .threads = 2});
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
   EXPECT_FALSE(io::DefaultFileSystem()->Exists(path + ".tmp"));
 
@@ -107,7 +107,7 @@ TEST(Segment, DecompressedFileOpensInTheSqliteShell) {
   auto image = w.Finish(&info);
   ASSERT_TRUE(image.ok());
   std::string path = dir + "/f.sqlite.zst";
-  ASSERT_TRUE(WriteSegmentFile(io::DefaultFileSystem(), path, *image, 1).ok());
+  ASSERT_TRUE(WriteSegmentFile(io::DefaultFileSystem(), path, *image, {.level = 1}).ok());
   std::string cmd = "zstd -q -d -f " + path + " -o " + dir + "/f.sqlite && sqlite3 " + dir +
                     "/f.sqlite 'SELECT sum(n) FROM blocks; SELECT labels FROM streams;' > " + dir + "/out.txt";
   ASSERT_EQ(std::system(cmd.c_str()), 0);

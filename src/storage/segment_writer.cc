@@ -189,11 +189,9 @@ Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
 }
 
 Result<uint64_t> WriteSegmentFile(io::FileSystem* fs, const std::string& path, std::string_view image,
-                                  int level) {
+                                  const SeekableOptions& compression) {
   std::string compressed;
-  SeekableOptions opts;
-  opts.level = level;
-  LOGE_RETURN_IF_ERROR(CompressSeekable(image, opts, &compressed));
+  LOGE_RETURN_IF_ERROR(CompressSeekable(image, compression, &compressed));
   std::string tmp = path + ".tmp";
   {
     LOGE_ASSIGN_OR_RETURN(auto f, fs->NewWritableFile(tmp, /*append=*/false));

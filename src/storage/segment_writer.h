@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "storage/seekable_zstd.h"
 
 struct sqlite3;
 
@@ -78,6 +79,6 @@ class SegmentWriter {
 // After step 3 the file is durable under its final name. Returns the size of
 // the compressed file.
 Result<uint64_t> WriteSegmentFile(io::FileSystem* fs, const std::string& path, std::string_view image,
-                                  int level);
+                                  const SeekableOptions& compression);
 
 }  // namespace loge::storage
