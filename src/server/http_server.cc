@@ -34,6 +34,9 @@ struct HttpServer::Impl {
   HttpServerOptions opts;
   Handler handler;
   asio::io_context ioc;
+  // Keeps the I/O threads running until Stop has drained every connection:
+  // a handler finishing after the acceptor closed still needs them to write.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::unique_ptr<asio::thread_pool> pool;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
@@ -76,10 +79,12 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
 
-  // Closes the connection if it is waiting for a request (called on Stop).
+  // Closes the connection unless a handler is working on its request or its
+  // response is being written (called on Stop): a connection waiting for, or
+  // in the middle of, a request is cut, as it would be at any restart.
   void CloseIfIdle() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_) {
+      if (!self->handling_) {
         beast::error_code ec;
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         self->stream_.close();
@@ -93,7 +98,6 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(srv_->opts.max_body_bytes);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
-    busy_ = false;
     if (srv_->stopping) return Close();
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -101,7 +105,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
-    busy_ = true;
     auto& req = parser_->get();
     if (auto it = req.find(http::field::content_length); it != req.end()) {
       // Refuse a declared oversize body before reading it.
@@ -136,7 +139,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      busy_ = true;
       return Respond(ErrorResponse(413, "request body exceeds the limit of " +
                                             std::to_string(srv_->opts.max_body_bytes) + " bytes"),
                      true);
@@ -146,7 +148,6 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-      busy_ = true;
       return Respond(ErrorResponse(400, "malformed HTTP request: " + ec.message()), true);
     }
     Close();
@@ -168,6 +169,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     req->body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
+    handling_ = true;
     asio::post(*srv_->pool, [self = shared_from_this(), req] {
       HttpResponse resp;
       try {
@@ -193,7 +195,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(!close);
     res->prepare_payload();
     stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
+    handling_ = true;
     http::async_write(stream_, *res, [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+      self->handling_ = false;
       if (ec || close) return self->Close();
       self->ReadHeader();
     });
@@ -211,7 +215,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
-  bool busy_ = false;  // a request is being read or handled
+  bool handling_ = false;  // a handler owns the request, or its response is being written
 };
 
 }  // namespace
@@ -256,6 +260,7 @@ Status HttpServer::Start() {
   }
   d->bound_port = d->acceptor.local_endpoint().port();
   d->pool = std::make_unique<asio::thread_pool>(std::max(1, d->opts.handler_threads));
+  d->work.emplace(d->ioc.get_executor());
   d->Accept();
   for (int i = 0; i < std::max(1, d->opts.io_threads); i++) {
     d->threads.emplace_back([d] { d->ioc.run(); });
@@ -286,6 +291,7 @@ void HttpServer::Stop() {
     d->cv.wait_for(l, std::chrono::seconds(30), [d] { return d->sessions.empty(); });
   }
   d->pool->join();
+  d->work.reset();
   d->ioc.stop();
   for (auto& t : d->threads) t.join();
   d->threads.clear();

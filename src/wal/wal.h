@@ -35,7 +35,7 @@ namespace loge::wal {
 
 struct Options {
   std::string dir;                          // created if missing
-  uint64_t segment_bytes = 64ull << 20;     // rotate after this many bytes (64 MiB)
+  uint64_t segment_bytes = 32ull << 20;     // rotate after this many bytes (32 MiB)
   bool sync = true;                         // fdatasync on every group commit
   io::FileSystem* fs = nullptr;             // nullptr = io::DefaultFileSystem()
   // New appends get seqs of at least this, even if the WAL directory was
