@@ -164,13 +164,14 @@ Result<QueryResult> Engine::Run(const Query& q) {
   std::atomic<size_t> next(0);
   std::mutex mu;  // guards top (merge), status, stats below
   Status status;
-  auto worker = [&] {
+  // Workers take files in plan order until `stop_at`.
+  auto worker = [&](size_t stop_at) {
     TopK local(q.limit);
     QueryStats ls;
     Status local_status;
     for (;;) {
       size_t i = next.fetch_add(1);
-      if (i >= plan.size()) break;
+      if (i >= stop_at) break;
       const storage::FileHandle& f = *plan[i];
       // Files are in descending max_ts order: once one cannot beat the k-th
       // row, neither can any after it, but other workers may still hold
@@ -193,12 +194,20 @@ Result<QueryResult> Engine::Run(const Query& q) {
     res.stats.blocks_scanned += ls.blocks_scanned;
     if (!local_status.ok() && status.ok()) status = local_status;
   };
-  size_t nthreads = std::min<size_t>(std::max(opts_.concurrency, 1), plan.size());
-  if (nthreads <= 1) {
-    if (!plan.empty()) worker();
-  } else {
+  // The newest file is scanned alone first: it usually fills the top k, and
+  // then its k-th timestamp lets every later file be skipped unopened (a
+  // small limit opens one file instead of `concurrency` files). The rest are
+  // scanned in parallel, newest first.
+  if (!plan.empty()) worker(1);
+  next.store(1);  // worker(1) also drew index 1 before stopping
+  size_t rest = plan.size() > 0 ? plan.size() - 1 : 0;
+  size_t nthreads = std::min<size_t>(std::max(opts_.concurrency, 1), rest);
+  if (status.ok() && nthreads == 1) {
+    worker(plan.size());
+  } else if (status.ok() && nthreads > 1) {
+    bar.store(std::max(bar.load(), top.Full() ? top.Threshold() : std::numeric_limits<int64_t>::min()));
     std::vector<std::jthread> threads;
-    for (size_t i = 0; i < nthreads; i++) threads.emplace_back(worker);
+    for (size_t i = 0; i < nthreads; i++) threads.emplace_back(worker, plan.size());
   }
   if (!status.ok()) return status;
   res.hits = top.TakeSortedNewestFirst();
