@@ -1,17 +1,20 @@
 // The loge binary: `loge` and `loge serve` run the server.
 #include <CLI/CLI.hpp>
 
+#include "cli/search.h"
 #include "cli/serve.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"loge: a log store that keeps logs in compressed SQLite files.\n"
-               "`loge` and `loge serve` run the server."};
+               "`loge` and `loge serve` run the server; `loge search` queries one."};
   app.set_version_flag("--version", "loge 0.1.0");
   loge::cli::ServeFlags serve;
   loge::cli::AddServeFlags(&app, &serve);
   CLI::App* serve_cmd = app.add_subcommand("serve", "run the server (the default command)");
   // `loge serve --port 1` hands --port to the root command, where the flags live.
   serve_cmd->fallthrough();
+  loge::cli::SearchFlags search;
+  CLI::App* search_cmd = loge::cli::AddSearchCommand(&app, &search);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -24,5 +27,6 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
+  if (search_cmd->parsed()) return loge::cli::RunSearch(search);
   return loge::cli::RunServe(serve);
 }

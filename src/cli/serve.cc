@@ -75,6 +75,9 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(size);
   app->add_option("--max-line-size", f->max_line_size, "longest log line accepted (400 beyond)")
       ->capture_default_str()->check(size);
+  app->add_option("--api-key", f->api_key,
+                  "bearer token required by every read endpoint (query, labels, stats, ...); push stays open; "
+                  "empty disables auth");
   app->add_option("--log-level", f->log_level, "server log level")
       ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 }
@@ -106,6 +109,7 @@ int RunServe(const ServeFlags& f) {
     return 2;
   }
   o.engine.concurrency = f.query_concurrency;
+  o.api_key = f.api_key;
   for (auto [name, d] : {std::pair{"--flush-interval", in.flush_interval},
                          std::pair{"--checkpoint-interval", in.checkpoint_interval}}) {
     if (d <= Duration(0)) {
@@ -123,7 +127,8 @@ int RunServe(const ServeFlags& f) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  spdlog::info("loge starting: output path {}, {} buckets, durable={}", in.output_path, in.buckets, in.durable);
+  spdlog::info("loge starting: output path {}, {} buckets, durable={}, read auth {}", in.output_path, in.buckets,
+               in.durable, f.api_key.empty() ? "off" : "on");
   auto srv = server::Server::Start(o);
   if (!srv.ok()) {
     spdlog::error("cannot start: {}", srv.status().ToString());

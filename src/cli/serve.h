@@ -31,6 +31,7 @@ struct ServeFlags {
   std::string compact_interval = "30s";
   int compact_min_files = 8;
   std::string log_level = "info";
+  std::string api_key;  // --api-key
 };
 
 // Registers the serve flags on app (the root command and `serve` share them).

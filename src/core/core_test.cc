@@ -140,3 +140,26 @@ TEST(PayloadCodec, RejectsTruncation) {
 
 }  // namespace
 }  // namespace loge
+
+namespace loge {
+namespace {
+
+TEST(Rfc3339, ParsesZoneAndFraction) {
+  EXPECT_EQ(*ParseRfc3339("1970-01-01T00:00:01Z"), 1000000000);
+  EXPECT_EQ(*ParseRfc3339("2026-06-01T00:00:00Z"), 1780272000LL * 1000000000);
+  EXPECT_EQ(*ParseRfc3339("2026-06-01T02:00:00.5+02:00"), 1780272000LL * 1000000000 + 500000000);
+  EXPECT_EQ(*ParseRfc3339("2026-05-31T23:00:00-01:00"), 1780272000LL * 1000000000);
+  for (const char* bad : {"", "2026-06-01", "2026-06-01T00:00:00", "2026-13-01T00:00:00Z", "2026-06-01T00:00:00Zx",
+                          "yesterday", "2026-06-01T00:00:00.Z"}) {
+    EXPECT_FALSE(ParseRfc3339(bad).ok()) << bad;
+  }
+}
+
+TEST(Rfc3339, FormatsLocalTimeWithMillis) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  EXPECT_EQ(FormatLocalRfc3339Millis(1780272000LL * 1000000000 + 123456789), "2026-06-01T00:00:00.123Z");
+}
+
+}  // namespace
+}  // namespace loge

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <ctime>
 
 namespace loge {
 
@@ -102,6 +103,83 @@ Result<uint64_t> ParseByteSize(std::string_view s) {
   else return bad();
   if (n > UINT64_MAX / mult) return bad();
   return n * mult;
+}
+
+Result<int64_t> ParseRfc3339(std::string_view s) {
+  auto bad = [&] {
+    return Status::InvalidArgument("invalid time \"" + std::string(s) +
+                                   "\" (want RFC 3339 like 2026-06-01T00:00:00Z, or unix nanoseconds)");
+  };
+  auto digits = [&](size_t pos, size_t n, int* out) {
+    if (pos + n > s.size()) return false;
+    int v = 0;
+    for (size_t i = pos; i < pos + n; i++) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int y, mo, d, h, mi, sec;
+  if (!digits(0, 4, &y) || s.size() < 20 || s[4] != '-' || !digits(5, 2, &mo) || s[7] != '-' ||
+      !digits(8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(11, 2, &h) || s[13] != ':' ||
+      !digits(14, 2, &mi) || s[16] != ':' || !digits(17, 2, &sec)) {
+    return bad();
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  size_t pos = 19;
+  int64_t frac_ns = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    pos++;
+    int64_t scale = 100000000;
+    size_t start = pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      frac_ns += (s[pos] - '0') * scale;
+      scale /= 10;
+      pos++;
+    }
+    if (pos == start) return bad();
+  }
+  int64_t offset_s = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    pos++;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (!digits(pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !digits(pos + 4, 2, &om)) return bad();
+    offset_s = (oh * 3600 + om * 60) * (s[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return bad();
+  }
+  if (pos != s.size()) return bad();
+  struct tm tm = {};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  return secs * 1000000000 + frac_ns;
+}
+
+std::string FormatLocalRfc3339Millis(int64_t ns) {
+  int64_t secs = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
+  int64_t ms = (ns - secs * 1000000000) / 1000000;
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char buf[64];
+  size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  long off = tm.tm_gmtoff;
+  char tz[48];
+  if (off == 0) {
+    snprintf(tz, sizeof(tz), "Z");
+  } else {
+    snprintf(tz, sizeof(tz), "%c%02ld:%02ld", off < 0 ? '-' : '+', std::labs(off) / 3600, (std::labs(off) % 3600) / 60);
+  }
+  snprintf(buf + n, sizeof(buf) - n, ".%03lld%s", static_cast<long long>(ms), tz);
+  return buf;
 }
 
 int64_t NowNanos() {

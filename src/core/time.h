@@ -30,6 +30,14 @@ bool ParseInt64(std::string_view s, int64_t* out);
 // 1000) or KiB, MiB, GiB (powers of 1024), case-insensitive: "64MiB", "1000".
 Result<uint64_t> ParseByteSize(std::string_view s);
 
+// Parses RFC 3339 ("2026-06-01T00:00:00Z", "2026-06-01T02:00:00.123+02:00")
+// into unix nanoseconds.
+Result<int64_t> ParseRfc3339(std::string_view s);
+
+// Formats unix nanoseconds as local-time RFC 3339 with milliseconds
+// ("2026-06-01T02:00:00.123+02:00").
+std::string FormatLocalRfc3339Millis(int64_t ns);
+
 // Unix nanoseconds now, from the system clock.
 int64_t NowNanos();
 

@@ -2,6 +2,7 @@
 #include <simdjson.h>
 
 #include "core/json_writer.h"
+#include "query/logql.h"
 #include "server/server.h"
 
 namespace loge::server {
@@ -37,6 +38,9 @@ Result<query::Query> ParseQueryRequest(std::string_view body) {
   }
   simdjson::dom::object obj;
   if (doc.get_object().get(obj)) return Bad("body: want a JSON object");
+  bool has_structured = false;
+  std::string_view selector;
+  bool has_selector = false;
   for (auto field : obj) {
     std::string_view key = field.key;
     simdjson::dom::element v = field.value;
@@ -49,7 +53,11 @@ Result<query::Query> ParseQueryRequest(std::string_view body) {
       if (v.get_int64().get(n)) return Bad("limit: want an integer");
       if (n < 0) return Bad("limit: must not be negative");
       q.limit = n == 0 ? query::kDefaultLimit : std::min<size_t>(n, query::kMaxLimit);
+    } else if (key == "query") {
+      if (v.get_string().get(selector)) return Bad("query: want a LogQL selector string");
+      has_selector = true;
     } else if (key == "line") {
+      has_structured = true;
       std::string_view s;
       if (v.get_string().get(s)) return Bad("line: want a string");
       if (!s.empty()) {
@@ -57,6 +65,7 @@ Result<query::Query> ParseQueryRequest(std::string_view body) {
         q.line_filters.push_back(std::move(f));
       }
     } else if (key == "matchers") {
+      has_structured = true;
       if (v.is_null()) continue;
       simdjson::dom::array arr;
       if (v.get_array().get(arr)) return Bad("matchers: want an array");
@@ -79,6 +88,15 @@ Result<query::Query> ParseQueryRequest(std::string_view body) {
         q.matchers.push_back(std::move(*lm));
       }
     }
+  }
+  if (has_selector) {
+    if (has_structured) {
+      return Bad("give either query (a LogQL selector) or matchers/line, not both");
+    }
+    auto sel = query::ParseSelector(selector);
+    if (!sel.ok()) return sel.status();  // "1:14: expected string after |=": the position leads
+    q.matchers = std::move(sel->matchers);
+    q.line_filters = std::move(sel->line_filters);
   }
   if (q.start > q.end) return Bad("start is after end");
   return q;

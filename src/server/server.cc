@@ -41,6 +41,7 @@ HttpResponse ErrorFromStatus(const Status& st) {
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
   std::unique_ptr<Server> s(new Server());
   s->opts_ = opts;
+  s->auth_ = std::make_unique<ApiKeyAuth>(opts.api_key);
   LOGE_ASSIGN_OR_RETURN(s->ingester_, ingest::Ingester::Open(opts.ingest));
   s->engine_ = std::make_unique<query::Engine>(opts.engine, s->ingester_.get());
   Server* raw = s.get();
@@ -75,6 +76,15 @@ HttpResponse Server::Handle(HttpRequest& req) {
   if (p == "/api/v1/push") {
     if (req.method != "POST") return method_not_allowed("POST");
     return HandlePush(req);
+  }
+  // Every other API endpoint reads (or administers) stored logs.
+  if (p.rfind("/api/", 0) == 0 && !auth_->Allows(req.Header("authorization"))) {
+    HttpResponse r = ErrorFromStatus(Status::InvalidArgument(
+        req.Header("authorization").empty() ? "missing API key: send Authorization: Bearer <key>"
+                                            : "wrong API key"));
+    r.status = 401;
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"loge\"");
+    return r;
   }
   if (p == "/api/v1/query") {
     if (req.method != "POST") return method_not_allowed("POST");

@@ -12,11 +12,13 @@
 #include "ingest/decode_json.h"
 #include "ingest/ingester.h"
 #include "query/engine.h"
+#include "server/auth.h"
 #include "server/http_server.h"
 
 namespace loge::server {
 
 struct ServerOptions {
+  std::string api_key;  // --api-key: bearer token for every read endpoint; empty = open
   ingest::IngestOptions ingest;
   ingest::Limits limits;
   query::EngineOptions engine;
@@ -49,6 +51,7 @@ class Server {
   HttpResponse HandleCompact(HttpRequest& req);
 
   ServerOptions opts_;
+  std::unique_ptr<ApiKeyAuth> auth_;
   std::unique_ptr<ingest::Ingester> ingester_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<HttpServer> http_;

@@ -1,0 +1,32 @@
+// `loge search SELECTOR`: queries a running server over POST /api/v1/query
+// and prints the rows, newest first.
+#pragma once
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace loge::cli {
+
+struct SearchFlags {
+  std::string selector;
+  std::string addr = "http://localhost:3000";
+  std::string since;  // relative: "1h" means from now-1h
+  std::string until;  // relative: "5m" means until now-5m
+  std::string start;  // RFC 3339 or unix ns; overrides --since
+  std::string end;    // RFC 3339 or unix ns; overrides --until
+  int limit = 100;
+  std::string output = "text";
+  std::string api_key;  // --api-key or LOGE_API_KEY
+};
+
+// Registers `search` on app; returns the subcommand.
+CLI::App* AddSearchCommand(CLI::App* app, SearchFlags* f);
+
+// Runs the search. Exit code: 0 success (also with no rows), 1 server or
+// transport error, 2 usage or selector error.
+int RunSearch(const SearchFlags& f);
+
+}  // namespace loge::cli
