@@ -63,6 +63,14 @@ TEST(Crc32c, MatchesKnownVectors) {
   EXPECT_EQ(crc32c::Unmask(crc32c::Mask(c)), c);
 }
 
+TEST(Crc32c, HardwareAndSoftwareAgree) {
+  std::string s;
+  for (int i = 0; i < 1000; i++) s.push_back(static_cast<char>(i * 131 + 7));
+  for (size_t n : {0, 1, 7, 8, 9, 63, 64, 65, 999, 1000}) {
+    EXPECT_EQ(crc32c::Extend(0x1234, s.data(), n), crc32c::ExtendSoftware(0x1234, s.data(), n)) << n;
+  }
+}
+
 TEST(Crc32c, ExtendEqualsWhole) {
   std::string s = "the quick brown fox jumps over the lazy dog, twice over";
   uint32_t whole = crc32c::Value(s.data(), s.size());

@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 namespace loge::crc32c {
 
 namespace {
@@ -28,7 +32,35 @@ constexpr Tables kTables;
 
 }  // namespace
 
+#if defined(__x86_64__)
+// SSE4.2 has a CRC-32C instruction: ~8 bytes per cycle instead of ~1.
+__attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, const unsigned char* p, size_t n) {
+  uint64_t c = ~crc;
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    c = _mm_crc32_u64(c, w);
+    p += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (n--) c32 = _mm_crc32_u8(c32, *p++);
+  return ~c32;
+}
+
+const bool kHaveHardwareCrc = __builtin_cpu_supports("sse4.2");
+#endif
+
+uint32_t ExtendSoftware(uint32_t crc, const void* data, size_t n);
+
 uint32_t Extend(uint32_t crc, const void* data, size_t n) {
+#if defined(__x86_64__)
+  if (kHaveHardwareCrc) return ExtendHardware(crc, static_cast<const unsigned char*>(data), n);
+#endif
+  return ExtendSoftware(crc, data, n);
+}
+
+uint32_t ExtendSoftware(uint32_t crc, const void* data, size_t n) {
   const auto* p = static_cast<const unsigned char*>(data);
   const auto& t = kTables.t;
   uint32_t c = ~crc;

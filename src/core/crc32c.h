@@ -11,6 +11,9 @@ namespace loge::crc32c {
 // Extends `crc` (0 to start) over data[0, n).
 uint32_t Extend(uint32_t crc, const void* data, size_t n);
 inline uint32_t Value(const void* data, size_t n) { return Extend(0, data, n); }
+// The table-driven version, used when the CPU has no CRC instruction (and by
+// tests, to check both agree).
+uint32_t ExtendSoftware(uint32_t crc, const void* data, size_t n);
 
 // A stored CRC is masked so that a CRC over bytes that themselves contain an
 // embedded CRC does not degrade (the LevelDB trick).

@@ -58,10 +58,14 @@ size_t Payload::Lines() const {
   return n;
 }
 
+// Heap cost of a string beyond its inline buffer: the bytes plus malloc's
+// header and rounding (glibc: 16-byte chunks, 8 bytes of header).
+static size_t HeapBytes(const std::string& s) { return s.size() < 16 ? 0 : ((s.size() + 1 + 8 + 15) & ~size_t{15}); }
+
 size_t Stream::Bytes() const {
   size_t n = 0;
-  for (const auto& [k, v] : labels) n += k.size() + v.size() + 16;
-  for (const auto& e : entries) n += e.line.size() + e.metadata.size() + sizeof(Entry);
+  for (const auto& [k, v] : labels) n += HeapBytes(k) + HeapBytes(v) + 64;
+  for (const auto& e : entries) n += HeapBytes(e.line) + HeapBytes(e.metadata) + sizeof(Entry);
   return n;
 }
 

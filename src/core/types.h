@@ -37,8 +37,9 @@ struct Entry {
 struct Stream {
   Labels labels;  // sorted
   std::vector<Entry> entries;
-  // Approximate memory: line, metadata and label bytes plus per-entry
-  // overhead. The head's byte budget counts exactly this.
+  // Memory the stream holds: heap blocks of lines, metadata and labels
+  // (with malloc overhead) plus the Entry structs. The head's byte budget
+  // counts exactly this.
   size_t Bytes() const;
 };
 

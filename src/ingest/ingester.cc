@@ -153,9 +153,14 @@ Result<storage::FilePtr> Ingester::Impl::WriteBatch(const Batch& batch) {
   for (const auto& [fp, s] : batch.streams) order.push_back(&s);
   std::sort(order.begin(), order.end(),
             [](const StreamBuf* a, const StreamBuf* b) { return a->labels_json < b->labels_json; });
+  std::vector<const Entry*> entries;
   for (const StreamBuf* s : order) {
-    std::vector<Entry> entries = s->entries;
-    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.ts < b.ts; });
+    // The batch is shared with queries (read-only): order pointers, not entries.
+    entries.clear();
+    for (const auto& e : s->entries) entries.push_back(&e);
+    if (!std::is_sorted(entries.begin(), entries.end(), [](const Entry* a, const Entry* b) { return a->ts < b->ts; })) {
+      std::stable_sort(entries.begin(), entries.end(), [](const Entry* a, const Entry* b) { return a->ts < b->ts; });
+    }
     LOGE_RETURN_IF_ERROR(w.AddStream(s->labels, entries));
   }
   w.SetMeta("wal_buckets", std::to_string(buckets.size()));

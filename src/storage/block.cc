@@ -6,40 +6,48 @@
 
 namespace loge::storage {
 
-EncodedBlock EncodeBlock(const Entry* begin, const Entry* end) {
+EncodedBlock EncodeBlock(const Entry* const* begin, const Entry* const* end) {
   EncodedBlock b;
   b.n = static_cast<uint32_t>(end - begin);
   if (b.n == 0) return b;
-  b.min_ts = begin->ts;
-  b.max_ts = (end - 1)->ts;
+  b.min_ts = (*begin)->ts;
+  b.max_ts = (*(end - 1))->ts;
   bool any_meta = false;
   size_t bytes = 0;
-  for (const Entry* e = begin; e != end; ++e) {
-    bytes += e->line.size() + 1;
-    any_meta |= !e->metadata.empty();
+  for (auto p = begin; p != end; ++p) {
+    bytes += (*p)->line.size() + 1;
+    any_meta |= !(*p)->metadata.empty();
   }
   b.lines.reserve(bytes);
   int64_t prev = 0;
-  for (const Entry* e = begin; e != end; ++e) {
-    if (e == begin) {
+  for (auto p = begin; p != end; ++p) {
+    const Entry* e = *p;
+    if (p == begin) {
       PutVarint64(&b.ts, ZigZag(e->ts));
     } else {
       PutVarint64(&b.ts, static_cast<uint64_t>(e->ts) - static_cast<uint64_t>(prev));
     }
     prev = e->ts;
     PutVarint64(&b.lens, e->line.size());
-    if (e != begin) b.lines.push_back('\n');
+    if (p != begin) b.lines.push_back('\n');
     b.lines += e->line;
   }
   if (any_meta) {
     b.meta.push_back('[');
-    for (const Entry* e = begin; e != end; ++e) {
-      if (e != begin) b.meta.push_back(',');
-      b.meta += e->metadata.empty() ? "null" : e->metadata;
+    for (auto p = begin; p != end; ++p) {
+      if (p != begin) b.meta.push_back(',');
+      b.meta += (*p)->metadata.empty() ? "null" : (*p)->metadata;
     }
     b.meta.push_back(']');
   }
   return b;
+}
+
+EncodedBlock EncodeBlock(const Entry* begin, const Entry* end) {
+  std::vector<const Entry*> ptrs;
+  ptrs.reserve(end - begin);
+  for (const Entry* e = begin; e != end; ++e) ptrs.push_back(e);
+  return EncodeBlock(ptrs.data(), ptrs.data() + ptrs.size());
 }
 
 Status DecodeBlock(std::string_view ts, std::string_view lens, std::string_view lines, uint32_t n,

@@ -36,7 +36,9 @@ struct EncodedBlock {
   std::string meta;  // empty = NULL
 };
 
-// Encodes entries[begin, end), which must be sorted by ts.
+// Encodes the entries *begin .. *(end-1), which must be sorted by ts.
+EncodedBlock EncodeBlock(const Entry* const* begin, const Entry* const* end);
+// The same for a contiguous sorted array.
 EncodedBlock EncodeBlock(const Entry* begin, const Entry* end);
 
 // One decoded row; views point into the block's column buffers.

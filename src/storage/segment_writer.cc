@@ -82,6 +82,13 @@ Status SegmentWriter::Init() {
 }
 
 Status SegmentWriter::AddStream(const Labels& labels, const std::vector<Entry>& entries) {
+  std::vector<const Entry*> ptrs;
+  ptrs.reserve(entries.size());
+  for (const auto& e : entries) ptrs.push_back(&e);
+  return AddStream(labels, ptrs);
+}
+
+Status SegmentWriter::AddStream(const Labels& labels, const std::vector<const Entry*>& entries) {
   LOGE_RETURN_IF_ERROR(init_status_);
   if (entries.empty()) return Status::OK();
   int64_t id = next_stream_id_++;
@@ -94,14 +101,14 @@ Status SegmentWriter::AddStream(const Labels& labels, const std::vector<Entry>& 
   if (rc != SQLITE_DONE) return SqlError(db_, "insert stream");
   for (const auto& [k, v] : labels) keys_.push_back(k);
 
-  const Entry* p = entries.data();
-  const Entry* end = p + entries.size();
+  const Entry* const* p = entries.data();
+  const Entry* const* end = p + entries.size();
   while (p < end) {
-    const Entry* q = p;
+    const Entry* const* q = p;
     size_t bytes = 0;
     while (q < end && static_cast<size_t>(q - p) < kBlockMaxLines &&
-           (q == p || bytes + q->line.size() <= kBlockMaxBytes)) {
-      bytes += q->line.size() + 1;
+           (q == p || bytes + (*q)->line.size() <= kBlockMaxBytes)) {
+      bytes += (*q)->line.size() + 1;
       ++q;
     }
     EncodedBlock b = EncodeBlock(p, q);

@@ -44,6 +44,9 @@ class SegmentWriter {
   // Adds one stream; entries must be sorted by ts. A label set may be added
   // once only. Lines are cut into blocks of kBlockMaxLines / kBlockMaxBytes.
   Status AddStream(const Labels& labels, const std::vector<Entry>& entries);
+  // The same with the entries given by pointer (sorted by ts), so a caller
+  // can order entries it does not own without copying them.
+  Status AddStream(const Labels& labels, const std::vector<const Entry*>& entries);
 
   // Stores an extra key in the meta table (callers' bookkeeping, such as
   // which WAL records a flush file holds). Keys must not clash with the

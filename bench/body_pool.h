@@ -1,0 +1,50 @@
+// Push bodies built before the clock starts, re-stamped cheaply per send.
+//
+// Thread-safety: a built pool is immutable and shared by every connection;
+// Restamp writes only into the caller's own copy.
+//
+// Each body is a Loki-style JSON push ({"streams":[{"stream":{…},"values":
+// [["<ns>","<line>"],…]}]}) whose timestamps are fixed-width 19-digit strings
+// and whose lines each hold a 16-hex-digit request id. The offsets of both are
+// recorded, so a sender copies a template, overwrites the timestamps with
+// fresh increasing values and the ids with fresh random ones, and sends it:
+// no line is byte-identical to another across a run, yet no JSON is built
+// while the clock runs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/line_gen.h"
+
+namespace loge::bench {
+
+// Digits in a Unix-nanosecond timestamp from 2001 to 2286.
+inline constexpr size_t kTimestampLen = 19;
+
+struct PushBody {
+  std::string json;                // the request body
+  std::vector<uint32_t> ts_pos;    // offset of each entry's timestamp digits, in entry order
+  std::vector<uint32_t> id_pos;    // offset of each entry's request id digits
+  size_t lines = 0;                // entries in the body
+  size_t line_bytes = 0;           // raw (unescaped) bytes of those lines
+};
+
+struct BodyPoolOptions {
+  uint64_t seed = 1;           // --seed: same seed, same bodies (but for clock text)
+  size_t bodies = 64;          // --pool: distinct bodies to cycle through
+  size_t batch = 1000;         // --batch: lines per body
+  size_t streams_per_push = 10;  // --streams: distinct streams per body
+};
+
+// Builds opts.bodies bodies. If sample is not null, appends each raw line and
+// '\n' to it, up to sample_max_lines lines in all.
+std::vector<PushBody> BuildBodies(const BodyPoolOptions& opts, std::string* sample, size_t sample_max_lines);
+
+// Overwrites out's timestamps with base_ns, base_ns+1, … and its request ids
+// with random hex from rng. out must be a copy of tmpl.json.
+void Restamp(const PushBody& tmpl, int64_t base_ns, Rng* rng, std::string* out);
+
+}  // namespace loge::bench

@@ -1,0 +1,410 @@
+// loge-loadgen: drives POST /api/v1/push with realistic log lines and reports
+// throughput and push latency.
+//
+// DESIGN (threads): main builds the body pool (untimed), connects every
+// connection, then starts one thread per connection. Each thread loops:
+// claim a body from the shared pool, copy it into its request, restamp it,
+// send it and wait for the reply (one request in flight per connection, as a
+// durable client that waits for the ack). A 429 sleeps Retry-After (or an
+// exponential backoff) and resends the same bytes. Threads stop at the
+// deadline or when --lines are claimed; main waits for them, and past the
+// deadline plus --grace it aborts their sockets so the run always ends.
+// Each thread keeps its own counters and latencies; main merges them once.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "bench/body_pool.h"
+#include "bench/push_client.h"
+#include "core/json_writer.h"
+#include "core/time.h"
+
+namespace loge::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// First and last wait after a 429 without Retry-After; doubles in between.
+constexpr auto kMinBackoff = std::chrono::milliseconds(50);
+constexpr auto kMaxBackoff = std::chrono::seconds(2);
+// Pause before reconnecting after a transport error, so a dead server is not
+// hammered with connects.
+constexpr auto kReconnectPause = std::chrono::milliseconds(100);
+// Lines kept in --dump-sample: enough for a fair zstd comparison, small
+// enough to compress in seconds.
+constexpr size_t kSampleMaxLines = 200000;
+
+// Command-line flags, as typed (see Main for their help text).
+struct Flags {
+  std::string addr = "http://127.0.0.1:3000";  // server base URL
+  int connections = 8;   // keep-alive connections, one thread each
+  size_t batch = 1000;   // lines per push
+  size_t streams = 10;   // distinct streams per push
+  std::string duration;  // Go duration; empty: 20s unless --lines is given
+  uint64_t lines = 0;    // stop after this many lines; 0: no line limit
+  uint64_t rate = 0;     // lines/s over all connections; 0: flat out
+  std::string format = "json";  // push encoding; only json exists
+  size_t pool = 64;      // distinct pre-built bodies
+  uint64_t seed = 1;     // data seed
+  std::string grace = "30s";  // wait past the deadline before aborting sockets
+  std::string dump_sample;    // file for raw sample lines; empty: none
+  bool json = false;     // print the result as one JSON object
+};
+
+struct Stats {
+  uint64_t pushes = 0;         // acknowledged (2xx) pushes
+  uint64_t lines = 0;          // lines in them
+  uint64_t line_bytes = 0;     // raw line bytes in them
+  uint64_t request_bytes = 0;  // request body bytes in them
+  uint64_t retries = 0;        // resends after 429
+  uint64_t errors = 0;         // non-2xx other than 429, and transport failures
+  uint64_t abandoned = 0;      // bodies given up at the deadline while backing off
+  std::vector<uint32_t> latency_us;  // per acknowledged push: send to reply
+  Clock::time_point finished;
+};
+
+// State the connection threads share.
+struct Shared {
+  const Flags* flags;
+  const std::vector<PushBody>* pool;
+  Clock::time_point start;
+  Clock::time_point deadline;
+  std::atomic<uint64_t> lines_claimed{0};
+  std::atomic<int64_t> next_ts{0};  // next unused Unix-ns timestamp
+
+  std::mutex mu;  // guards reported, done, and stderr printing
+  std::set<int> reported;  // statuses already printed (0 = transport)
+  int done = 0;
+  std::condition_variable done_cv;
+
+  // Timestamps for n lines: increasing across the whole run and never
+  // behind the wall clock.
+  int64_t ClaimTimestamps(size_t n) {
+    const int64_t now = NowNanos();
+    int64_t cur = next_ts.load();
+    int64_t base;
+    do {
+      base = std::max(now, cur);
+    } while (!next_ts.compare_exchange_weak(cur, base + static_cast<int64_t>(n)));
+    return base;
+  }
+
+  void ReportOnce(const PushClient::Reply& r) {
+    std::lock_guard<std::mutex> l(mu);
+    if (!reported.insert(r.status).second) return;
+    if (r.status == 0) {
+      std::fprintf(stderr, "loge-loadgen: transport error (further ones counted silently): %s\n", r.error.c_str());
+    } else {
+      std::fprintf(stderr, "loge-loadgen: HTTP %d (further ones counted silently): %.300s\n", r.status,
+                   r.body.c_str());
+    }
+  }
+};
+
+void SleepUntilOrDeadline(Clock::time_point t, const Shared& sh) {
+  std::this_thread::sleep_until(std::min(t, sh.deadline));
+}
+
+void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
+  const Flags& f = *sh->flags;
+  const auto& pool = *sh->pool;
+  Rng rng(f.seed * 1000003 + static_cast<uint64_t>(id));
+  size_t next_body = static_cast<size_t>(id) * pool.size() / static_cast<size_t>(f.connections);
+  // Open-loop pacing per connection; when the server falls behind by more
+  // than one interval the schedule restarts from now rather than bursting.
+  const auto interval = f.rate == 0 ? Clock::duration::zero()
+                                    : std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                                          static_cast<double>(f.batch) * f.connections / static_cast<double>(f.rate)));
+  // Connections start staggered across one interval, so a paced run sends
+  // evenly instead of in bursts of --connections pushes.
+  auto next_send = sh->start + interval * id / f.connections;
+
+  bool stop = false;
+  while (!stop && Clock::now() < sh->deadline) {
+    const PushBody& tmpl = pool[next_body++ % pool.size()];
+    if (f.lines > 0 && sh->lines_claimed.fetch_add(tmpl.lines) >= f.lines) break;
+    if (f.rate > 0) {
+      const auto now = Clock::now();
+      if (next_send + interval < now) next_send = now;
+      if (next_send >= sh->deadline) break;
+      std::this_thread::sleep_until(next_send);
+      next_send += interval;
+    }
+    client->body()->assign(tmpl.json);
+    Restamp(tmpl, sh->ClaimTimestamps(tmpl.lines), &rng, client->body());
+
+    auto backoff = Clock::duration(kMinBackoff);
+    for (;;) {
+      const auto t0 = Clock::now();
+      PushClient::Reply r = client->Send();
+      const auto t1 = Clock::now();
+      if (r.status >= 200 && r.status < 300) {
+        st->pushes++;
+        st->lines += tmpl.lines;
+        st->line_bytes += tmpl.line_bytes;
+        st->request_bytes += tmpl.json.size();
+        st->latency_us.push_back(
+            static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
+        break;
+      }
+      if (r.status == 429) {
+        const auto wait = r.retry_after_s >= 0 ? std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(r.retry_after_s))
+                                               : backoff;
+        backoff = std::min<Clock::duration>(backoff * 2, kMaxBackoff);
+        if (t1 + wait >= sh->deadline) {
+          // The retry would land past the deadline: give up on this body
+          // and stop, rather than start fresh bodies only to abandon them.
+          st->abandoned++;
+          stop = true;
+          break;
+        }
+        std::this_thread::sleep_until(t1 + wait);
+        st->retries++;
+        continue;
+      }
+      st->errors++;
+      sh->ReportOnce(r);
+      if (r.status == 0) SleepUntilOrDeadline(Clock::now() + kReconnectPause, *sh);
+      break;
+    }
+  }
+  st->finished = Clock::now();
+  std::lock_guard<std::mutex> l(sh->mu);
+  sh->done++;
+  sh->done_cv.notify_all();
+}
+
+double CpuSeconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+// "http://host:port[/]" -> host, port. Returns false for anything else.
+bool ParseAddr(const std::string& addr, std::string* host, std::string* port) {
+  const std::string_view scheme = "http://";
+  if (addr.compare(0, scheme.size(), scheme) != 0) return false;
+  std::string rest = addr.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find('/') != std::string::npos || rest.empty()) return false;
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || rest.find(']', colon) != std::string::npos) {
+    *host = rest;
+    *port = "80";
+  } else {
+    *host = rest.substr(0, colon);
+    *port = rest.substr(colon + 1);
+  }
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  return !host->empty() && !port->empty();
+}
+
+double Percentile(const std::vector<uint32_t>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)] / 1000.0;
+}
+
+void PrintReport(const Flags& f, const Stats& t, double elapsed_s, double cpu_s, bool as_json) {
+  std::vector<uint32_t> lat = t.latency_us;
+  std::sort(lat.begin(), lat.end());
+  const double p50 = Percentile(lat, 0.50), p99 = Percentile(lat, 0.99), mx = lat.empty() ? 0 : lat.back() / 1000.0;
+  const double secs = elapsed_s > 0 ? elapsed_s : 1;
+  const double lps = static_cast<double>(t.lines) / secs;
+  const double line_mbps = static_cast<double>(t.line_bytes) / secs / 1e6;
+  const double req_mbps = static_cast<double>(t.request_bytes) / secs / 1e6;
+  if (as_json) {
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("addr"); w.String(f.addr);
+    w.Key("connections"); w.Int(f.connections);
+    w.Key("batch"); w.Uint(f.batch);
+    w.Key("streams_per_push"); w.Uint(f.streams);
+    w.Key("rate"); w.Uint(f.rate);
+    char buf[64];
+    auto num = [&](const char* key, double v) {
+      std::snprintf(buf, sizeof(buf), "%.3f", v);
+      w.Key(key);
+      w.Raw(buf);
+    };
+    num("elapsed_s", elapsed_s);
+    w.Key("pushes"); w.Uint(t.pushes);
+    w.Key("lines"); w.Uint(t.lines);
+    w.Key("line_bytes"); w.Uint(t.line_bytes);
+    w.Key("request_bytes"); w.Uint(t.request_bytes);
+    w.Key("retries"); w.Uint(t.retries);
+    w.Key("errors"); w.Uint(t.errors);
+    w.Key("abandoned"); w.Uint(t.abandoned);
+    num("lines_per_s", lps);
+    num("line_mb_per_s", line_mbps);
+    num("request_mb_per_s", req_mbps);
+    num("p50_ms", p50);
+    num("p99_ms", p99);
+    num("max_ms", mx);
+    num("client_cpu_s", cpu_s);
+    w.EndObject();
+    std::printf("%s\n", w.str().c_str());
+    return;
+  }
+  std::printf("elapsed        %.2f s\n", elapsed_s);
+  std::printf("lines/s        %.0f\n", lps);
+  std::printf("MB/s (lines)   %.2f   (MB = 10^6 bytes of raw line text)\n", line_mbps);
+  std::printf("MB/s (request) %.2f   (JSON request bodies)\n", req_mbps);
+  std::printf("latency ms     p50 %.2f   p99 %.2f   max %.2f   (acknowledged pushes)\n", p50, p99, mx);
+  std::printf("pushes         %llu\n", static_cast<unsigned long long>(t.pushes));
+  std::printf("lines          %llu\n", static_cast<unsigned long long>(t.lines));
+  std::printf("retries (429)  %llu\n", static_cast<unsigned long long>(t.retries));
+  std::printf("errors         %llu\n", static_cast<unsigned long long>(t.errors));
+  std::printf("abandoned      %llu   (bodies still backing off at the deadline)\n",
+              static_cast<unsigned long long>(t.abandoned));
+  std::printf("client cpu     %.2f s   (this process, user+sys, during the run)\n", cpu_s);
+}
+
+int Main(int argc, char** argv) {
+  Flags f;
+  CLI::App app("loge-loadgen: push realistic logs to loge and measure throughput and latency");
+  app.add_option("--addr", f.addr, "server base URL (http only)")->capture_default_str();
+  app.add_option("--connections", f.connections, "keep-alive connections, one thread each")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--batch", f.batch, "lines per push")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--streams", f.streams, "streams per push, of " + std::to_string(kStreamCount))
+      ->capture_default_str()->check(CLI::Range(size_t{1}, kStreamCount));
+  app.add_option("--duration", f.duration, "how long to push, Go syntax (20s, 1m30s); default 20s unless --lines");
+  app.add_option("--lines", f.lines, "stop after about this many lines (whole pushes); 0 = no limit")
+      ->capture_default_str();
+  app.add_option("--rate", f.rate, "target lines/s over all connections; 0 = flat out")->capture_default_str();
+  app.add_option("--format", f.format, "push encoding (only json is implemented)")->capture_default_str();
+  app.add_option("--pool", f.pool, "distinct pre-built bodies to cycle through")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--seed", f.seed, "random seed for the generated data")->capture_default_str();
+  app.add_option("--grace", f.grace, "after the deadline, how long to wait for in-flight pushes before aborting")
+      ->capture_default_str();
+  app.add_option("--dump-sample", f.dump_sample,
+                 "write up to " + std::to_string(kSampleMaxLines) + " generated raw lines to FILE, one per line");
+  app.add_flag("--json", f.json, "print the result as one JSON object on stdout");
+  CLI11_PARSE(app, argc, argv);
+
+  if (f.format != "json") {
+    std::fprintf(stderr,
+                 "loge-loadgen: --format %s is not implemented; only json is. A new format needs an encoder "
+                 "beside BuildBodies (bench/body_pool.cc) that records timestamp and request-id offsets.\n",
+                 f.format.c_str());
+    return 2;
+  }
+  std::string host, port;
+  if (!ParseAddr(f.addr, &host, &port)) {
+    std::fprintf(stderr, "loge-loadgen: --addr %s: want http://HOST[:PORT]\n", f.addr.c_str());
+    return 2;
+  }
+  Duration duration = f.lines > 0 && f.duration.empty() ? std::chrono::hours(24 * 365) : std::chrono::seconds(20);
+  if (!f.duration.empty()) {
+    auto d = ParseDuration(f.duration);
+    if (!d.ok() || *d <= Duration(0)) {
+      std::fprintf(stderr, "loge-loadgen: --duration %s: want a positive Go duration such as 20s\n",
+                   f.duration.c_str());
+      return 2;
+    }
+    duration = *d;
+  }
+  auto grace = ParseDuration(f.grace);
+  if (!grace.ok() || *grace < Duration(0)) {
+    std::fprintf(stderr, "loge-loadgen: --grace %s: want a Go duration such as 30s\n", f.grace.c_str());
+    return 2;
+  }
+
+  const auto build_start = Clock::now();
+  std::string sample;
+  BodyPoolOptions po{f.seed, f.pool, f.batch, f.streams};
+  const std::vector<PushBody> pool = BuildBodies(po, f.dump_sample.empty() ? nullptr : &sample, kSampleMaxLines);
+  size_t pool_lines = 0, pool_line_bytes = 0, pool_bytes = 0;
+  for (const auto& b : pool) {
+    pool_lines += b.lines;
+    pool_line_bytes += b.line_bytes;
+    pool_bytes += b.json.size();
+  }
+  std::fprintf(stderr, "loge-loadgen: pool of %zu bodies built in %.2f s: %zu lines per body, %.1f B per line raw, "
+               "%.1f KB per body\n",
+               pool.size(), std::chrono::duration<double>(Clock::now() - build_start).count(), f.batch,
+               static_cast<double>(pool_line_bytes) / static_cast<double>(pool_lines),
+               static_cast<double>(pool_bytes) / static_cast<double>(pool.size()) / 1e3);
+  if (!f.dump_sample.empty()) {
+    std::ofstream out(f.dump_sample, std::ios::binary);
+    out << sample;
+    if (!out.flush()) {
+      std::fprintf(stderr, "loge-loadgen: cannot write %s\n", f.dump_sample.c_str());
+      return 1;
+    }
+  }
+
+  std::vector<std::unique_ptr<PushClient>> clients;
+  for (int i = 0; i < f.connections; i++) {
+    clients.push_back(std::make_unique<PushClient>(host, port, "/api/v1/push"));
+    std::string err = clients.back()->Connect();
+    if (!err.empty()) {
+      std::fprintf(stderr, "loge-loadgen: %s\n", err.c_str());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "loge-loadgen: %d connections to %s, batch %zu, %zu streams per push, rate %s\n",
+               f.connections, f.addr.c_str(), f.batch, f.streams,
+               f.rate == 0 ? "unlimited" : (std::to_string(f.rate) + " lines/s").c_str());
+
+  Shared sh;
+  sh.flags = &f;
+  sh.pool = &pool;
+  sh.start = Clock::now();
+  sh.deadline = sh.start + std::chrono::duration_cast<Clock::duration>(duration);
+  const double cpu0 = CpuSeconds();
+  std::vector<Stats> stats(static_cast<size_t>(f.connections));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < f.connections; i++) {
+    threads.emplace_back(RunConnection, i, clients[i].get(), &sh, &stats[i]);
+  }
+  {
+    std::unique_lock<std::mutex> l(sh.mu);
+    const auto hard_stop = sh.deadline + std::chrono::duration_cast<Clock::duration>(*grace);
+    if (!sh.done_cv.wait_until(l, hard_stop, [&] { return sh.done == f.connections; })) {
+      std::fprintf(stderr, "loge-loadgen: pushes still in flight %.0f s after the deadline; aborting them\n",
+                   std::chrono::duration<double>(*grace).count());
+      for (auto& c : clients) c->Abort();
+    }
+  }
+  for (auto& t : threads) t.join();
+  const double cpu_s = CpuSeconds() - cpu0;
+
+  Stats total;
+  // A run that ended at the deadline lasted until the deadline even if a
+  // paced connection sent its last push earlier.
+  const bool by_lines = f.lines > 0 && sh.lines_claimed.load() >= f.lines;
+  Clock::time_point end = by_lines ? sh.start : sh.deadline;
+  for (auto& s : stats) {
+    total.pushes += s.pushes;
+    total.lines += s.lines;
+    total.line_bytes += s.line_bytes;
+    total.request_bytes += s.request_bytes;
+    total.retries += s.retries;
+    total.errors += s.errors;
+    total.abandoned += s.abandoned;
+    total.latency_us.insert(total.latency_us.end(), s.latency_us.begin(), s.latency_us.end());
+    end = std::max(end, s.finished);
+  }
+  PrintReport(f, total, std::chrono::duration<double>(end - sh.start).count(), cpu_s, f.json);
+  return total.pushes > 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace loge::bench
+
+int main(int argc, char** argv) { return loge::bench::Main(argc, argv); }
