@@ -26,7 +26,7 @@ struct ServeFlags {
   int query_concurrency = 8;
   std::string max_body_size = "64MiB";
   std::string max_line_size = "256KiB";
-  std::string max_head_size = "128MiB";
+  std::string max_head_size = "48MiB";
   std::string backpressure_wait = "5s";
   std::string compact_interval = "30s";
   int compact_min_files = 8;

@@ -11,6 +11,8 @@
 // "stream" or "values" key decodes as empty and is reported there.
 #include "ingest/decode_json.h"
 
+#include <mutex>
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -46,9 +48,34 @@ struct Scratch {
   dom::parser parser;           // owns the tape the decoded elements point into
 };
 
-Scratch& LocalScratch() {
-  thread_local Scratch scratch;
-  return scratch;
+// A small pool of scratches shared by all threads. A thread-local scratch per
+// handler thread kept ~15x the largest body of each of them alive (simdjson's
+// tape); the pool keeps at most kPooledScratches, about the number of
+// decodes that run at once on a small machine.
+constexpr size_t kPooledScratches = 4;
+
+class ScratchPool {
+ public:
+  std::unique_ptr<Scratch> Take() {
+    std::lock_guard<std::mutex> l(mu_);
+    if (free_.empty()) return std::make_unique<Scratch>();
+    auto s = std::move(free_.back());
+    free_.pop_back();
+    return s;
+  }
+  void Give(std::unique_ptr<Scratch> s) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (free_.size() < kPooledScratches) free_.push_back(std::move(s));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Scratch>> free_;
+};
+
+ScratchPool& Pool() {
+  static ScratchPool* pool = new ScratchPool();  // lives until exit
+  return *pool;
 }
 
 // Copies body into s->buf followed by the padding simdjson reads past the end.
@@ -236,7 +263,8 @@ Status DecodeDocument(dom::element root, size_t body_bytes, Payload* out) {
 
 Status DecodeJsonPush(std::string_view body, const Limits& limits, Payload* out) {
   out->streams.clear();
-  Scratch& scratch = LocalScratch();
+  std::unique_ptr<Scratch> held = Pool().Take();
+  Scratch& scratch = *held;
   const char* padded = PaddedCopy(&scratch, body);
   dom::element root;
   const simdjson::error_code err =
@@ -250,6 +278,7 @@ Status DecodeJsonPush(std::string_view body, const Limits& limits, Payload* out)
     st = DecodeDocument(root, body.size(), out);
   }
   ReleaseIfLarge(&scratch);  // root points into the parser: only after the walk
+  Pool().Give(std::move(held));
   LOGE_RETURN_IF_ERROR(st);
   return ValidatePayload(out, limits);
 }

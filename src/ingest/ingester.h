@@ -53,7 +53,7 @@ struct IngestOptions {
   bool durable = true;               // --durable: fsync the WAL before acknowledging
   Duration checkpoint_interval = std::chrono::seconds(2);  // --checkpoint-interval
   bool drop_on_backpressure = false;  // --drop-on-backpressure: 429 at once when saturated
-  size_t max_head_bytes = 128ull << 20;  // --max-head-size: unflushed bytes held before pushes wait
+  size_t max_head_bytes = 48ull << 20;   // --max-head-size: unflushed bytes held before pushes wait
   Duration backpressure_wait = std::chrono::seconds(5);  // --backpressure-wait
   Duration compact_interval = std::chrono::seconds(30);  // --compact-interval; 0 disables compaction
   size_t compact_min_files = 8;       // --compact-min-files: flush files before a pass runs

@@ -47,7 +47,7 @@ struct HttpServerOptions {
   std::string address = "0.0.0.0";
   int port = 3000;                          // 0 picks a free port (tests)
   int io_threads = 2;                       // asio threads: I/O only
-  int handler_threads = 32;                 // handlers; most of them wait on fsync
+  int handler_threads = 16;                 // handlers; pushes among them wait on fsync
   size_t max_body_bytes = 64ull << 20;      // --max-body-size: larger bodies get 413
   int idle_timeout_seconds = 120;           // keep-alive connections idle this long are closed
 };
