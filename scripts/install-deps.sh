@@ -8,7 +8,7 @@ APT_PACKAGES=(
   libboost-dev libsimdjson-dev libmsgpack-cxx-dev libprotobuf-dev protobuf-compiler
   libsnappy-dev libzstd-dev libsqlite3-dev libre2-dev libxxhash-dev
   libcurl4-openssl-dev libssl-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libbenchmark-dev zstd sqlite3 python3 python3-pytest
+  libgtest-dev libbenchmark-dev zstd sqlite3 python3 python3-pytest clang libclang-rt-14-dev
 )
 
 missing=()

@@ -34,12 +34,22 @@ Result<Labels> ParseLabelsJson(simdjson::dom::parser& parser, std::string_view j
   return labels;
 }
 
-// The first kContains needle, used to reject a whole block with one memmem.
-const std::string* BlockNeedle(const Query& q) {
+// A block can hold a match only if, for every |= filter, one of its
+// alternatives occurs somewhere in the block's text (one memmem per needle
+// over the joined lines, before any line is decoded).
+bool BlockMayMatch(const Query& q, std::string_view lines) {
   for (const auto& f : q.line_filters) {
-    if (f.type() == LineFilterType::kContains && !f.needle().empty()) return &f.needle();
+    if (f.type() != LineFilterType::kContains) continue;
+    bool any = false;
+    for (const auto& n : f.needles()) {
+      if (n.empty() || memmem(lines.data(), lines.size(), n.data(), n.size()) != nullptr) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
   }
-  return nullptr;
+  return true;
 }
 
 // Scans one file into *top. `bar` is the best-known k-th timestamp across all
@@ -62,7 +72,6 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::at
   LOGE_RETURN_IF_ERROR(parse_status);
   if (streams.empty()) return Status::OK();
 
-  const std::string* needle = BlockNeedle(q);
   std::vector<storage::RowView> rows;
   Status st;
   LOGE_RETURN_IF_ERROR(reader->ScanBlocksNewestFirst(q.start, q.end, [&](const storage::BlockCursor& b) {
@@ -73,9 +82,7 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::at
     auto it = streams.find(b.stream());
     if (it == streams.end()) return true;
     std::string_view lines = b.lines();
-    if (needle && memmem(lines.data(), lines.size(), needle->data(), needle->size()) == nullptr) {
-      return true;
-    }
+    if (!BlockMayMatch(q, lines)) return true;
     stats->blocks_scanned++;
     uint32_t n = b.n();
     st = storage::DecodeBlock(b.ts(), b.lens(), lines, n, &rows);
@@ -108,8 +115,24 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::at
 
 enum class PruneReason { kKeep, kTime, kLabels, kFilter };
 
+// False when the file's filters prove no line contains the needle.
+bool MayHold(const storage::CatalogEntry& e, const storage::NeedleKeys& n) {
+  if (!e.token_filter.empty()) {
+    for (uint64_t k : n.tokens) {
+      if (!storage::FuseFilter::MayContainSerialized(e.token_filter, k)) return false;
+    }
+  }
+  if (!e.trigram_filter.empty()) {
+    for (uint64_t k : n.trigrams) {
+      if (!storage::FuseFilter::MayContainSerialized(e.trigram_filter, k)) return false;
+    }
+  }
+  return true;
+}
+
 // Decides from the catalog row alone whether a file can hold an answer.
-PruneReason Prune(const storage::FileHandle& f, const Query& q, const std::vector<storage::NeedleKeys>& needles) {
+PruneReason Prune(const storage::FileHandle& f, const Query& q,
+                  const std::vector<std::vector<storage::NeedleKeys>>& needles) {
   const auto& e = f.entry;
   if (e.max_ts < q.start || e.min_ts > q.end) return PruneReason::kTime;
   for (const auto& m : q.matchers) {
@@ -117,17 +140,16 @@ PruneReason Prune(const storage::FileHandle& f, const Query& q, const std::vecto
       return PruneReason::kLabels;
     }
   }
-  for (const auto& n : needles) {
-    if (!e.token_filter.empty()) {
-      for (uint64_t k : n.tokens) {
-        if (!storage::FuseFilter::MayContainSerialized(e.token_filter, k)) return PruneReason::kFilter;
+  // A |= filter rules the file out when every one of its alternatives does.
+  for (const auto& alternatives : needles) {
+    bool any_possible = false;
+    for (const auto& n : alternatives) {
+      if (MayHold(e, n)) {
+        any_possible = true;
+        break;
       }
     }
-    if (!e.trigram_filter.empty()) {
-      for (uint64_t k : n.trigrams) {
-        if (!storage::FuseFilter::MayContainSerialized(e.trigram_filter, k)) return PruneReason::kFilter;
-      }
-    }
+    if (!any_possible) return PruneReason::kFilter;
   }
   return PruneReason::kKeep;
 }
@@ -143,9 +165,11 @@ Result<QueryResult> Engine::Run(const Query& q) {
 
   // Plan from the catalog: time overlap, label keys, content filters.
   std::vector<const storage::FileHandle*> plan;
-  std::vector<storage::NeedleKeys> needles;
+  std::vector<std::vector<storage::NeedleKeys>> needles;  // per |= filter, its alternatives
   for (const auto& lf : q.line_filters) {
-    if (lf.type() == LineFilterType::kContains) needles.push_back(storage::KeysForNeedle(lf.needle()));
+    if (lf.type() != LineFilterType::kContains) continue;
+    auto& alts = needles.emplace_back();
+    for (const auto& n : lf.needles()) alts.push_back(storage::KeysForNeedle(n));
   }
   for (const auto& f : files) {
     switch (Prune(*f, q, needles)) {

@@ -33,7 +33,13 @@ Result<std::shared_ptr<const re2::RE2>> CompileRegex(const std::string& pattern,
   o.set_dot_nl(true);  // Loki/Prometheus: . matches newlines too
   auto re = std::make_shared<const re2::RE2>(anchored ? "^(?:" + pattern + ")$" : pattern, o);
   if (!re->ok()) {
-    return Status::InvalidArgument(what + ": invalid regex \"" + pattern + "\": " + re->error());
+    // Report the error against the user's text, not the ^(?:…)$ wrapping.
+    std::string error = re->error();
+    if (anchored) {
+      re2::RE2 bare(pattern, o);
+      if (!bare.ok()) error = bare.error();
+    }
+    return Status::InvalidArgument(what + ": invalid regex \"" + pattern + "\": " + error);
   }
   return std::shared_ptr<const re2::RE2>(re);
 }
@@ -74,23 +80,45 @@ bool LabelMatcher::Matches(const Labels& labels) const {
 bool LabelMatcher::RequiresLabel() const { return !MatchesValue(""); }
 
 Result<LineFilter> LineFilter::Make(LineFilterType type, std::string needle) {
+  std::vector<std::string> needles;
+  needles.push_back(std::move(needle));
+  return Make(type, std::move(needles));
+}
+
+Result<LineFilter> LineFilter::Make(LineFilterType type, std::vector<std::string> needles) {
+  if (needles.empty()) return Status::InvalidArgument("line filter: no needle");
   LineFilter f;
   f.type_ = type;
-  f.needle_ = std::move(needle);
+  f.needles_ = std::move(needles);
   if (type == LineFilterType::kRegex || type == LineFilterType::kNotRegex) {
-    LOGE_ASSIGN_OR_RETURN(f.re_, CompileRegex(f.needle_, false, "line filter"));
+    for (const auto& n : f.needles_) {
+      LOGE_ASSIGN_OR_RETURN(auto re, CompileRegex(n, false, "line filter"));
+      f.res_.push_back(std::move(re));
+    }
   }
   return f;
 }
 
+bool LineFilter::ContainsAny(std::string_view line) const {
+  for (const auto& n : needles_) {
+    if (n.empty() || memmem(line.data(), line.size(), n.data(), n.size()) != nullptr) return true;
+  }
+  return false;
+}
+
+bool LineFilter::RegexMatchesAny(std::string_view line) const {
+  for (const auto& re : res_) {
+    if (RE2::PartialMatch(line, *re)) return true;
+  }
+  return false;
+}
+
 bool LineFilter::Matches(std::string_view line) const {
   switch (type_) {
-    case LineFilterType::kContains:
-      return needle_.empty() || memmem(line.data(), line.size(), needle_.data(), needle_.size()) != nullptr;
-    case LineFilterType::kNotContains:
-      return !needle_.empty() && memmem(line.data(), line.size(), needle_.data(), needle_.size()) == nullptr;
-    case LineFilterType::kRegex: return RE2::PartialMatch(line, *re_);
-    case LineFilterType::kNotRegex: return !RE2::PartialMatch(line, *re_);
+    case LineFilterType::kContains: return ContainsAny(line);
+    case LineFilterType::kNotContains: return !ContainsAny(line);
+    case LineFilterType::kRegex: return RegexMatchesAny(line);
+    case LineFilterType::kNotRegex: return !RegexMatchesAny(line);
   }
   return false;
 }

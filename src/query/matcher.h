@@ -50,17 +50,33 @@ class LabelMatcher {
 // A filter on the line text. kContains is a case-sensitive substring.
 enum class LineFilterType { kContains, kNotContains, kRegex, kNotRegex };
 
+// One line filter with one or more alternatives (LogQL `|= "a" or "b"`):
+//   kContains    the line contains at least one needle
+//   kNotContains the line contains none of them
+//   kRegex       at least one regex matches somewhere in the line (unanchored)
+//   kNotRegex    none matches
+// An empty needle is contained in every line.
 class LineFilter {
  public:
   static Result<LineFilter> Make(LineFilterType type, std::string needle);
+  // InvalidArgument if `needles` is empty or a regex alternative does not
+  // compile (the message names that alternative).
+  static Result<LineFilter> Make(LineFilterType type, std::vector<std::string> needles);
   bool Matches(std::string_view line) const;
   LineFilterType type() const { return type_; }
-  const std::string& needle() const { return needle_; }
+  // The first alternative; the only one unless the filter was built with `or`.
+  const std::string& needle() const { return needles_.front(); }
+  const std::vector<std::string>& needles() const { return needles_; }
 
  private:
+  bool ContainsAny(std::string_view line) const;
+  bool RegexMatchesAny(std::string_view line) const;
+
   LineFilterType type_ = LineFilterType::kContains;
-  std::string needle_;
-  std::shared_ptr<const re2::RE2> re_;
+  std::vector<std::string> needles_;  // never empty
+  // Regex types: one compiled RE2 per needle. Kept apart rather than joined
+  // as (?:a)|(?:b), which \Q…-quoting in one alternative would break.
+  std::vector<std::shared_ptr<const re2::RE2>> res_;
 };
 
 }  // namespace loge::query

@@ -23,8 +23,10 @@ void FileSet::Replace(const std::vector<int64_t>& remove_ids, FilePtr add) {
   std::vector<FilePtr> dropped;  // released after the lock: the last release may unlink
   {
     MutexLock l(&mu_);
-    auto it = std::remove_if(files_.begin(), files_.end(), [&](const FilePtr& f) {
-      return std::find(remove_ids.begin(), remove_ids.end(), f->entry.id) != remove_ids.end();
+    // stable_partition, not remove_if: remove_if leaves the removed elements
+    // moved-from (null), and they are exactly the handles to mark obsolete.
+    auto it = std::stable_partition(files_.begin(), files_.end(), [&](const FilePtr& f) {
+      return std::find(remove_ids.begin(), remove_ids.end(), f->entry.id) == remove_ids.end();
     });
     dropped.assign(std::make_move_iterator(it), std::make_move_iterator(files_.end()));
     files_.erase(it, files_.end());
