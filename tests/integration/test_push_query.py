@@ -469,3 +469,13 @@ def test_rows_are_never_missed_or_doubled_while_they_flush(loge, clock):
     q.close()
     assert s.flush_files(), "the rows never flushed, so the test saw no moves"
     assert not anomalies, f"queries saw missing or doubled rows (round, rows, distinct): {anomalies[:5]}"
+
+
+def test_query_selector_and_structured_fields_together_is_a_400(loge):
+    s = loge()
+    r = s.query_raw(json.dumps({"query": '{app="web"}', "line": "x"}))
+    assert r.status == 400, r
+    assert "not both" in r.json()["error"]
+    r = s.query_raw(json.dumps({"query": '{app="web"} |= '}))
+    assert r.status == 400, r
+    assert r.json()["error"].startswith("1:16:")
