@@ -173,15 +173,7 @@ Result<storage::FilePtr> Ingester::Impl::WriteBatch(const Batch& batch) {
   storage::SeekableOptions so;
   so.level = opts.flush_level;
   LOGE_ASSIGN_OR_RETURN(uint64_t bytes, storage::WriteSegmentFile(fs, io::JoinPath(opts.output_path, name), image, so));
-  storage::CatalogEntry e;
-  e.kind = storage::FileKind::kFlush;
-  e.path = name;
-  e.min_ts = info.min_ts;
-  e.max_ts = info.max_ts;
-  e.rows = info.rows;
-  e.bytes = bytes;
-  e.label_keys = info.label_keys;
-  e.sealed_at = NowNanos();
+  storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kFlush, name, info, bytes);
   e.max_wal_seq = batch.seqs.empty() ? 0 : *std::max_element(batch.seqs.begin(), batch.seqs.end());
   LOGE_RETURN_IF_ERROR(catalog->Add(&e));
   return MakeHandle(std::move(e));

@@ -56,15 +56,8 @@ Result<storage::CatalogEntry> Ingester::Impl::EntryFromFile(const std::string& p
   Result<storage::SegmentInfo> info =
       reader.ok() ? (*reader)->ReadInfo() : Result<storage::SegmentInfo>(reader.status());
   if (!info.ok()) return info.status().WithContext("reconcile: cannot read " + path + " (move it away to start)");
-  storage::CatalogEntry e;
-  e.kind = kind;
-  e.path = name;
-  e.min_ts = info->min_ts;
-  e.max_ts = info->max_ts;
-  e.rows = info->rows;
-  LOGE_ASSIGN_OR_RETURN(e.bytes, fs->FileSize(path));
-  e.label_keys = info->label_keys;
-  e.sealed_at = NowNanos();
+  LOGE_ASSIGN_OR_RETURN(uint64_t bytes, fs->FileSize(path));
+  storage::CatalogEntry e = storage::EntryFor(kind, name, *info, bytes);
   if (kind == storage::FileKind::kFlush) {
     FlushedSeqs scratch;
     LOGE_ASSIGN_OR_RETURN(e.max_wal_seq, LoadWalSeqs(reader->get(), &scratch));

@@ -5,6 +5,7 @@
 
 #include "core/json_writer.h"
 #include "io/file_system.h"
+#include "storage/sqlite_util.h"
 
 namespace loge::storage {
 
@@ -49,26 +50,7 @@ std::vector<std::string> ParseKeys(std::string_view json) {
   return out;
 }
 
-std::string_view Col(sqlite3_stmt* st, int i) {
-  const void* p = sqlite3_column_blob(st, i);
-  int n = sqlite3_column_bytes(st, i);
-  if (!p || n <= 0) return {};
-  return {static_cast<const char*>(p), static_cast<size_t>(n)};
-}
 
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return st_; }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-  int rc_;
-};
 
 }  // namespace
 
@@ -115,14 +97,14 @@ Result<std::vector<CatalogEntry>> Catalog::List() {
     e.id = sqlite3_column_int64(st.get(), 0);
     e.kind = static_cast<FileKind>(sqlite3_column_int(st.get(), 1));
     e.tier = static_cast<Tier>(sqlite3_column_int(st.get(), 2));
-    e.path = std::string(Col(st.get(), 3));
+    e.path = std::string(ColumnView(st.get(), 3));
     e.min_ts = sqlite3_column_int64(st.get(), 4);
     e.max_ts = sqlite3_column_int64(st.get(), 5);
     e.rows = sqlite3_column_int64(st.get(), 6);
     e.bytes = sqlite3_column_int64(st.get(), 7);
-    e.label_keys = ParseKeys(Col(st.get(), 8));
-    e.token_filter = std::string(Col(st.get(), 9));
-    e.trigram_filter = std::string(Col(st.get(), 10));
+    e.label_keys = ParseKeys(ColumnView(st.get(), 8));
+    e.token_filter = std::string(ColumnView(st.get(), 9));
+    e.trigram_filter = std::string(ColumnView(st.get(), 10));
     e.sealed_at = sqlite3_column_int64(st.get(), 11);
     e.max_wal_seq = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 12));
     out.push_back(std::move(e));

@@ -284,14 +284,7 @@ Result<int> Compactor::Compact() {
   LOGE_RETURN_IF_ERROR(step(4));
 
   // 5. One catalog transaction.
-  CatalogEntry e;
-  e.kind = FileKind::kSegment;
-  e.path = name;
-  e.min_ts = info.min_ts;
-  e.max_ts = info.max_ts;
-  e.rows = info.rows;
-  e.bytes = bytes;
-  e.label_keys = info.label_keys;
+  CatalogEntry e = EntryFor(FileKind::kSegment, name, info, bytes);
   e.token_filter = std::move(token_filter);
   e.trigram_filter = std::move(trigram_filter);
   e.sealed_at = NowNanos();

@@ -3,33 +3,14 @@
 #include <simdjson.h>
 #include <sqlite3.h>
 
+#include "storage/sqlite_util.h"
 #include "storage/zstd_vfs.h"
 
 namespace loge::storage {
 
 namespace {
 
-std::string_view ColumnView(sqlite3_stmt* st, int i) {
-  const void* p = sqlite3_column_blob(st, i);
-  int n = sqlite3_column_bytes(st, i);
-  if (!p || n <= 0) return {};
-  return {static_cast<const char*>(p), static_cast<size_t>(n)};
-}
 
-// Holds a prepared statement for the scope of one call.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return st_; }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-  int rc_;
-};
 
 }  // namespace
 

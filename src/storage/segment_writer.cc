@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/json_writer.h"
+#include "core/time.h"
 #include "io/file_system.h"
 #include "storage/block.h"
 #include "storage/seekable_zstd.h"
@@ -199,16 +200,22 @@ Result<uint64_t> WriteSegmentFile(io::FileSystem* fs, const std::string& path, s
                                   const SeekableOptions& compression) {
   std::string compressed;
   LOGE_RETURN_IF_ERROR(CompressSeekable(image, compression, &compressed));
-  std::string tmp = path + ".tmp";
-  {
-    LOGE_ASSIGN_OR_RETURN(auto f, fs->NewWritableFile(tmp, /*append=*/false));
-    LOGE_RETURN_IF_ERROR(f->Append(compressed));
-    LOGE_RETURN_IF_ERROR(f->Sync());
-    LOGE_RETURN_IF_ERROR(f->Close());
-  }
-  LOGE_RETURN_IF_ERROR(fs->Rename(tmp, path));
-  LOGE_RETURN_IF_ERROR(fs->SyncDir(io::DirName(path)));
+  LOGE_RETURN_IF_ERROR(io::WriteFileAtomic(fs, path, compressed));
   return static_cast<uint64_t>(compressed.size());
+}
+
+// Builds the catalog row of a file this process just wrote.
+CatalogEntry EntryFor(FileKind kind, std::string name, const SegmentInfo& info, uint64_t bytes) {
+  CatalogEntry e;
+  e.kind = kind;
+  e.path = std::move(name);
+  e.min_ts = info.min_ts;
+  e.max_ts = info.max_ts;
+  e.rows = info.rows;
+  e.bytes = bytes;
+  e.label_keys = info.label_keys;
+  e.sealed_at = NowNanos();
+  return e;
 }
 
 }  // namespace loge::storage

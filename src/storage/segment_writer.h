@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "storage/catalog.h"
 #include "storage/seekable_zstd.h"
 
 struct sqlite3;
@@ -74,8 +75,11 @@ class SegmentWriter {
   Status init_status_;
 };
 
+// The catalog row of a file just written (sealed_at = now, no filters).
+CatalogEntry EntryFor(FileKind kind, std::string name, const SegmentInfo& info, uint64_t bytes);
+
 // Compresses `image` with the seekable format at zstd `level` and publishes
-// it at `path`, crash-safely:
+// it at `path`, crash-safely (io::WriteFileAtomic):
 //  1. write path + ".tmp" and fsync it;
 //  2. rename it to path;
 //  3. fsync the directory.
