@@ -69,6 +69,9 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(dur);
   app->add_option("--compact-min-files", f->compact_min_files, "flush files needed before a compaction pass runs")
       ->capture_default_str()->check(CLI::Range(1, 100000));
+  app->add_option("--compact-level", f->compact_level,
+                  "zstd level of compacted segments: 19 stores ~2% smaller than 15 at ~5x the CPU")
+      ->capture_default_str()->check(CLI::Range(1, 19));
   app->add_option("--query-concurrency", f->query_concurrency, "max files a query scans in parallel")
       ->capture_default_str()->check(CLI::Range(1, 256));
   app->add_option("--max-body-size", f->max_body_size, "largest request body accepted (413 beyond)")
@@ -104,6 +107,7 @@ int RunServe(const ServeFlags& f) {
   in.max_head_bytes = *ParseByteSize(f.max_head_size);
   in.compact_interval = MustDuration(f.compact_interval);
   in.compact_min_files = static_cast<size_t>(f.compact_min_files);
+  in.compact_level = f.compact_level;
   if (in.compact_interval < Duration(0)) {
     std::fprintf(stderr, "loge: --compact-interval must not be negative\n");
     return 2;

@@ -30,6 +30,7 @@ struct ServeFlags {
   std::string backpressure_wait = "5s";
   std::string compact_interval = "30s";
   int compact_min_files = 8;
+  int compact_level = 15;
   std::string log_level = "info";
   std::string api_key;  // --api-key
 };

@@ -57,7 +57,7 @@ struct IngestOptions {
   Duration backpressure_wait = std::chrono::seconds(5);  // --backpressure-wait
   Duration compact_interval = std::chrono::seconds(30);  // --compact-interval; 0 disables compaction
   size_t compact_min_files = 8;       // --compact-min-files: flush files before a pass runs
-  int compact_level = 19;             // zstd level of segments
+  int compact_level = 15;             // --compact-level: zstd level of segments (docs/benchmarks.md)
 };
 
 struct IngestStats {

@@ -33,7 +33,7 @@ struct CompactorOptions {
   size_t min_files = 8;                               // --compact-min-files
   size_t max_files = 256;                             // flush files merged in one pass at most
   uint64_t max_input_bytes = 96ull << 20;             // line bytes merged in one pass at most (bounds memory)
-  int level = 19;                                     // zstd level of segments
+  int level = 15;                                     // zstd level of segments (docs/benchmarks.md)
   size_t frame_size = 256 * 1024;                     // seekable frame of segments (docs/format-segment.md)
   int threads = 2;                                    // frames compressed in parallel
   io::FileSystem* fs = nullptr;                       // nullptr = io::DefaultFileSystem()
