@@ -386,7 +386,9 @@ def generate(args, work):
 # ---------------------------------------------------------------- loge server
 
 class Loge:
-    """The loge process this benchmark starts, and a keep-alive client."""
+    """The loge process this benchmark starts, a keep-alive client, and a
+    sampler of its peak RSS. restart() starts it again on the same data dir
+    (only used with --restart-on-crash)."""
 
     def __init__(self, args, data_dir, log_path):
         cmd = [args.loge, "--port", "0", "--listen", "127.0.0.1", "--output-path", data_dir,
@@ -397,24 +399,68 @@ class Loge:
             cmd += ["--buckets", str(args.buckets)]
         self.cmd = cmd
         self.log_path = log_path
-        self.logf = open(log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.logf = open(log_path, "ab")
+        self.peak_hwm = 0  # bytes, the largest VmHWM seen over all incarnations
+        self.dead_cpu = 0.0  # CPU seconds of incarnations that died
+        self.starts = 0
+        self._sampling = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._start()
+        self._sampler.start()
+
+    def _start(self):
+        offset = os.path.getsize(self.log_path)
+        self.proc = subprocess.Popen(self.cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.starts += 1
         self.port = None
-        deadline = time.time() + 30
+        deadline = time.time() + 120
         while time.time() < deadline and self.port is None:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"loge exited with {self.proc.returncode}: {open(log_path).read()}")
-            m = re.search(r"listening on [0-9.]+:(\d+)", open(log_path, errors="replace").read())
+                raise RuntimeError(f"loge exited with {self.proc.returncode}: {self.log_tail()}")
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                m = re.search(rb"listening on [0-9.]+:(\d+)", f.read())
             if m:
                 self.port = int(m.group(1))
             else:
                 time.sleep(0.05)
         if self.port is None:
-            raise RuntimeError("loge did not report its port within 30 s")
+            raise RuntimeError("loge did not report its port within 120 s")
         self.conn = self.connect()
 
+    def restart(self):
+        self.proc.wait()
+        self._start()
+
+    def _sample(self):
+        while not self._sampling.wait(0.5):
+            m = self.memory()
+            self.peak_hwm = max(self.peak_hwm, m.get("VmHWM", 0))
+
+    def log_tail(self, n=8):
+        with open(self.log_path, "rb") as f:
+            return b"".join(f.readlines()[-n:]).decode("utf-8", errors="replace")
+
+    def died(self, wait=30):
+        """After a connection error: True once the process has exited (waits up
+        to `wait` s for it, e.g. while a core is written)."""
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        try:
+            self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return False
+        ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.dead_cpu += ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
+        return True
+
+    def exit_reason(self):
+        rc = self.proc.returncode
+        if rc is not None and rc < 0:
+            return f"killed by {signal.Signals(-rc).name}"
+        return f"exit code {rc}"
+
     def connect(self):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=3600)
 
     def request(self, method, path, body=None, conn=None):
         """Returns (status, headers, body bytes, seconds) over a kept-alive connection."""
@@ -438,15 +484,21 @@ class Loge:
 
     def memory(self):
         out = {}
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for l in f:
-                if l.startswith(("VmHWM", "VmRSS")):
-                    k, v = l.split(":")
-                    out[k] = int(v.split()[0]) * 1024
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for l in f:
+                    if l.startswith(("VmHWM", "VmRSS")):
+                        k, v = l.split(":")
+                        out[k] = int(v.split()[0]) * 1024
+        except OSError:
+            pass
+        self.peak_hwm = max(self.peak_hwm, out.get("VmHWM", 0))
         return out
 
     def stop(self):
+        self._sampling.set()
         if self.proc.poll() is None:
+            self.memory()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=120)
@@ -455,6 +507,12 @@ class Loge:
                 self.proc.wait()
         self.logf.close()
         return self.proc.returncode
+
+
+def kernel_log_lines(pattern="loge["):
+    """Kernel log lines about loge (segfault reports), empty if unreadable."""
+    out = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if pattern in l]
 
 
 def push_all(server, bodies_path, threads):
@@ -547,12 +605,17 @@ class PhaseClock:
 
     def __init__(self):
         self.rows = []
-        self.server_pid = None
+        self.server = None  # the Loge while it runs
 
     def _cpu(self):
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        server = proc_cpu(self.server_pid) if self.server_pid else 0.0
-        return time.process_time(), ru.ru_utime + ru.ru_stime, server
+        children = ru.ru_utime + ru.ru_stime
+        server = 0.0
+        if self.server:
+            # A dead loge's CPU is counted with the finished children: move it.
+            children -= self.server.dead_cpu
+            server = self.server.dead_cpu + (proc_cpu(self.server.proc.pid) if self.server.proc.poll() is None else 0)
+        return time.process_time(), children, server
 
     def start(self):
         self.t = time.perf_counter()
@@ -739,6 +802,9 @@ def main():
     ap.add_argument("--reps-fast", type=int, default=30)
     ap.add_argument("--reps-slow", type=int, default=5)
     ap.add_argument("--no-progress", dest="progress", action="store_false")
+    ap.add_argument("--restart-on-crash", action="store_true",
+                    help="if loge dies during admin/compact, restart it on the same data dir and go on "
+                         "(the crashes are listed in the report)")
     args = ap.parse_args()
     if sqlite3.sqlite_version_info < (3, 34, 0):
         sys.exit(f"SQLite {sqlite3.sqlite_version} has no trigram tokenizer; run with /usr/bin/python3")
@@ -754,6 +820,7 @@ def main():
     clock = PhaseClock()
     load_start = os.getloadavg()
     server = None
+    finished = False
     try:
         log(f"work dir {work}")
         clock.start()
@@ -764,7 +831,7 @@ def main():
         # ---- loge: push, drain, compact
         server = Loge(args, data_dir, os.path.join(work, "loge.log"))
         log(f"loge pid {server.proc.pid} port {server.port}")
-        clock.server_pid = server.proc.pid
+        clock.server = server
         clock.start()
         push_secs, n_bodies, n429, reconnects = push_all(server, os.path.join(work, "bodies.bin"), args.threads)
         clock.stop("push (until the last response)")
@@ -774,15 +841,39 @@ def main():
         wait_for(lambda: server.stats()["head_rows"] == 0, 1800, "head_rows == 0")
         drain_secs = clock.stop("wait for head_rows == 0")
         st_before = server.stats()
-        compact_calls = []
+        compact_calls = []  # seconds of each admin/compact call that answered
+        crashes = []  # one dict per loge death during compaction
+        comp_rows = comp_secs = 0.0  # from the stats counters, summed over incarnations
+        kernel_before = len(kernel_log_lines())
         clock.start()
-        for _ in range(5):
-            _, secs = server.json("POST", "/api/v1/admin/compact")
+        while len(compact_calls) < 50:
+            s0 = server.stats()
+            t = time.perf_counter()
+            try:
+                _, secs = server.json("POST", "/api/v1/admin/compact")
+            except (ConnectionError, http.client.HTTPException, OSError) as e:
+                if not server.died():
+                    raise
+                crash = {"after_s": time.perf_counter() - t, "reason": server.exit_reason(), "error": repr(e),
+                         "log_tail": server.log_tail(3), "kernel": kernel_log_lines()[kernel_before:]}
+                kernel_before += len(crash["kernel"])
+                crashes.append(crash)
+                log(f"loge died during admin/compact after {crash['after_s']:.1f}s: {crash['reason']} {crash['kernel']}")
+                if not args.restart_on_crash or len(crashes) > 40:
+                    raise RuntimeError(f"loge died during POST /api/v1/admin/compact: {crash}")
+                t = time.perf_counter()
+                server.restart()
+                wait_for(lambda: server.stats()["head_rows"] == 0, 1800, "head_rows == 0 after restart")
+                crash["restart_s"] = time.perf_counter() - t
+                log(f"restarted loge (pid {server.proc.pid}) in {crash['restart_s']:.1f}s: {server.stats()}")
+                continue
             compact_calls.append(secs)
             s = server.stats()
+            comp_rows += s["compacted_rows"] - s0["compacted_rows"]
+            comp_secs += s["compaction_seconds"] - s0["compaction_seconds"]
             if s["flush_files"] < args.compact_min_files:
                 break
-        compact_secs = clock.stop(f"POST /api/v1/admin/compact x{len(compact_calls)}")
+        compact_secs = clock.stop(f"POST /api/v1/admin/compact ({len(compact_calls)} answered, {len(crashes)} crashed)")
         st_after = server.stats()
         log(f"compacted in {compact_secs:.1f}s: {st_after}")
         mem_compact = server.memory()
@@ -841,10 +932,12 @@ def main():
         mem_end = server.memory()
         st_end = server.stats()
         loge_cmd = server.cmd
+        peak_hwm, loge_starts = server.peak_hwm, server.starts
         rc = server.stop()
+        peak_hwm = max(peak_hwm, server.peak_hwm)
         log(f"loge stopped, exit code {rc}")
         server = None
-        clock.server_pid = None
+        clock.server = None
         # Measured after the clean stop, when the catalog's SQLite WAL is checkpointed.
         sizes, nfiles = loge_disk(data_dir)
         loge_bytes = sizes["segment-*.sqlite.zst"] + sizes["flush-*.sqlite.zst"] + sizes["catalog.sqlite*"]
@@ -895,28 +988,35 @@ def main():
             ("FTS5 trigram database", os.path.getsize(fts_path)),
         ]
 
-        report = build_report(args, command, gen, clock.rows, load_start, push_secs, n_bodies, n429, reconnects, drain_secs,
-                              compact_calls, compact_secs, st_before, st_after, st_end, mem_push,
-                              mem_compact, mem_end, queries, results, loge_stats, disk, sizes, nfiles,
-                              grep_cmds, rc, loge_cmd, machine)
+        phases = clock.rows
+        report = build_report(args, argparse.Namespace(**{k: v for k, v in locals().items() if k not in ("args", "server")}))
         print(report)
         if args.report:
             with open(args.report, "w") as f:
                 f.write(report + "\n")
         bad = [k for k, m in results.items() if not m["ok"]]
+        finished = True
         return 1 if bad else 0
     finally:
         if server is not None:
+            if server.proc.poll() is not None:
+                log(f"loge had exited: {server.exit_reason()}; log tail:\n{server.log_tail()}")
             server.stop()
-        if args.keep:
-            log(f"kept {work}")
+        if args.keep or not finished:
+            log(f"kept {work}" + ("" if finished else " (the run failed; delete it by hand)"))
         else:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def build_report(args, command, gen, phases, load_start, push_secs, n_bodies, n429, reconnects, drain_secs,
-                 compact_calls, compact_secs, st_before, st_after, st_end, mem_push, mem_compact,
-                 mem_end, queries, results, loge_stats, disk, sizes, nfiles, grep_cmds, rc, loge_cmd, machine):
+def build_report(args, r):
+    """The Markdown report; r holds main()'s results by their local names."""
+    (command, gen, phases, load_start, push_secs, n_bodies, n429, reconnects, drain_secs, compact_calls,
+     compact_secs, st_before, st_after, mem_push, mem_compact, mem_end, queries, results, loge_stats, disk,
+     sizes, nfiles, grep_cmds, rc, loge_cmd, machine, crashes, comp_rows, comp_secs, peak_hwm, loge_starts) = (
+        r.command, r.gen, r.phases, r.load_start, r.push_secs, r.n_bodies, r.n429, r.reconnects, r.drain_secs,
+        r.compact_calls, r.compact_secs, r.st_before, r.st_after, r.mem_push, r.mem_compact, r.mem_end, r.queries,
+        r.results, r.loge_stats, r.disk, r.sizes, r.nfiles, r.grep_cmds, r.rc, r.loge_cmd, r.machine, r.crashes,
+        r.comp_rows, r.comp_secs, r.peak_hwm, r.loge_starts)
     n = args.lines
     out = [f"# loge query benchmark — {n:,} lines", ""]
     out.append(f"Run {time.strftime('%Y-%m-%d %H:%M:%S %Z')}. Command:\n\n```\n{command}\n```\n")
@@ -957,8 +1057,7 @@ def build_report(args, command, gen, phases, load_start, push_secs, n_bodies, n4
 
     out.append("## Ingest and compaction (loge)")
     out.append("")
-    comp_rows = st_after["compacted_rows"] - st_before["compacted_rows"]
-    comp_stat_secs = st_after["compaction_seconds"] - st_before["compaction_seconds"]
+    comp_stat_secs = comp_secs
     out.append(table(["figure", "value"], [
         ("push throughput", f"{n / push_secs:,.0f} lines/s, {gen['line_bytes'] / push_secs / 1048576:.1f} MiB/s of line text "
                             f"({push_secs:.1f} s)"),
@@ -966,21 +1065,36 @@ def build_report(args, command, gen, phases, load_start, push_secs, n_bodies, n4
         ("head drain after the last push", f"{drain_secs:.1f} s"),
         ("before compaction", f"{st_before['flush_files']} flush files, {st_before['segments_total']} segments, "
                               f"rows_total {st_before['rows_total']:,}"),
-        ("admin/compact calls", ", ".join("%.1f s" % s for s in compact_calls)),
+        ("admin/compact calls that answered", ", ".join("%.1f s" % s for s in compact_calls) or "none"),
+        ("loge deaths during admin/compact", f"**{len(crashes)}** (restarted each time, --restart-on-crash)"
+                                             if crashes else "0"),
         ("compaction throughput (client)", f"{st_after['rows_total'] / compact_secs:,.0f} rows/s "
-                                           f"(rows_total / {compact_secs:.1f} s)"),
-        ("compaction throughput (server stats)", f"{comp_rows:,} compacted_rows / {comp_stat_secs:.1f} compaction_seconds"
-                                                 f" = {comp_rows / comp_stat_secs if comp_stat_secs else 0:,.0f} rows/s"),
+                                           f"(rows_total / {compact_secs:.1f} s"
+                                           + (f", including {sum(c.get('restart_s', 0) for c in crashes):.1f} s of "
+                                              "restarts)" if crashes else ")")),
+        ("compaction throughput (server stats)",
+         f"{int(comp_rows):,} compacted_rows / {comp_stat_secs:.1f} compaction_seconds = {comp_rows / comp_stat_secs:,.0f} rows/s"
+         + (" (passes that crashed are not counted)" if crashes else "")
+         if comp_stat_secs else "n/a: no pass finished without crashing the server"),
         ("after compaction", f"{st_after['flush_files']} flush files, {st_after['segments_total']} segments, "
                              f"rows_total {st_after['rows_total']:,}"
                              + ("" if st_after["rows_total"] == n else f" **≠ {n:,} pushed**")),
-        ("server RSS peak (VmHWM) after push / compaction / queries",
-         f"{mib(mem_push.get('VmHWM', 0))} / {mib(mem_compact.get('VmHWM', 0))} / {mib(mem_end.get('VmHWM', 0))}"),
+        ("server RSS peak (VmHWM, sampled every 0.5 s, max over all runs of the process)", mib(peak_hwm)),
+        ("VmHWM read after push / compaction / queries",
+         f"{mib(mem_push.get('VmHWM', 0))} / {mib(mem_compact.get('VmHWM', 0))} / {mib(mem_end.get('VmHWM', 0))}"
+         + (f" (the process was started {loge_starts} times)" if loge_starts > 1 else "")),
         ("server RSS at the end (VmRSS)", mib(mem_end.get("VmRSS", 0))),
         ("server exit code after SIGTERM", str(rc)),
     ]))
     out.append("")
 
+    if crashes:
+        out.append("### loge deaths during compaction")
+        out.append("")
+        out.append(table(["#", "after s", "how", "kernel log", "restart s"],
+                         [(i + 1, "%.1f" % c["after_s"], c["reason"], "<br>".join(c["kernel"])[:400] or "-",
+                           "%.1f" % c.get("restart_s", 0)) for i, c in enumerate(crashes)]))
+        out.append("")
     out.append("## Query latency (client side, warm page cache)")
     out.append("")
     out.append(f"p99 over {args.reps_fast} samples is close to the maximum. `ok` = the rows returned are exactly the rows "
