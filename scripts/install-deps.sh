@@ -22,3 +22,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# MinIO, the real S3-compatible server the S3 tests start (docs/s3.md): built
+# once with the machine's Go toolchain from the Go module proxy, pinned in
+# scripts/minio.sh; nothing to do when that version is already installed.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+  export PATH="$PATH:/usr/local/go/bin"
+fi
+if command -v go >/dev/null 2>&1; then
+  bash "$(dirname "$0")/minio.sh" install >/dev/null
+else
+  echo "install-deps: no Go toolchain, so no MinIO: the S3 tests will be skipped (docs/s3.md)" >&2
+fi
