@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libsnappy-dev libzstd-dev libsqlite3-dev libre2-dev libxxhash-dev
   libcurl4-openssl-dev libssl-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev zstd sqlite3 python3 python3-pytest clang libclang-rt-14-dev
+  ruby ruby-rspec ruby-railties ruby-webrick  # clients/ruby: the gem's rspec suite, its Railtie on Rails 6.1
 )
 
 missing=()
@@ -22,6 +23,42 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Go >= 1.22 for clients/go (log/slog; its go.mod says 1.22). Debian 12's own
+# golang is 1.19, so when no new-enough go is found, golang-1.22 comes from
+# bookworm-backports (Debian's packages) into /usr/lib/go-1.22; that go is
+# then put first on PATH for the steps below. tests/CMakeLists.txt looks in
+# the same places.
+go_version_ok() {  # "$1" is a go binary; true if it is Go 1.22 or newer
+  local v
+  v=$("$1" env GOVERSION 2>/dev/null) || return 1
+  v=${v#go}
+  local major=${v%%.*} rest=${v#*.}
+  local minor=${rest%%.*}
+  [ "$major" -gt 1 ] || { [ "$major" -eq 1 ] && [ "${minor%%[!0-9]*}" -ge 22 ]; }
+}
+find_go() {
+  local go
+  for go in /usr/local/go/bin/go "$(command -v go || true)" /usr/lib/go-1.23/bin/go /usr/lib/go-1.22/bin/go; do
+    if [ -x "$go" ] && go_version_ok "$go"; then
+      echo "$go"
+      return 0
+    fi
+  done
+  return 1
+}
+if ! GO_BIN=$(find_go); then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "install-deps: installing golang-1.22-go from bookworm-backports (Debian 12's golang is 1.19)"
+  echo "deb http://deb.debian.org/debian bookworm-backports main" |
+    $SUDO tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    -t bookworm-backports golang-1.22-go
+  GO_BIN=$(find_go)
+fi
+export PATH="$(dirname "$GO_BIN"):$PATH"
 
 # MinIO, the real S3-compatible server the S3 tests start (docs/s3.md): built
 # once with the machine's Go toolchain from the Go module proxy, pinned in
