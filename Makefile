@@ -45,3 +45,16 @@ bench: build
 
 clean:
 	rm -rf build
+
+# The web UI: web/ (TypeScript + Preact) bundled by esbuild into webdist/,
+# which is committed and embedded into the binary, so `make run` needs no Node.
+# npm packages come from web/package-lock.json (npm ci).
+.PHONY: web web-check
+web:
+	bash web/scripts/npm-ci.sh web
+	cd web && node scripts/build.mjs
+
+# Fails if the committed webdist/ differs from a fresh build of web/.
+web-check:
+	bash web/scripts/npm-ci.sh web
+	cd web && node scripts/build.mjs --check

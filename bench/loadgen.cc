@@ -1,11 +1,14 @@
 // loge-loadgen: drives POST /api/v1/push with realistic log lines and reports
-// throughput and push latency.
+// throughput and push latency, in any push format (--format json, msgpack,
+// protobuf: Loki's PushRequest, snappy-compressed per push as a client does).
 //
 // DESIGN (threads): main builds the body pool (untimed), connects every
 // connection, then starts one thread per connection. Each thread loops:
-// claim a body from the shared pool, copy it into its request, restamp it,
-// send it and wait for the reply (one request in flight per connection, as a
-// durable client that waits for the ack). A 429 sleeps Retry-After (or an
+// claim a body from the shared pool, copy it into its request, restamp it
+// (protobuf: then snappy-compress it, on the connection's thread, inside the
+// timed loop but outside the latency measurement), send it and wait for the
+// reply (one request in flight per connection, as a durable client that
+// waits for the ack). A 429 sleeps Retry-After (or an
 // exponential backoff) and resends the same bytes. Threads stop at the
 // deadline or when --lines are claimed; main waits for them, and past the
 // deadline plus --grace it aborts their sockets so the run always ends.
@@ -23,6 +26,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <snappy.h>
 
 #include "bench/body_pool.h"
 #include "bench/push_client.h"
@@ -53,7 +58,7 @@ struct Flags {
   std::string duration;  // Go duration; empty: 20s unless --lines is given
   uint64_t lines = 0;    // stop after this many lines; 0: no line limit
   uint64_t rate = 0;     // lines/s over all connections; 0: flat out
-  std::string format = "json";  // push encoding; only json exists
+  std::string format = "json";  // push encoding: json, msgpack or protobuf
   size_t pool = 64;      // distinct pre-built bodies
   uint64_t seed = 1;     // data seed
   std::string grace = "30s";  // wait past the deadline before aborting sockets
@@ -76,6 +81,7 @@ struct Stats {
 // State the connection threads share.
 struct Shared {
   const Flags* flags;
+  PushFormat format = PushFormat::kJson;
   const std::vector<PushBody>* pool;
   Clock::time_point start;
   Clock::time_point deadline;
@@ -128,6 +134,7 @@ void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
   // Connections start staggered across one interval, so a paced run sends
   // evenly instead of in bursts of --connections pushes.
   auto next_send = sh->start + interval * id / f.connections;
+  std::string scratch;  // protobuf: the restamped message before compression
 
   bool stop = false;
   while (!stop && Clock::now() < sh->deadline) {
@@ -140,8 +147,16 @@ void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
       std::this_thread::sleep_until(next_send);
       next_send += interval;
     }
-    client->body()->assign(tmpl.json);
-    Restamp(tmpl, sh->ClaimTimestamps(tmpl.lines), &rng, client->body());
+    if (sh->format == PushFormat::kProtobuf) {
+      scratch.assign(tmpl.body);
+      Restamp(tmpl, sh->format, sh->ClaimTimestamps(tmpl.lines), &rng, &scratch);
+      client->body()->clear();
+      snappy::Compress(scratch.data(), scratch.size(), client->body());
+    } else {
+      client->body()->assign(tmpl.body);
+      Restamp(tmpl, sh->format, sh->ClaimTimestamps(tmpl.lines), &rng, client->body());
+    }
+    const size_t sent_bytes = client->body()->size();
 
     auto backoff = Clock::duration(kMinBackoff);
     for (;;) {
@@ -152,7 +167,7 @@ void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
         st->pushes++;
         st->lines += tmpl.lines;
         st->line_bytes += tmpl.line_bytes;
-        st->request_bytes += tmpl.json.size();
+        st->request_bytes += sent_bytes;
         st->latency_us.push_back(
             static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
         break;
@@ -229,6 +244,7 @@ void PrintReport(const Flags& f, const Stats& t, double elapsed_s, double cpu_s,
     JsonWriter w;
     w.BeginObject();
     w.Key("addr"); w.String(f.addr);
+    w.Key("format"); w.String(f.format);
     w.Key("connections"); w.Int(f.connections);
     w.Key("batch"); w.Uint(f.batch);
     w.Key("streams_per_push"); w.Uint(f.streams);
@@ -261,7 +277,7 @@ void PrintReport(const Flags& f, const Stats& t, double elapsed_s, double cpu_s,
   std::printf("elapsed        %.2f s\n", elapsed_s);
   std::printf("lines/s        %.0f\n", lps);
   std::printf("MB/s (lines)   %.2f   (MB = 10^6 bytes of raw line text)\n", line_mbps);
-  std::printf("MB/s (request) %.2f   (JSON request bodies)\n", req_mbps);
+  std::printf("MB/s (request) %.2f   (%s request bodies as sent)\n", req_mbps, f.format.c_str());
   std::printf("latency ms     p50 %.2f   p99 %.2f   max %.2f   (acknowledged pushes)\n", p50, p99, mx);
   std::printf("pushes         %llu\n", static_cast<unsigned long long>(t.pushes));
   std::printf("lines          %llu\n", static_cast<unsigned long long>(t.lines));
@@ -285,7 +301,8 @@ int Main(int argc, char** argv) {
   app.add_option("--lines", f.lines, "stop after about this many lines (whole pushes); 0 = no limit")
       ->capture_default_str();
   app.add_option("--rate", f.rate, "target lines/s over all connections; 0 = flat out")->capture_default_str();
-  app.add_option("--format", f.format, "push encoding (only json is implemented)")->capture_default_str();
+  app.add_option("--format", f.format, "push encoding: json, msgpack or protobuf (Loki PushRequest + snappy)")
+      ->capture_default_str();
   app.add_option("--pool", f.pool, "distinct pre-built bodies to cycle through")
       ->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--seed", f.seed, "random seed for the generated data")->capture_default_str();
@@ -296,11 +313,9 @@ int Main(int argc, char** argv) {
   app.add_flag("--json", f.json, "print the result as one JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
 
-  if (f.format != "json") {
-    std::fprintf(stderr,
-                 "loge-loadgen: --format %s is not implemented; only json is. A new format needs an encoder "
-                 "beside BuildBodies (bench/body_pool.cc) that records timestamp and request-id offsets.\n",
-                 f.format.c_str());
+  PushFormat format;
+  if (!ParsePushFormat(f.format, &format)) {
+    std::fprintf(stderr, "loge-loadgen: --format %s: want json, msgpack or protobuf\n", f.format.c_str());
     return 2;
   }
   std::string host, port;
@@ -326,13 +341,13 @@ int Main(int argc, char** argv) {
 
   const auto build_start = Clock::now();
   std::string sample;
-  BodyPoolOptions po{f.seed, f.pool, f.batch, f.streams};
+  BodyPoolOptions po{f.seed, f.pool, f.batch, f.streams, format};
   const std::vector<PushBody> pool = BuildBodies(po, f.dump_sample.empty() ? nullptr : &sample, kSampleMaxLines);
   size_t pool_lines = 0, pool_line_bytes = 0, pool_bytes = 0;
   for (const auto& b : pool) {
     pool_lines += b.lines;
     pool_line_bytes += b.line_bytes;
-    pool_bytes += b.json.size();
+    pool_bytes += b.body.size();
   }
   std::fprintf(stderr, "loge-loadgen: pool of %zu bodies built in %.2f s: %zu lines per body, %.1f B per line raw, "
                "%.1f KB per body\n",
@@ -351,6 +366,7 @@ int Main(int argc, char** argv) {
   std::vector<std::unique_ptr<PushClient>> clients;
   for (int i = 0; i < f.connections; i++) {
     clients.push_back(std::make_unique<PushClient>(host, port, "/api/v1/push"));
+    clients.back()->set_content_type(ContentType(format));
     std::string err = clients.back()->Connect();
     if (!err.empty()) {
       std::fprintf(stderr, "loge-loadgen: %s\n", err.c_str());
@@ -363,6 +379,7 @@ int Main(int argc, char** argv) {
 
   Shared sh;
   sh.flags = &f;
+  sh.format = format;
   sh.pool = &pool;
   sh.start = Clock::now();
   sh.deadline = sh.start + std::chrono::duration_cast<Clock::duration>(duration);

@@ -23,6 +23,8 @@ PushClient::PushClient(std::string host, std::string port, std::string target)
   req_.keep_alive(true);
 }
 
+void PushClient::set_content_type(const std::string& type) { req_.set(http::field::content_type, type); }
+
 std::string PushClient::Connect() {
   boost::system::error_code ec;
   if (sock_.is_open()) {

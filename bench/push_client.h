@@ -31,6 +31,9 @@ class PushClient {
   // (Re)connects. Returns "" on success, else the error text.
   std::string Connect();
 
+  // Content-Type of every request (default application/json).
+  void set_content_type(const std::string& type);
+
   // The body of the next request; write it in place, then call Send.
   std::string* body() { return &req_.body(); }
 

@@ -6,11 +6,18 @@ set -euo pipefail
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libsimdjson-dev libmsgpack-cxx-dev libprotobuf-dev protobuf-compiler
-  libsnappy-dev libzstd-dev libsqlite3-dev libre2-dev libxxhash-dev
+  libsnappy-dev zlib1g-dev libzstd-dev libsqlite3-dev libre2-dev libxxhash-dev
   libcurl4-openssl-dev libssl-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev zstd sqlite3 python3 python3-pytest clang libclang-rt-14-dev
+  chromium  # the web UI's browser tests (tests/e2e), driven by playwright-core
   ruby ruby-rspec ruby-railties ruby-webrick  # clients/ruby: the gem's rspec suite, its Railtie on Rails 6.1
 )
+# Node runs the interop tests' third-party clients (tests/interop). A node
+# that is already there (Debian's, or NodeSource's, which bundles npm) is
+# kept; Debian's npm package would conflict with NodeSource's nodejs.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  APT_PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -22,6 +29,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The interop tests' npm clients, exactly as pinned by package-lock.json.
+# Skipped when node_modules is newer than the lock (npm writes
+# node_modules/.package-lock.json at the end of an install).
+INTEROP="$(cd "$(dirname "$0")/.." && pwd)/tests/interop"
+if [ ! "$INTEROP/node_modules/.package-lock.json" -nt "$INTEROP/package-lock.json" ]; then
+  echo "install-deps: npm ci in tests/interop"
+  (cd "$INTEROP" && npm ci --no-audit --no-fund --ignore-scripts)
 fi
 
 # Go >= 1.22 for clients/go (log/slog; its go.mod says 1.22). Debian 12's own

@@ -23,6 +23,7 @@ void ScanBatch(const Batch& b, const query::Query& q, query::TopK* top) {
     if (!q.MatchesLabels(s.labels)) continue;
     for (const auto& e : s.entries) {
       if (!q.InWindow(e.ts) || !top->Admits(e.ts) || !q.MatchesLine(e.line)) continue;
+      if (!q.MatchesEntry(s.labels, e.metadata)) continue;
       top->Add(query::Hit{e.ts, e.line, s.labels_json, e.metadata});
     }
   }

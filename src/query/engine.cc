@@ -58,7 +58,11 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::at
                 QueryStats* stats) {
   LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f.local_path));
   simdjson::dom::parser parser;
-  std::unordered_map<int64_t, std::string> streams;  // matching stream id -> labels json
+  struct MatchingStream {
+    std::string json;  // labels as stored, returned with each hit
+    Labels labels;     // the same, for entry filters
+  };
+  std::unordered_map<int64_t, MatchingStream> streams;  // by stream id
   Status parse_status;
   LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t id, std::string_view json) {
     if (!parse_status.ok()) return;
@@ -67,7 +71,7 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::at
       parse_status = labels.status().WithContext(f.local_path);
       return;
     }
-    if (q.MatchesLabels(*labels)) streams.emplace(id, std::string(json));
+    if (q.MatchesLabels(*labels)) streams.emplace(id, MatchingStream{std::string(json), std::move(*labels)});
   }));
   LOGE_RETURN_IF_ERROR(parse_status);
   if (streams.empty()) return Status::OK();
@@ -100,7 +104,8 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::at
     for (uint32_t i = 0; i < n; i++) {
       const auto& r = rows[i];
       if (!q.InWindow(r.ts) || !top->Admits(r.ts) || !q.MatchesLine(r.line)) continue;
-      top->Add(Hit{r.ts, std::string(r.line), it->second, meta.empty() ? std::string() : meta[i]});
+      if (!q.MatchesEntry(it->second.labels, meta.empty() ? std::string_view() : meta[i])) continue;
+      top->Add(Hit{r.ts, std::string(r.line), it->second.json, meta.empty() ? std::string() : meta[i]});
     }
     if (top->Full()) {
       int64_t t = top->Threshold();

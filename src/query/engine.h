@@ -28,10 +28,21 @@ struct Query {
   int64_t end = std::numeric_limits<int64_t>::max();    // inclusive, ns
   std::vector<LabelMatcher> matchers;
   std::vector<LineFilter> line_filters;  // all must hold
+  // Label filter stages (`| trace_id="abc"`): per entry, against its
+  // structured metadata and its stream's labels; all must hold.
+  std::vector<LabelMatcher> entry_filters;
   size_t limit = kDefaultLimit;
 
   bool MatchesLabels(const Labels& labels) const;
   bool MatchesLine(std::string_view line) const;
+  // True when every entry filter holds for an entry of the stream `stream`
+  // (sorted) whose structured metadata is `metadata_json` (a flat JSON
+  // object of strings, or empty). As in Loki, a name is looked up in the
+  // stream labels first, then in the metadata; a metadata key that collides
+  // with a stream label is reachable as <name>_extracted; a missing name is
+  // "". Parses the metadata only when there are entry filters; a malformed
+  // metadata text counts as none.
+  bool MatchesEntry(const Labels& stream, std::string_view metadata_json) const;
   bool InWindow(int64_t ts) const { return ts >= start && ts <= end; }
 };
 

@@ -25,6 +25,7 @@ enum class Tok {
   kNre,      // !~ (label matcher or line filter)
   kPipeEq,   // |=
   kPipeRe,   // |~
+  kPipe,     // | not followed by = or ~: a label filter stage follows
   kInvalid,  // a byte (or ==) that starts no token; the parser says what it expected
 };
 
@@ -168,7 +169,7 @@ Result<Token> Lexer::Next() {
         t.kind = c == '!' ? Tok::kNre : Tok::kPipeRe;
         len = 2;
       } else {
-        t.kind = Tok::kInvalid;
+        t.kind = c == '|' ? Tok::kPipe : Tok::kInvalid;
       }
       break;
     case '"': return LexQuoted(i_);
@@ -293,6 +294,27 @@ Status Lexer::LexEscape(size_t start, size_t* i, std::string* out) const {
 
 bool IsLineFilterOp(Tok k) { return k == Tok::kPipeEq || k == Tok::kNeq || k == Tok::kPipeRe || k == Tok::kNre; }
 
+// The matcher operator a token spells, if any.
+bool MatcherOp(Tok k, MatchType* type) {
+  switch (k) {
+    case Tok::kEq: *type = MatchType::kEq; return true;
+    case Tok::kNeq: *type = MatchType::kNeq; return true;
+    case Tok::kRe: *type = MatchType::kRe; return true;
+    case Tok::kNre: *type = MatchType::kNre; return true;
+    default: return false;
+  }
+}
+
+// LogQL pipeline stages other than filters; named in the error so a user
+// knows the stage exists but is not supported here, rather than mistyped.
+bool IsUnsupportedStage(std::string_view name) {
+  for (std::string_view s : {"json", "logfmt", "regexp", "pattern", "unpack", "line_format", "label_format",
+                             "drop", "keep", "decolorize", "unwrap"}) {
+    if (name == s) return true;
+  }
+  return false;
+}
+
 // Recursive descent over the grammar in logql.h, one token of lookahead.
 class Parser {
  public:
@@ -306,14 +328,16 @@ class Parser {
     } else if (!IsLineFilterOp(tok_.kind)) {
       return lex_.Error(tok_.pos, "expected { or a line filter, found " + lex_.Describe(tok_));
     }
-    while (IsLineFilterOp(tok_.kind)) LOGE_RETURN_IF_ERROR(ParseLineFilter(&s));
-    if (tok_.kind != Tok::kEof) {
-      std::string what = "unexpected " + lex_.Describe(tok_) + " after selector";
-      if (tok_.kind == Tok::kInvalid && lex_.Raw(tok_) == "|") {  // `| json` and other pipeline stages
-        what += " (only the line filters |=, !=, |~ and !~ are supported)";
+    for (;;) {
+      if (IsLineFilterOp(tok_.kind)) {
+        LOGE_RETURN_IF_ERROR(ParseLineFilter(&s));
+      } else if (tok_.kind == Tok::kPipe) {
+        LOGE_RETURN_IF_ERROR(ParseLabelFilter(&s));
+      } else {
+        break;
       }
-      return lex_.Error(tok_.pos, what);
     }
+    if (tok_.kind != Tok::kEof) return lex_.Error(tok_.pos, "unexpected " + lex_.Describe(tok_) + " after selector");
     return s;
   }
 
@@ -369,6 +393,33 @@ class Parser {
         return lex_.Error(tok_.pos, "expected , or } after matcher, found " + lex_.Describe(tok_));
       }
     }
+  }
+
+  // At `|` (alone); returns past the label filter's string.
+  Status ParseLabelFilter(Selector* s) {
+    LOGE_RETURN_IF_ERROR(Advance());
+    if (tok_.kind != Tok::kIdent) {
+      return lex_.Error(tok_.pos, "expected a label filter (name =, !=, =~ or !~ \"value\") after |, found " +
+                                      lex_.Describe(tok_) + " (parsers, formatters and |> are not supported)");
+    }
+    std::string name = std::move(tok_.value);
+    const size_t name_pos = tok_.pos;
+    LOGE_RETURN_IF_ERROR(Advance());
+    MatchType type;
+    if (!MatcherOp(tok_.kind, &type)) {
+      if (IsUnsupportedStage(name)) {
+        return lex_.Error(name_pos, "unsupported pipeline stage " + name +
+                                        " (only line filters and label filters | name op \"value\" are supported)");
+      }
+      return lex_.Error(tok_.pos, "expected =, !=, =~ or !~ after label name " + Printable(name, true) +
+                                      " in label filter, found " + lex_.Describe(tok_));
+    }
+    LOGE_RETURN_IF_ERROR(Advance());
+    if (tok_.kind != Tok::kString) return ExpectedString(MatchTypeName(type));
+    auto m = LabelMatcher::Make(std::move(name), std::move(tok_.value), type);
+    if (!m.ok()) return lex_.Error(tok_.pos, m.status().message());
+    s->entry_filters.push_back(std::move(*m));
+    return Advance();
   }
 
   // At a line filter operator; returns past its last string.

@@ -150,9 +150,11 @@ TEST(Logql, RejectsEveryErrorWithPositionAndWhatWasExpected) {
   check(R"({app="web"} = "x")", R"(1:13: unexpected "=" after selector)");
   check(R"({app="web"} |= "a",)", R"(1:19: unexpected "," after selector)");
   check(R"({app="web"} | json)",
-        R"(1:13: unexpected "|" after selector (only the line filters |=, !=, |~ and !~ are supported))");
+        R"(1:15: unsupported pipeline stage json )"
+        R"((only line filters and label filters | name op "value" are supported))");
   check(R"({app="web"} |> "x")",
-        R"(1:13: unexpected "|" after selector (only the line filters |=, !=, |~ and !~ are supported))");
+        R"(1:14: expected a label filter (name =, !=, =~ or !~ "value") after |, found ">" )"
+        R"((parsers, formatters and |> are not supported))");
   check("{app=\"web\"} \xc3\xa9", R"(1:13: unexpected "\xc3" after selector)");
   check("{} " + std::string(40, 'x'), R"(1:4: unexpected ")" + std::string(32, 'x') + R"(..." after selector)");
   check("{} \"" + std::string(40, 'y') + "\"",

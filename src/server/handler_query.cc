@@ -97,6 +97,7 @@ Result<query::Query> ParseQueryRequest(std::string_view body) {
     if (!sel.ok()) return sel.status();  // "1:14: expected string after |=": the position leads
     q.matchers = std::move(sel->matchers);
     q.line_filters = std::move(sel->line_filters);
+    q.entry_filters = std::move(sel->entry_filters);
   }
   if (q.start > q.end) return Bad("start is after end");
   return q;

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/json_writer.h"
+#include "server/handler_explore.h"
+#include "server/web_assets.h"
 
 namespace loge::server {
 
@@ -77,6 +79,15 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "POST") return method_not_allowed("POST");
     return HandlePush(req);
   }
+  // Loki's ingest endpoints (handler_loki.cc), open like /api/v1/push.
+  if (p == "/loki/api/v1/push") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return HandleLokiPush(req);
+  }
+  if (p == "/ready") {
+    if (req.method != "GET") return method_not_allowed("GET");
+    return HandleReady(req);
+  }
   // Every other API endpoint reads (or administers) stored logs.
   if (p.rfind("/api/", 0) == 0 && !auth_->Allows(req.Header("authorization"))) {
     HttpResponse r = ErrorFromStatus(Status::InvalidArgument(
@@ -102,6 +113,22 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "POST") return method_not_allowed("POST");
     return HandleCompact(req);
   }
+  if (p == "/api/v1/volume") {
+    if (req.method != "GET") return method_not_allowed("GET");
+    return HandleVolume(ingester_.get(), req);
+  }
+  // /api/v1/label/<name>/values
+  constexpr std::string_view kLabelPrefix = "/api/v1/label/", kValuesSuffix = "/values";
+  if (p.starts_with(kLabelPrefix) && p.ends_with(kValuesSuffix) &&
+      p.size() > kLabelPrefix.size() + kValuesSuffix.size()) {
+    if (req.method != "GET") return method_not_allowed("GET");
+    std::string_view name(p);
+    name = name.substr(kLabelPrefix.size(), name.size() - kLabelPrefix.size() - kValuesSuffix.size());
+    return HandleLabelValues(ingester_.get(), req, name);
+  }
+  // Everything outside /api/ is the embedded web UI (index.html for any path
+  // it does not hold, so client-side routes survive a reload).
+  if (p.rfind("/api/", 0) != 0) return ServeUi(req);
   return ErrorFromStatus(Status::NotFound("no route for " + req.method + " " + p));
 }
 

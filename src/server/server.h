@@ -5,6 +5,7 @@
 // workers, ticker, checkpointer). Server itself adds none.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -45,6 +46,12 @@ class Server {
  private:
   Server() = default;
   HttpResponse HandlePush(HttpRequest& req);
+  HttpResponse HandleLokiPush(HttpRequest& req);  // handler_loki.cc
+  HttpResponse HandleReady(HttpRequest& req);     // handler_loki.cc
+  // Undoes Content-Encoding and decodes the body by Content-Type into *out
+  // (handler_push.cc). `loki`: a missing or unknown Content-Type means
+  // protobuf, as in Loki; otherwise it is Unsupported.
+  Status DecodePushBody(HttpRequest& req, bool loki, Payload* out);
   HttpResponse HandleQuery(HttpRequest& req);
   HttpResponse HandleLabels(HttpRequest& req);
   HttpResponse HandleStats(HttpRequest& req);
@@ -55,7 +62,7 @@ class Server {
   std::unique_ptr<ingest::Ingester> ingester_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<HttpServer> http_;
-  bool shut_ = false;
+  std::atomic<bool> shut_{false};  // set first thing in Shutdown; /ready answers 503 from then on
 };
 
 // Status -> HTTP, in exactly one place: 400 InvalidArgument, 404 NotFound,

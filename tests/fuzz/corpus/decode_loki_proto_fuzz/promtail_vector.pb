@@ -1,0 +1,6 @@
+
+X
+{app="web", env="prod"}
+─Бо╙∙ О:hello world!
+│Бо╙second
+trace_idabc

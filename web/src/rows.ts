@@ -1,0 +1,60 @@
+// Result rows as the UI keeps them, and the live tail's buffer: new rows are
+// merged in newest first, repeats (a poll overlaps the previous one by a
+// millisecond) are dropped, and the buffer is capped.
+
+export interface Row {
+  id: number; // unique for the page's lifetime: the list's key
+  tsNs: number; // unix ns as a double: exact to ~256 ns, enough to order and show
+  line: string;
+  labels: Record<string, string>;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ApiRow {
+  timestamp: number;
+  line: string;
+  labels: Record<string, string>;
+  metadata?: Record<string, unknown>;
+}
+
+let nextId = 1;
+
+export function toRows(data: ApiRow[]): Row[] {
+  return data.map((d) => ({ id: nextId++, tsNs: d.timestamp, line: d.line, labels: d.labels ?? {}, metadata: d.metadata }));
+}
+
+// Rows a live tail keeps at most; older ones drop off the end.
+export const TAIL_CAP = 5000;
+
+// Identifies a row across polls (the same line at the same time in the same
+// stream is the same row).
+export function rowKey(r: Row): string {
+  return `${r.tsNs}\u0000${JSON.stringify(r.labels)}\u0000${r.line}`;
+}
+
+// `incoming` (newest first) merged before `existing` (newest first) without
+// rows already there; returns the new buffer and how many rows were new.
+export function mergeTail(existing: Row[], incoming: Row[], cap = TAIL_CAP): { rows: Row[]; added: number } {
+  if (incoming.length === 0) return { rows: existing, added: 0 };
+  const oldest = incoming[incoming.length - 1].tsNs;
+  const seen = new Set<string>();
+  for (const r of existing) {
+    if (r.tsNs < oldest) break;
+    seen.add(rowKey(r));
+  }
+  const fresh = incoming.filter((r) => !seen.has(rowKey(r)));
+  const rows = fresh.concat(existing);
+  rows.sort((a, b) => b.tsNs - a.tsNs);
+  return { rows: rows.length > cap ? rows.slice(0, cap) : rows, added: fresh.length };
+}
+
+// Labels every row shares, which the results header shows once.
+export function commonLabels(rows: Row[]): Record<string, string> {
+  if (rows.length === 0) return {};
+  const out: Record<string, string> = { ...rows[0].labels };
+  for (const r of rows) {
+    for (const k of Object.keys(out)) if (r.labels[k] !== out[k]) delete out[k];
+    if (Object.keys(out).length === 0) break;
+  }
+  return out;
+}
