@@ -11,6 +11,8 @@
 
 #include "query/engine.h"
 
+#include "core/utf8.h"
+
 namespace loge::query {
 namespace {
 
@@ -21,36 +23,13 @@ void SkipSpace(std::string_view j, size_t* i) {
   while (*i < j.size() && (j[*i] == ' ' || j[*i] == '\t' || j[*i] == '\n' || j[*i] == '\r')) ++*i;
 }
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 bool Read4Hex(std::string_view j, size_t at, uint32_t* v) {
   if (at + 4 > j.size()) return false;
   *v = 0;
   for (size_t k = 0; k < 4; k++) {
-    int d = Hex(j[at + k]);
+    int d = HexDigitValue(j[at + k]);
     if (d < 0) return false;
     *v = *v * 16 + static_cast<uint32_t>(d);
   }

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "core/utf8.h"
+
 namespace loge::query {
 
 namespace {
@@ -41,30 +43,7 @@ bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool IsPrintable(char c) { return c >= 0x20 && c < 0x7f; }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 // Input bytes as they may appear in a one-line message: printable ASCII as
 // is, anything else as \xHH, cut after kMaxQuoted bytes.
@@ -268,7 +247,7 @@ Status Lexer::LexEscape(size_t start, size_t* i, std::string* out) const {
   size_t first = base == 8 ? bs + 1 : bs + 2;  // octal digits start right after the backslash
   uint32_t v = 0;
   for (size_t k = 0; k < digits; k++) {
-    int d = first + k < in_.size() ? HexValue(in_[first + k]) : -1;
+    int d = first + k < in_.size() ? HexDigitValue(in_[first + k]) : -1;
     if (d < 0 || d >= static_cast<int>(base)) {
       if (base == 8) {
         return Error(bs, "invalid escape \\" + std::string(in_.substr(bs + 1, k)) + " in string: want 3 octal digits");

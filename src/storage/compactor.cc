@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/time.h"
+#include "core/utf8.h"
 #include "io/file_system.h"
 #include "storage/block.h"
 #include "storage/fuse_filter.h"
@@ -49,10 +50,16 @@ Result<Labels> LabelsFromJson(std::string_view json) {
         case 'f': s->push_back('\f'); break;
         case 'u': {
           if (i + 4 > json.size()) return false;
-          unsigned cp = std::stoul(std::string(json.substr(i, 4)), nullptr, 16);
+          uint32_t cp = 0;
+          for (int k = 0; k < 4; k++) {
+            int d = HexDigitValue(json[i + k]);
+            if (d < 0) return false;
+            cp = cp * 16 + static_cast<uint32_t>(d);
+          }
           i += 4;
-          // The writer escapes only control characters with \u.
-          s->push_back(static_cast<char>(cp));
+          // The writer escapes only control characters with \u, so no
+          // surrogate pairs appear here.
+          AppendUtf8(cp, s);
           break;
         }
         default: s->push_back(e);
