@@ -930,7 +930,6 @@ def main():
         results[("d", "loge")] = m
         clock.stop("loge queries")
         mem_end = server.memory()
-        st_end = server.stats()
         loge_cmd = server.cmd
         peak_hwm, loge_starts = server.peak_hwm, server.starts
         rc = server.stop()
