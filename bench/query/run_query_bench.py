@@ -397,6 +397,7 @@ class Loge:
                "--durable", args.durable]
         if args.buckets:
             cmd += ["--buckets", str(args.buckets)]
+        cmd += args.loge_arg
         self.cmd = cmd
         self.log_path = log_path
         self.logf = open(log_path, "ab")
@@ -799,6 +800,10 @@ def main():
     ap.add_argument("--flush-interval", default="2s")
     ap.add_argument("--compact-min-files", type=int, default=8)
     ap.add_argument("--buckets", type=int, default=0, help="loge --buckets (0 = loge default)")
+    ap.add_argument("--loge-arg", action="append", default=[],
+                    help="extra argument for loge serve (repeat), e.g. --loge-arg=--compact-block-filter-lines=0")
+    ap.add_argument("--no-fts", dest="fts", action="store_false",
+                    help="skip the FTS5 baseline (its build dominates a 1M run)")
     ap.add_argument("--reps-fast", type=int, default=30)
     ap.add_argument("--reps-slow", type=int, default=5)
     ap.add_argument("--no-progress", dest="progress", action="store_false")
@@ -943,22 +948,23 @@ def main():
 
         # ---- baseline A: FTS5 trigram
         fts_path = os.path.join(work, "fts5.sqlite")
-        clock.start()
-        fts_build(fts_path, os.path.join(work, "rows.tsv"))
-        clock.stop("FTS5 trigram build (insert all rows)")
-        log(f"FTS5 built in {clock.rows[-1][1]:.1f}s, {mib(os.path.getsize(fts_path))}")
-        clock.start()
-        db = sqlite3.connect(fts_path)
-        for key, needle, limit, expect in [("b", gen["token"], TOP, gen["expect_token"]),
-                                           ("b2", RARE_SUBSTRING, TOP, gen["expect_sub"]),
-                                           ("c", COMMON_SUBSTRING, TOP, gen["top_common"])]:
-            m = measure(fts_query(db, needle, limit), args.reps_fast, args.reps_slow)
-            m["n"] = len(m["result"])
-            m["ok"] = same_rows(m["result"], expect)
-            results[(key, "FTS5 trigram")] = m
-            log(f"FTS5 ({key}): n={m['n']} ok={m['ok']} p50={ms(m['p50'])}ms")
-        db.close()
-        clock.stop("FTS5 queries")
+        if args.fts:
+            clock.start()
+            fts_build(fts_path, os.path.join(work, "rows.tsv"))
+            clock.stop("FTS5 trigram build (insert all rows)")
+            log(f"FTS5 built in {clock.rows[-1][1]:.1f}s, {mib(os.path.getsize(fts_path))}")
+            clock.start()
+            db = sqlite3.connect(fts_path)
+            for key, needle, limit, expect in [("b", gen["token"], TOP, gen["expect_token"]),
+                                               ("b2", RARE_SUBSTRING, TOP, gen["expect_sub"]),
+                                               ("c", COMMON_SUBSTRING, TOP, gen["top_common"])]:
+                m = measure(fts_query(db, needle, limit), args.reps_fast, args.reps_slow)
+                m["n"] = len(m["result"])
+                m["ok"] = same_rows(m["result"], expect)
+                results[(key, "FTS5 trigram")] = m
+                log(f"FTS5 ({key}): n={m['n']} ok={m['ok']} p50={ms(m['p50'])}ms")
+            db.close()
+            clock.stop("FTS5 queries")
 
         # ---- baseline B: zstd -19 | grep
         raw_path = os.path.join(work, "raw.txt")
@@ -984,8 +990,7 @@ def main():
             (f"loge (segment-*.sqlite.zst + flush-*.sqlite.zst + catalog.sqlite)", loge_bytes),
             ("raw text (\"<ts> <line>\\n\")", os.path.getsize(raw_path)),
             ("zstd -19 of the raw text", os.path.getsize(zst_path)),
-            ("FTS5 trigram database", os.path.getsize(fts_path)),
-        ]
+        ] + ([("FTS5 trigram database", os.path.getsize(fts_path))] if args.fts else [])
 
         phases = clock.rows
         report = build_report(args, argparse.Namespace(**{k: v for k, v in locals().items() if k not in ("args", "server")}))
@@ -1124,7 +1129,7 @@ def build_report(args, r):
     out.append("## loge query stats (last repetition)")
     out.append("")
     fields = ["files_considered", "files_pruned", "pruned_by_time", "pruned_by_labels", "pruned_by_filter",
-              "pruned_by_limit", "files_opened", "blocks_scanned"]
+              "pruned_by_limit", "files_opened", "blocks_scanned", "block_groups_skipped"]
     out.append(table(["q"] + fields, [(k, *[loge_stats[k].get(f, "") for f in fields]) for k in ["a", "b", "b2", "c"]]))
     out.append("")
 

@@ -72,6 +72,10 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
   app->add_option("--compact-level", f->compact_level,
                   "zstd level of compacted segments: 19 stores ~2% smaller than 15 at ~5x the CPU")
       ->capture_default_str()->check(CLI::Range(1, 19));
+  app->add_option("--compact-block-filter-lines", f->compact_block_filter_lines,
+                  "lines per group of blocks that gets its own token and trigram filters in a segment (0 = one pair "
+                  "per segment only; docs/format-segment.md)")
+      ->capture_default_str()->check(CLI::Range(0, 1 << 24));
   app->add_option("--query-concurrency", f->query_concurrency, "max files a query scans in parallel")
       ->capture_default_str()->check(CLI::Range(1, 256));
   app->add_option("--max-body-size", f->max_body_size, "largest request body accepted (413 beyond)")
@@ -108,6 +112,7 @@ int RunServe(const ServeFlags& f) {
   in.compact_interval = MustDuration(f.compact_interval);
   in.compact_min_files = static_cast<size_t>(f.compact_min_files);
   in.compact_level = f.compact_level;
+  in.compact_block_filter_lines = static_cast<size_t>(f.compact_block_filter_lines);
   if (in.compact_interval < Duration(0)) {
     std::fprintf(stderr, "loge: --compact-interval must not be negative\n");
     return 2;

@@ -31,6 +31,7 @@ struct ServeFlags {
   std::string compact_interval = "30s";
   int compact_min_files = 8;
   int compact_level = 15;
+  int compact_block_filter_lines = 1024;
   std::string log_level = "info";
   std::string api_key;  // --api-key
 };

@@ -58,6 +58,7 @@ struct IngestOptions {
   Duration compact_interval = std::chrono::seconds(30);  // --compact-interval; 0 disables compaction
   size_t compact_min_files = 8;       // --compact-min-files: flush files before a pass runs
   int compact_level = 15;             // --compact-level: zstd level of segments (docs/benchmarks.md)
+  size_t compact_block_filter_lines = 1024;  // --compact-block-filter-lines (docs/format-segment.md)
 };
 
 struct IngestStats {

@@ -281,6 +281,7 @@ Result<std::unique_ptr<Ingester>> Ingester::Open(const IngestOptions& opts) {
   cpo.interval = std::chrono::duration_cast<std::chrono::milliseconds>(opts.compact_interval);
   cpo.min_files = opts.compact_min_files;
   cpo.level = opts.compact_level;
+  cpo.block_filter_lines = opts.compact_block_filter_lines;
   cpo.fs = d->fs;
   cpo.safe_wal_seq = [d] { return d->persisted_watermark.load(); };
   d->compactor = std::make_unique<storage::Compactor>(cpo, d->catalog.get(), &d->files);

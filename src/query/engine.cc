@@ -52,10 +52,100 @@ bool BlockMayMatch(const Query& q, std::string_view lines) {
   return true;
 }
 
+// Per |= filter, the keys of each of its alternatives.
+using NeedleSet = std::vector<std::vector<storage::NeedleKeys>>;
+
+// False when the filters (serialized FuseFilters; empty = none) prove no line
+// contains the needle.
+bool MayHold(std::string_view token_filter, std::string_view trigram_filter, const storage::NeedleKeys& n) {
+  if (!token_filter.empty()) {
+    for (uint64_t k : n.tokens) {
+      if (!storage::FuseFilter::MayContainSerialized(token_filter, k)) return false;
+    }
+  }
+  if (!trigram_filter.empty()) {
+    for (uint64_t k : n.trigrams) {
+      if (!storage::FuseFilter::MayContainSerialized(trigram_filter, k)) return false;
+    }
+  }
+  return true;
+}
+
+// False when, for some |= filter, the filters rule out every alternative.
+bool MayHoldAll(std::string_view token_filter, std::string_view trigram_filter, const NeedleSet& needles) {
+  for (const auto& alternatives : needles) {
+    bool any_possible = false;
+    for (const auto& n : alternatives) {
+      if (MayHold(token_filter, trigram_filter, n)) {
+        any_possible = true;
+        break;
+      }
+    }
+    if (!any_possible) return false;
+  }
+  return true;
+}
+
+// The needles' trigrams that the group filters hold (those not in the file's
+// common-trigram filter), in the shape of the needles: per |= filter, per
+// alternative. A trigram the common filter may hold is dropped; that only
+// weakens pruning (a false positive there is a key not used).
+struct RareKeys {
+  std::vector<std::vector<std::vector<uint64_t>>> filters;
+  // False when some |= filter can never be ruled out (every filter has an
+  // alternative without rare trigrams): the groups cannot narrow the scan.
+  bool useful = false;
+};
+
+RareKeys RareTrigrams(std::string_view common, const NeedleSet& needles) {
+  RareKeys r;
+  for (const auto& alternatives : needles) {
+    auto& f = r.filters.emplace_back();
+    bool prunable = true;
+    for (const auto& n : alternatives) {
+      auto& keys = f.emplace_back();
+      for (uint64_t k : n.trigrams) {
+        if (!storage::FuseFilter::MayContainSerialized(common, k)) keys.push_back(k);
+      }
+      if (keys.empty()) prunable = false;
+    }
+    if (prunable) r.useful = true;
+  }
+  return r;
+}
+
+// False when the group's filter rules out every alternative of some filter.
+bool GroupMayHold(std::string_view group_filter, const RareKeys& rare) {
+  for (const auto& alternatives : rare.filters) {
+    bool any_possible = false;
+    for (const auto& keys : alternatives) {
+      bool all = true;
+      for (uint64_t k : keys) {
+        if (!storage::FuseFilter::MayContainSerialized(group_filter, k)) {
+          all = false;
+          break;
+        }
+      }
+      if (all) {
+        any_possible = true;
+        break;
+      }
+    }
+    if (!any_possible) return false;
+  }
+  return true;
+}
+
 // Scans one file into *top. `bar` is the best-known k-th timestamp across all
 // workers: blocks whose max_ts is below it cannot contribute.
-Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::atomic<int64_t>* bar,
-                QueryStats* stats) {
+//
+// With |= needles that have rare trigrams and a file with group filters
+// (block_filters), only the groups whose filters admit every needle are read:
+// a rare needle reads a few blocks instead of the file. When more than half the groups qualify, the
+// plain newest-first scan is kept, since its early stop on the k-th row
+// serves a common needle better.
+Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& needles, TopK* top,
+                std::atomic<int64_t>* bar, QueryStats* stats) {
   LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f.local_path));
   simdjson::dom::parser parser;
   struct MatchingStream {
@@ -76,13 +166,40 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::at
   LOGE_RETURN_IF_ERROR(parse_status);
   if (streams.empty()) return Status::OK();
 
+  auto threshold = [&] {
+    return std::max(top->Full() ? top->Threshold() : std::numeric_limits<int64_t>::min(),
+                    bar->load(std::memory_order_relaxed));
+  };
+
+  // Candidate groups, newest first, when group filters narrow the scan.
+  std::vector<storage::BlockGroup> groups;
+  bool use_groups = false;
+  RareKeys rare;
+  if (!needles.empty()) {
+    auto common = reader->ReadCommonTrigrams();
+    if (!common.ok() && common.status().code() != Code::kNotFound) return common.status();
+    if (common.ok()) rare = RareTrigrams(*common, needles);
+  }
+  if (rare.useful) {
+    LOGE_ASSIGN_OR_RETURN(auto all, reader->ReadBlockGroups());
+    for (auto& g : all) {
+      if (g.max_ts < q.start || g.min_ts > q.end) continue;
+      if (GroupMayHold(g.trigrams, rare)) groups.push_back(std::move(g));
+    }
+    use_groups = !all.empty() && groups.size() * 2 <= all.size();
+    if (use_groups) {
+      stats->block_groups_skipped += all.size() - groups.size();
+      std::sort(groups.begin(), groups.end(),
+                [](const storage::BlockGroup& a, const storage::BlockGroup& b) { return a.max_ts > b.max_ts; });
+    }
+  }
+
   std::vector<storage::RowView> rows;
   Status st;
-  LOGE_RETURN_IF_ERROR(reader->ScanBlocksNewestFirst(q.start, q.end, [&](const storage::BlockCursor& b) {
-    int64_t max_ts = b.max_ts();
-    int64_t threshold = std::max(top->Full() ? top->Threshold() : std::numeric_limits<int64_t>::min(),
-                                 bar->load(std::memory_order_relaxed));
-    if (max_ts < threshold) return false;  // blocks come newest first: nothing later can enter
+  // Examines one block; false once it is older than the k-th row (blocks of
+  // the newest-first scan: nothing after it can enter either).
+  auto visit = [&](const storage::BlockCursor& b) {
+    if (b.max_ts() < threshold()) return false;
     auto it = streams.find(b.stream());
     if (it == streams.end()) return true;
     std::string_view lines = b.lines();
@@ -114,30 +231,28 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, TopK* top, std::at
       }
     }
     return true;
-  }));
+  };
+  if (!use_groups) {
+    LOGE_RETURN_IF_ERROR(reader->ScanBlocksNewestFirst(q.start, q.end, visit));
+    return st.WithContext(f.local_path);
+  }
+  for (const auto& g : groups) {
+    if (g.max_ts < threshold()) break;  // groups come newest first
+    LOGE_RETURN_IF_ERROR(reader->ScanBlockRange(g.first_block, g.last_block, q.start, q.end,
+                                                [&](const storage::BlockCursor& b) {
+                                                  // Blocks of a range are in id order: skip, do not stop.
+                                                  if (b.max_ts() >= threshold()) visit(b);
+                                                  return st.ok();
+                                                }));
+    if (!st.ok()) break;
+  }
   return st.WithContext(f.local_path);
 }
 
 enum class PruneReason { kKeep, kTime, kLabels, kFilter };
 
-// False when the file's filters prove no line contains the needle.
-bool MayHold(const storage::CatalogEntry& e, const storage::NeedleKeys& n) {
-  if (!e.token_filter.empty()) {
-    for (uint64_t k : n.tokens) {
-      if (!storage::FuseFilter::MayContainSerialized(e.token_filter, k)) return false;
-    }
-  }
-  if (!e.trigram_filter.empty()) {
-    for (uint64_t k : n.trigrams) {
-      if (!storage::FuseFilter::MayContainSerialized(e.trigram_filter, k)) return false;
-    }
-  }
-  return true;
-}
-
 // Decides from the catalog row alone whether a file can hold an answer.
-PruneReason Prune(const storage::FileHandle& f, const Query& q,
-                  const std::vector<std::vector<storage::NeedleKeys>>& needles) {
+PruneReason Prune(const storage::FileHandle& f, const Query& q, const NeedleSet& needles) {
   const auto& e = f.entry;
   if (e.max_ts < q.start || e.min_ts > q.end) return PruneReason::kTime;
   for (const auto& m : q.matchers) {
@@ -146,16 +261,7 @@ PruneReason Prune(const storage::FileHandle& f, const Query& q,
     }
   }
   // A |= filter rules the file out when every one of its alternatives does.
-  for (const auto& alternatives : needles) {
-    bool any_possible = false;
-    for (const auto& n : alternatives) {
-      if (MayHold(e, n)) {
-        any_possible = true;
-        break;
-      }
-    }
-    if (!any_possible) return PruneReason::kFilter;
-  }
+  if (!MayHoldAll(e.token_filter, e.trigram_filter, needles)) return PruneReason::kFilter;
   return PruneReason::kKeep;
 }
 
@@ -170,7 +276,7 @@ Result<QueryResult> Engine::Run(const Query& q) {
 
   // Plan from the catalog: time overlap, label keys, content filters.
   std::vector<const storage::FileHandle*> plan;
-  std::vector<std::vector<storage::NeedleKeys>> needles;  // per |= filter, its alternatives
+  NeedleSet needles;
   for (const auto& lf : q.line_filters) {
     if (lf.type() != LineFilterType::kContains) continue;
     auto& alts = needles.emplace_back();
@@ -212,7 +318,7 @@ Result<QueryResult> Engine::Run(const Query& q) {
         continue;
       }
       ls.files_opened++;
-      local_status = ScanFile(f, q, &local, &bar, &ls);
+      local_status = ScanFile(f, q, needles, &local, &bar, &ls);
       if (!local_status.ok()) break;
     }
     std::lock_guard<std::mutex> l(mu);
@@ -221,6 +327,7 @@ Result<QueryResult> Engine::Run(const Query& q) {
     res.stats.pruned_by_limit += ls.files_pruned;
     res.stats.files_opened += ls.files_opened;
     res.stats.blocks_scanned += ls.blocks_scanned;
+    res.stats.block_groups_skipped += ls.block_groups_skipped;
     if (!local_status.ok() && status.ok()) status = local_status;
   };
   // The newest file is scanned alone first: it usually fills the top k, and

@@ -99,6 +99,7 @@ struct QueryStats {
   uint64_t pruned_by_limit = 0;   // could not beat the k-th row (early stop)
   uint64_t files_opened = 0;      // opened and scanned
   uint64_t blocks_scanned = 0;    // blocks whose lines were examined
+  uint64_t block_groups_skipped = 0;  // groups of blocks ruled out by their own filters
 };
 
 struct QueryResult {

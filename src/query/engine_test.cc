@@ -40,11 +40,14 @@ class EngineTest : public ::testing::Test {
     dir_ = tmpl;
   }
 
-  // Writes rows (any order) as one file and registers it.
-  void AddFile(std::vector<Row> rows) {
+  // Writes rows (any order) as one file and registers it. filters < 0: no
+  // content filters (a flush file); else segment filters, plus group filters
+  // every `filters` lines when > 0.
+  void AddFile(std::vector<Row> rows, int filters = -1) {
     std::map<Labels, std::vector<Entry>> by;
     for (auto& r : rows) by[r.labels].push_back(r.e);
     storage::SegmentWriter w;
+    if (filters >= 0) w.EnableFilters(static_cast<size_t>(filters));
     for (auto& [l, es] : by) {
       std::stable_sort(es.begin(), es.end(), [](const Entry& a, const Entry& b) { return a.ts < b.ts; });
       ASSERT_TRUE(w.AddStream(l, es).ok());
@@ -61,6 +64,9 @@ class EngineTest : public ::testing::Test {
     e.max_ts = info.max_ts;
     e.rows = info.rows;
     e.label_keys = info.label_keys;
+    e.token_filter = info.token_filter;
+    e.trigram_filter = info.trigram_filter;
+    groups_ += info.block_groups;
     src_.files.push_back(std::make_shared<storage::FileHandle>(e, path, nullptr));
     all_.insert(all_.end(), rows.begin(), rows.end());
   }
@@ -81,6 +87,7 @@ class EngineTest : public ::testing::Test {
   }
 
   std::string dir_;
+  uint64_t groups_ = 0;  // block groups written
   FakeSource src_;
   std::vector<Row> all_;
 };
@@ -95,13 +102,19 @@ TEST_F(EngineTest, MatchesBruteForceOnRandomDataAndQueries) {
     if (rng() % 2) r.labels.push_back({"env", rng() % 2 ? "prod" : "dev"});
     r.e.ts = base + static_cast<int64_t>(rng() % 1000);
     r.e.line = std::string(words[rng() % 7]) + " " + std::to_string(rng() % 100) + " " + words[rng() % 7];
+    // Rare ids, so group filters rule out most groups for some needles.
+    if (rng() % 10 == 0) r.e.line += " id=rq-" + std::to_string(rng() % 40) + "x";
     return r;
   };
+  // Files without filters, with segment filters, and with group filters of a
+  // few blocks (the writer cuts blocks per stream, groups span streams).
   for (int f = 0; f < 12; f++) {
     std::vector<Row> rows;
     for (int i = 0; i < 300; i++) rows.push_back(make_row(f * 800));  // overlapping windows
-    AddFile(rows);
+    AddFile(rows, f % 3 == 0 ? -1 : f % 3 == 1 ? 0 : 1 + static_cast<int>(rng() % 60));
   }
+  ASSERT_GT(groups_, 12u);
+  uint64_t groups_skipped = 0;
   for (int i = 0; i < 200; i++) src_.head.push_back(make_row(9000));
 
   EngineOptions eo;
@@ -121,10 +134,19 @@ TEST_F(EngineTest, MatchesBruteForceOnRandomDataAndQueries) {
     }
     if (rng() % 3 == 0) q.matchers.push_back(*LabelMatcher::Make("env", "prod", MatchType::kEq));
     if (rng() % 2) q.line_filters.push_back(*LineFilter::Make(LineFilterType::kContains, words[rng() % 7]));
+    if (rng() % 3 == 0) {
+      // A rare id, whole ("rq-7x") or cut ("q-7", "-17x"), alone or or-ed.
+      std::string id = "rq-" + std::to_string(rng() % 45) + "x";
+      std::string needle = id.substr(rng() % 2, id.size() - rng() % 2);
+      std::vector<std::string> alts = {needle};
+      if (rng() % 3 == 0) alts.push_back("rq-" + std::to_string(rng() % 45) + "x");
+      q.line_filters.push_back(*LineFilter::Make(LineFilterType::kContains, alts));
+    }
     if (rng() % 4 == 0) q.line_filters.push_back(*LineFilter::Make(LineFilterType::kNotContains, "ok"));
     SCOPED_TRACE("query " + std::to_string(qi));
     auto got = engine.Run(q);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
+    groups_skipped += got->stats.block_groups_skipped;
     auto want = BruteForce(q);
     ASSERT_EQ(got->hits.size(), want.size());
     for (size_t i = 0; i < want.size(); i++) {
@@ -133,6 +155,44 @@ TEST_F(EngineTest, MatchesBruteForceOnRandomDataAndQueries) {
       EXPECT_EQ(got->hits[i].labels_json, want[i].labels_json);
     }
   }
+  EXPECT_GT(groups_skipped, 0u);  // the group path ran
+}
+
+// A needle in one line of a file with a group per block reads that block only.
+TEST_F(EngineTest, GroupFiltersReadOnlyTheCandidateBlocks) {
+  std::vector<Row> rows;
+  for (int s = 0; s < 8; s++) {
+    for (int i = 0; i < 1000; i++) {
+      Row r;
+      r.labels = {{"app", "svc" + std::to_string(s)}};
+      r.e.ts = i * 10 + s;
+      r.e.line = "GET /api/items/" + std::to_string(i % 97) + " status=200 request_id=" + std::to_string(s * 1000 + i);
+      if (s == 5 && i == 321) r.e.line += " trace=Zebra7quux";
+      rows.push_back(std::move(r));
+    }
+  }
+  AddFile(rows, 256);
+  ASSERT_GE(groups_, 24u);  // 8 streams x 4 blocks; a short last block joins the next
+  Engine engine(EngineOptions{}, &src_);
+  Query q;
+  q.limit = 100;
+  q.line_filters.push_back(*LineFilter::Make(LineFilterType::kContains, "ebra7qu"));
+  auto r = engine.Run(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->hits.size(), 1u);
+  EXPECT_EQ(r->hits[0].ts, 3215);
+  EXPECT_EQ(r->stats.blocks_scanned, 1u);
+  EXPECT_EQ(r->stats.block_groups_skipped, groups_ - 1);
+
+  // A common needle keeps the newest-first scan and its early stop.
+  q.line_filters = {*LineFilter::Make(LineFilterType::kContains, "status=200")};
+  q.limit = 10;
+  r = engine.Run(q);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->hits.size(), 10u);
+  EXPECT_EQ(r->hits[0].ts, 9997);
+  EXPECT_EQ(r->stats.block_groups_skipped, 0u);
+  EXPECT_LE(r->stats.blocks_scanned, 8u);
 }
 
 TEST_F(EngineTest, SmallLimitOpensOnlyTheNewestFiles) {

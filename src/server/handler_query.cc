@@ -147,6 +147,8 @@ HttpResponse Server::HandleQuery(HttpRequest& req) {
   w.Uint(res->stats.pruned_by_limit);
   w.Key("blocks_scanned");
   w.Uint(res->stats.blocks_scanned);
+  w.Key("block_groups_skipped");
+  w.Uint(res->stats.block_groups_skipped);
   w.EndObject();
   w.EndObject();
   HttpResponse r;

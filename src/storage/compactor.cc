@@ -10,10 +10,8 @@
 #include "core/utf8.h"
 #include "io/file_system.h"
 #include "storage/block.h"
-#include "storage/fuse_filter.h"
 #include "storage/segment_reader.h"
 #include "storage/segment_writer.h"
-#include "storage/terms.h"
 
 namespace loge::storage {
 
@@ -126,23 +124,6 @@ Status ReadAll(const std::string& path, std::map<std::string, MergedStream>* mer
   return st.WithContext(path);
 }
 
-// Key vectors are deduplicated once they hold this many keys (32 MiB).
-constexpr size_t kDedupeKeys = 4u << 20;
-
-// Sorts and dedupes; keeps room to grow by kDedupeKeys before the next pass.
-void SortUnique(std::vector<uint64_t>* keys) {
-  std::sort(keys->begin(), keys->end());
-  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
-}
-
-Result<std::string> BuildFilter(std::vector<uint64_t>* keys) {
-  SortUnique(keys);
-  LOGE_ASSIGN_OR_RETURN(FuseFilter f, FuseFilter::Build(std::move(*keys)));
-  keys->clear();
-  keys->shrink_to_fit();
-  return f.Serialize();
-}
-
 }  // namespace
 
 Compactor::Compactor(const CompactorOptions& opts, Catalog* catalog, FileSet* files)
@@ -243,28 +224,15 @@ Result<int> Compactor::Compact() {
 
   // 2. Build: streams in label order, lines by timestamp; filters over every line.
   SegmentWriter w;
-  std::vector<uint64_t> token_keys, trigram_keys;
+  w.EnableFilters(opts_.block_filter_lines);
   uint64_t rows = 0;
   for (auto& [json, s] : merged) {
     std::stable_sort(s.entries.begin(), s.entries.end(), [](const Entry& a, const Entry& b) { return a.ts < b.ts; });
-    for (const auto& e : s.entries) {
-      AddLineTokens(e.line, &token_keys);
-      AddLineTrigrams(e.line, &trigram_keys);
-      // Keys repeat a lot (a line of n bytes gives n-2 trigram keys, mostly
-      // seen before): dedupe whenever the vectors grow, so memory follows
-      // the distinct keys, not the input bytes.
-      if (trigram_keys.size() >= kDedupeKeys) SortUnique(&trigram_keys);
-      if (token_keys.size() >= kDedupeKeys) SortUnique(&token_keys);
-    }
     rows += s.entries.size();
     LOGE_RETURN_IF_ERROR(w.AddStream(s.labels, s.entries));
     s.entries.clear();
     s.entries.shrink_to_fit();
   }
-  LOGE_ASSIGN_OR_RETURN(std::string token_filter, BuildFilter(&token_keys));
-  LOGE_ASSIGN_OR_RETURN(std::string trigram_filter, BuildFilter(&trigram_keys));
-  w.SetMetaBlob("token_filter", token_filter);
-  w.SetMetaBlob("trigram_filter", trigram_filter);
   std::string sources_list;
   for (const auto& f : sources) {
     if (!sources_list.empty()) sources_list.push_back(',');
@@ -292,8 +260,8 @@ Result<int> Compactor::Compact() {
 
   // 5. One catalog transaction.
   CatalogEntry e = EntryFor(FileKind::kSegment, name, info, bytes);
-  e.token_filter = std::move(token_filter);
-  e.trigram_filter = std::move(trigram_filter);
+  e.token_filter = std::move(info.token_filter);
+  e.trigram_filter = std::move(info.trigram_filter);
   e.sealed_at = NowNanos();
   std::vector<int64_t> ids;
   for (const auto& f : sources) ids.push_back(f->entry.id);

@@ -36,6 +36,9 @@ struct CompactorOptions {
   int level = 15;                                     // zstd level of segments (docs/benchmarks.md)
   size_t frame_size = 256 * 1024;                     // seekable frame of segments (docs/format-segment.md)
   int threads = 2;                                    // frames compressed in parallel
+  // Lines per group of blocks with its own token and trigram filters
+  // (--compact-block-filter-lines; 0 = segment-level filters only).
+  size_t block_filter_lines = 1024;
   io::FileSystem* fs = nullptr;                       // nullptr = io::DefaultFileSystem()
   // Flush files whose max_wal_seq is above this are not compacted yet: their
   // WAL records may still be replayed, and replay recognises stored parts

@@ -8,12 +8,6 @@
 
 namespace loge::storage {
 
-namespace {
-
-
-
-}  // namespace
-
 int64_t BlockCursor::stream() const { return sqlite3_column_int64(st_, 0); }
 int64_t BlockCursor::min_ts() const { return sqlite3_column_int64(st_, 1); }
 int64_t BlockCursor::max_ts() const { return sqlite3_column_int64(st_, 2); }
@@ -104,6 +98,45 @@ Status SegmentReader::ScanBlocksNewestFirst(int64_t start, int64_t end,
   if (!st.ok()) return Status::Corruption(path_ + ": no blocks table: " + sqlite3_errmsg(db_));
   sqlite3_bind_int64(st.get(), 1, start);
   sqlite3_bind_int64(st.get(), 2, end);
+  BlockCursor cur(st.get());
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    if (!fn(cur)) return Status::OK();
+  }
+  if (rc != SQLITE_DONE) return Status::Corruption(path_ + ": reading blocks: " + sqlite3_errmsg(db_));
+  return Status::OK();
+}
+
+Result<std::vector<BlockGroup>> SegmentReader::ReadBlockGroups() {
+  std::vector<BlockGroup> groups;
+  Stmt st(db_, "SELECT first_block, last_block, min_ts, max_ts, n, trigrams FROM block_filters");
+  if (!st.ok()) return groups;  // no such table: the file has no group filters
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    BlockGroup& g = groups.emplace_back();
+    g.first_block = sqlite3_column_int64(st.get(), 0);
+    g.last_block = sqlite3_column_int64(st.get(), 1);
+    g.min_ts = sqlite3_column_int64(st.get(), 2);
+    g.max_ts = sqlite3_column_int64(st.get(), 3);
+    g.n = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 4));
+    g.trigrams = std::string(ColumnView(st.get(), 5));
+  }
+  if (rc != SQLITE_DONE) return Status::Corruption(path_ + ": reading block_filters: " + sqlite3_errmsg(db_));
+  return groups;
+}
+
+Status SegmentReader::ScanBlockRange(int64_t first, int64_t last, int64_t start, int64_t end,
+                                     const std::function<bool(const BlockCursor&)>& fn) {
+  // The rowid range drives the scan (a B-tree range on the table itself), so
+  // only the pages of these blocks are read.
+  Stmt st(db_,
+          "SELECT stream, min_ts, max_ts, n, ts, lens, meta, lines FROM blocks NOT INDEXED "
+          "WHERE id BETWEEN ?1 AND ?2 AND max_ts >= ?3 AND min_ts <= ?4");
+  if (!st.ok()) return Status::Corruption(path_ + ": no blocks table: " + sqlite3_errmsg(db_));
+  sqlite3_bind_int64(st.get(), 1, first);
+  sqlite3_bind_int64(st.get(), 2, last);
+  sqlite3_bind_int64(st.get(), 3, start);
+  sqlite3_bind_int64(st.get(), 4, end);
   BlockCursor cur(st.get());
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "storage/segment_writer.h"
@@ -37,6 +38,17 @@ class BlockCursor {
   sqlite3_stmt* st_;
 };
 
+// One row of block_filters: blocks [first_block, last_block] and the filter
+// of their rare trigrams (those not in the file's common-trigram filter).
+struct BlockGroup {
+  int64_t first_block = 0;
+  int64_t last_block = 0;
+  int64_t min_ts = 0;
+  int64_t max_ts = 0;
+  uint64_t n = 0;        // lines
+  std::string trigrams;  // serialized FuseFilter
+};
+
 class SegmentReader {
  public:
   // NotFound if the file is missing; Corruption if it is not a segment.
@@ -57,6 +69,18 @@ class SegmentReader {
   // Calls fn for every block with max_ts >= start and min_ts <= end, in
   // descending max_ts order, until fn returns false.
   Status ScanBlocksNewestFirst(int64_t start, int64_t end, const std::function<bool(const BlockCursor&)>& fn);
+
+  // The serialized filter of the trigrams too common to be in the group
+  // filters; NotFound when the file has no group filters (flush files,
+  // segments written with --compact-block-filter-lines 0).
+  Result<std::string> ReadCommonTrigrams() { return ReadMeta("group_common_trigrams"); }
+  // The groups of block_filters in block order.
+  Result<std::vector<BlockGroup>> ReadBlockGroups();
+
+  // Calls fn for every block with first <= id <= last, max_ts >= start and
+  // min_ts <= end, in id order, until fn returns false.
+  Status ScanBlockRange(int64_t first, int64_t last, int64_t start, int64_t end,
+                        const std::function<bool(const BlockCursor&)>& fn);
 
  private:
   SegmentReader() = default;

@@ -7,8 +7,10 @@
 
 #include "io/file_system.h"
 #include "storage/block.h"
+#include "storage/fuse_filter.h"
 #include "storage/segment_reader.h"
 #include "storage/segment_writer.h"
+#include "storage/terms.h"
 
 namespace loge::storage {
 namespace {
@@ -48,6 +50,63 @@ TEST(Block, DecodeRejectsMismatchedColumns) {
   EXPECT_FALSE(DecodeBlock(b.ts.substr(0, 1), b.lens, b.lines, 2, &rows).ok());
   EXPECT_FALSE(DecodeBlockMeta("{}", 2).ok());
   EXPECT_FALSE(DecodeBlockMeta("[null]", 2).ok());
+}
+
+// Group filters hold each group's rare trigrams; the file's common-trigram
+// filter holds those in more than 1/8 of the groups, which no group filter has.
+TEST(Segment, GroupFiltersKeepRareTrigramsAndListCommonOnes) {
+  std::string dir = TempDir();
+  SegmentWriter w;
+  w.EnableFilters(100);
+  std::vector<Entry> es;
+  for (int i = 0; i < 2000; i++) {
+    std::string line = "GET /item status=200";
+    if (i == 1234) line += " Zebra7quux";
+    es.push_back({i, line, ""});
+  }
+  ASSERT_TRUE(w.AddStream({{"app", "web"}}, es).ok());
+  SegmentInfo info;
+  auto image = w.Finish(&info);
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  EXPECT_EQ(info.block_groups, 8u);  // 2000 lines in blocks of 256, >= 100 lines per group
+  EXPECT_FALSE(info.token_filter.empty());
+  EXPECT_FALSE(info.trigram_filter.empty());
+  std::string path = dir + "/g.sqlite.zst";
+  ASSERT_TRUE(WriteSegmentFile(io::DefaultFileSystem(), path, *image, {.level = 1}).ok());
+  auto r = SegmentReader::Open(path);
+  ASSERT_TRUE(r.ok());
+  auto common = (*r)->ReadCommonTrigrams();
+  ASSERT_TRUE(common.ok()) << common.status().ToString();
+  auto groups = (*r)->ReadBlockGroups();
+  ASSERT_TRUE(groups.ok());
+  ASSERT_EQ(groups->size(), 8u);
+  EXPECT_TRUE(FuseFilter::MayContainSerialized(*common, TrigramKey("GET")));
+  EXPECT_FALSE(FuseFilter::MayContainSerialized(*common, TrigramKey("a7q")));
+  int holding = 0;
+  for (const auto& g : *groups) {
+    bool has = FuseFilter::MayContainSerialized(g.trigrams, TrigramKey("a7q"));
+    holding += has;
+    if (g.first_block <= 5 && g.last_block >= 5) {
+      EXPECT_TRUE(has);  // line 1234 is in block 5 (ids start at 1)
+    }
+    EXPECT_LE(g.min_ts, g.max_ts);
+  }
+  EXPECT_LE(holding, 2);  // its own group, and a false positive at most
+
+  // Without groups there is no table and no common filter.
+  SegmentWriter plain;
+  plain.EnableFilters(0);
+  ASSERT_TRUE(plain.AddStream({{"app", "web"}}, es).ok());
+  auto image2 = plain.Finish(&info);
+  ASSERT_TRUE(image2.ok());
+  EXPECT_EQ(info.block_groups, 0u);
+  ASSERT_TRUE(WriteSegmentFile(io::DefaultFileSystem(), path + "2", *image2, {.level = 1}).ok());
+  auto r2 = SegmentReader::Open(path + "2");
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ((*r2)->ReadCommonTrigrams().status().code(), Code::kNotFound);
+  auto none = (*r2)->ReadBlockGroups();
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
 }
 
 TEST(Segment, WrittenFileReadsBackThroughTheVfs) {

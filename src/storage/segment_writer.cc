@@ -3,12 +3,15 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/json_writer.h"
 #include "core/time.h"
 #include "io/file_system.h"
 #include "storage/block.h"
+#include "storage/fuse_filter.h"
 #include "storage/seekable_zstd.h"
+#include "storage/terms.h"
 
 namespace loge::storage {
 
@@ -35,6 +38,47 @@ CREATE TABLE blocks(
   lines TEXT NOT NULL);
 )sql";
 
+// Per-group filters (EnableFilters with group_lines > 0). first_block is the
+// rowid, so the table is stored in block order and read in one pass.
+constexpr const char* kBlockFiltersTable = R"sql(
+CREATE TABLE block_filters(
+  first_block INTEGER PRIMARY KEY,
+  last_block INTEGER NOT NULL,
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  trigrams BLOB NOT NULL);
+)sql";
+
+// A trigram in more than this share of a file's groups is common: it is left
+// out of the group filters (it would prune little and cost as much as a rare
+// one) and goes into the file's common-trigram filter instead, which tells a
+// query not to rely on it (docs/format-segment.md).
+constexpr size_t kCommonGroupShareDenominator = 8;
+
+// Key vectors are deduplicated once they hold this many keys (32 MiB), so
+// memory follows the distinct keys, not the input bytes: a line of n bytes
+// gives n-2 trigram keys, mostly seen before.
+constexpr size_t kDedupeKeys = 4u << 20;
+
+void SortUnique(std::vector<uint64_t>* keys) {
+  std::sort(keys->begin(), keys->end());
+  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+}
+
+// Appends the (already unique) group keys to the file's, deduping as it grows.
+void MergeKeys(const std::vector<uint64_t>& group, std::vector<uint64_t>* file) {
+  file->insert(file->end(), group.begin(), group.end());
+  if (file->size() >= kDedupeKeys) SortUnique(file);
+}
+
+Result<std::string> BuildFilter(std::vector<uint64_t>* keys) {
+  SortUnique(keys);
+  LOGE_ASSIGN_OR_RETURN(FuseFilter f, FuseFilter::Build(std::move(*keys)));
+  keys->clear();
+  return f.Serialize();
+}
+
 // Indexes are created after the inserts (faster, and denser pages).
 constexpr const char* kIndexes = R"sql(
 CREATE INDEX blocks_by_time ON blocks(max_ts, min_ts);
@@ -50,9 +94,11 @@ Status SqlError(sqlite3* db, const char* what) {
 struct SegmentWriter::Stmts {
   sqlite3_stmt* stream = nullptr;
   sqlite3_stmt* block = nullptr;
+  sqlite3_stmt* group = nullptr;
   ~Stmts() {
     sqlite3_finalize(stream);
     sqlite3_finalize(block);
+    sqlite3_finalize(group);
   }
 };
 
@@ -79,6 +125,99 @@ Status SegmentWriter::Init() {
                          -1, &stmts_->block, nullptr) != SQLITE_OK) {
     return SqlError(db_, "prepare");
   }
+  return Status::OK();
+}
+
+void SegmentWriter::EnableFilters(size_t group_lines) {
+  filters_ = true;
+  group_lines_ = group_lines;
+  if (group_lines_ == 0 || !init_status_.ok()) return;
+  if (sqlite3_exec(db_, kBlockFiltersTable, nullptr, nullptr, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(db_,
+                         "INSERT INTO block_filters(first_block, last_block, min_ts, max_ts, n, trigrams) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                         -1, &stmts_->group, nullptr) != SQLITE_OK) {
+    init_status_ = SqlError(db_, "block_filters");
+  }
+}
+
+Status SegmentWriter::AddFilterKeys(const Entry* const* p, const Entry* const* q, int64_t min_ts, int64_t max_ts,
+                                    int64_t block_id) {
+  // Tokens only have file-level keys; trigrams go through the open group
+  // when there are groups.
+  std::vector<uint64_t>* tokens = &seg_tokens_;
+  std::vector<uint64_t>* trigrams = group_lines_ ? &group_trigrams_ : &seg_trigrams_;
+  for (const Entry* const* e = p; e < q; ++e) {
+    AddLineTokens((*e)->line, tokens);
+    AddLineTrigrams((*e)->line, trigrams);
+  }
+  if (tokens->size() >= kDedupeKeys) SortUnique(tokens);
+  if (trigrams->size() >= kDedupeKeys) SortUnique(trigrams);
+  if (group_lines_ == 0) return Status::OK();
+  if (group_first_ == 0) {
+    group_first_ = block_id;
+    group_min_ts_ = min_ts;
+    group_max_ts_ = max_ts;
+  }
+  group_last_ = block_id;
+  group_min_ts_ = std::min(group_min_ts_, min_ts);
+  group_max_ts_ = std::max(group_max_ts_, max_ts);
+  group_rows_ += static_cast<uint64_t>(q - p);
+  if (group_rows_ >= group_lines_) return CloseGroup();
+  return Status::OK();
+}
+
+Status SegmentWriter::CloseGroup() {
+  if (group_first_ == 0) return Status::OK();
+  SortUnique(&group_trigrams_);
+  MergeKeys(group_trigrams_, &seg_trigrams_);
+  groups_.push_back(PendingGroup{group_first_, group_last_, group_min_ts_, group_max_ts_, group_rows_,
+                                 std::move(group_trigrams_)});
+  group_trigrams_ = {};
+  group_first_ = 0;
+  group_rows_ = 0;
+  return Status::OK();
+}
+
+// Writes block_filters: each group's rare trigrams, and the file's common
+// ones into meta group_common_trigrams.
+Status SegmentWriter::WriteGroups() {
+  if (groups_.empty()) return Status::OK();
+  // How many groups hold each trigram: the groups' keys are unique each.
+  std::vector<uint64_t> all;
+  for (const auto& g : groups_) all.insert(all.end(), g.trigrams.begin(), g.trigrams.end());
+  std::sort(all.begin(), all.end());
+  const size_t max_groups = std::max<size_t>(1, groups_.size() / kCommonGroupShareDenominator);
+  std::vector<uint64_t> common;
+  for (size_t i = 0; i < all.size();) {
+    size_t j = i;
+    while (j < all.size() && all[j] == all[i]) j++;
+    if (j - i > max_groups) common.push_back(all[i]);
+    i = j;
+  }
+  all = {};
+  for (auto& g : groups_) {
+    std::vector<uint64_t> rare;
+    rare.reserve(g.trigrams.size());
+    std::set_difference(g.trigrams.begin(), g.trigrams.end(), common.begin(), common.end(),
+                        std::back_inserter(rare));
+    g.trigrams = {};
+    LOGE_ASSIGN_OR_RETURN(std::string trigrams, BuildFilter(&rare));
+    sqlite3_stmt* st = stmts_->group;
+    sqlite3_bind_int64(st, 1, g.first);
+    sqlite3_bind_int64(st, 2, g.last);
+    sqlite3_bind_int64(st, 3, g.min_ts);
+    sqlite3_bind_int64(st, 4, g.max_ts);
+    sqlite3_bind_int64(st, 5, static_cast<int64_t>(g.n));
+    sqlite3_bind_blob(st, 6, trigrams.data(), static_cast<int>(trigrams.size()), SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return SqlError(db_, "insert block_filters");
+    info_.block_groups++;
+  }
+  groups_.clear();
+  LOGE_ASSIGN_OR_RETURN(std::string common_filter, BuildFilter(&common));
+  SetMetaBlob("group_common_trigrams", std::move(common_filter));
   return Status::OK();
 }
 
@@ -129,6 +268,7 @@ Status SegmentWriter::AddStream(const Labels& labels, const std::vector<const En
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return SqlError(db_, "insert block");
+    if (filters_) LOGE_RETURN_IF_ERROR(AddFilterKeys(p, q, b.min_ts, b.max_ts, sqlite3_last_insert_rowid(db_)));
     if (info_.rows == 0) {
       info_.min_ts = b.min_ts;
       info_.max_ts = b.max_ts;
@@ -145,6 +285,16 @@ Status SegmentWriter::AddStream(const Labels& labels, const std::vector<const En
 
 Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
   LOGE_RETURN_IF_ERROR(init_status_);
+  if (filters_) {
+    LOGE_RETURN_IF_ERROR(CloseGroup());
+    LOGE_RETURN_IF_ERROR(WriteGroups());
+    LOGE_ASSIGN_OR_RETURN(info_.token_filter, BuildFilter(&seg_tokens_));
+    LOGE_ASSIGN_OR_RETURN(info_.trigram_filter, BuildFilter(&seg_trigrams_));
+    seg_tokens_.shrink_to_fit();
+    seg_trigrams_.shrink_to_fit();
+    SetMetaBlob("token_filter", info_.token_filter);
+    SetMetaBlob("trigram_filter", info_.trigram_filter);
+  }
   std::sort(keys_.begin(), keys_.end());
   keys_.erase(std::unique(keys_.begin(), keys_.end()), keys_.end());
   info_.label_keys = keys_;

@@ -33,6 +33,11 @@ struct SegmentInfo {
   uint64_t streams = 0;
   std::vector<std::string> label_keys;  // sorted, unique
   uint64_t bytes = 0;                   // compressed file size
+  // With EnableFilters: the serialized FuseFilters over every line's whole
+  // tokens and byte trigrams (terms.h); empty otherwise.
+  std::string token_filter;
+  std::string trigram_filter;
+  uint64_t block_groups = 0;  // rows of block_filters
 };
 
 class SegmentWriter {
@@ -49,6 +54,15 @@ class SegmentWriter {
   // can order entries it does not own without copying them.
   Status AddStream(const Labels& labels, const std::vector<const Entry*>& entries);
 
+  // Makes the file carry content filters (segments do, flush files do not):
+  // a token and a trigram filter over every line, stored in meta and returned
+  // by Finish, and, when group_lines > 0, a filter of the rare trigrams of
+  // each group of consecutive blocks holding at least group_lines lines (the
+  // last group may hold fewer), in the block_filters table, with the file's
+  // common trigrams in meta group_common_trigrams (docs/format-segment.md).
+  // Call before the first AddStream.
+  void EnableFilters(size_t group_lines);
+
   // Stores an extra key in the meta table (callers' bookkeeping, such as
   // which WAL records a flush file holds). Keys must not clash with the
   // writer's own: format_version, min_ts, max_ts, rows, streams, label_keys.
@@ -61,6 +75,11 @@ class SegmentWriter {
 
  private:
   Status Init();
+  // Adds the keys of lines [p, q) to the open group; closes it when full.
+  Status AddFilterKeys(const Entry* const* p, const Entry* const* q, int64_t min_ts, int64_t max_ts,
+                       int64_t block_id);
+  Status CloseGroup();
+  Status WriteGroups();
   sqlite3* db_ = nullptr;
   struct Stmts;
   std::unique_ptr<Stmts> stmts_;
@@ -73,6 +92,21 @@ class SegmentWriter {
   };
   std::vector<Meta> extra_meta_;
   Status init_status_;
+
+  // Filters (EnableFilters).
+  bool filters_ = false;
+  size_t group_lines_ = 0;
+  std::vector<uint64_t> seg_tokens_, seg_trigrams_;      // whole file, deduped as they grow
+  std::vector<uint64_t> group_trigrams_;                 // the open group
+  struct PendingGroup {
+    int64_t first, last, min_ts, max_ts;
+    uint64_t n;
+    std::vector<uint64_t> trigrams;  // sorted, unique
+  };
+  std::vector<PendingGroup> groups_;  // closed, written by Finish
+  int64_t group_first_ = 0, group_last_ = 0;             // block ids; group_first_ == 0: no open group
+  int64_t group_min_ts_ = 0, group_max_ts_ = 0;
+  uint64_t group_rows_ = 0;
 };
 
 // The catalog row of a file just written (sealed_at = now, no filters).
