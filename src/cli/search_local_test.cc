@@ -226,23 +226,41 @@ TEST_F(SearchLocalMinio, LocalSearchPrintsExactlyWhatTheServerAnswers) {
     std::string selector;
     int limit;
     std::string start, end;
+    size_t rows;  // lines printed
   };
   const std::vector<Case> cases = {
-      {R"({app="app2"})", 100, "", ""},                 // hot rows then cold ones
-      {R"({env="test"})", 5000, "", ""},                // everything up to the cap
-      {R"({env="test"} |= "req=1234 ")", 50, "", ""},  // a needle in the cold segment
-      {R"({app=~"app[15]"})", 20, "", mid},            // a window inside the segment only
-      {R"({app="app9"})", 10, "", ""},                  // nothing anywhere
+      {R"({app="app2"})", 100, "", "", 100},                // 30 hot rows, then cold ones
+      {R"({env="test"})", 5000, "", "", 5000},              // everything up to the cap
+      {R"({env="test"} |= "req=1234 ")", 50, "", "", 8},    // a needle in the cold segment
+      {R"({app=~"app[15]"})", 20, "", mid, 20},             // a window inside the segment only
+      {R"({app="app9"})", 10, "", "", 0},                   // nothing anywhere
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.selector);
     storage::TEST_ClearRemoteCache();
     std::string server_side = Search(c.selector, c.limit, false, c.start, c.end);
     storage::TEST_ClearRemoteCache();
+    auto before = tier::GetRemoteReadStats().requests;
     std::string local = Search(c.selector, c.limit, true, c.start, c.end);
     EXPECT_EQ(local, server_side);
-    EXPECT_FALSE(server_side.empty() && c.selector != R"({app="app9"})");
+    EXPECT_EQ(static_cast<size_t>(std::count(local.begin(), local.end(), '\n')), c.rows);
+    // Every case but the empty one needs the cold segment.
+    if (c.rows > 0) {
+      EXPECT_GT(tier::GetRemoteReadStats().requests, before);
+    }
   }
+}
+
+TEST_F(SearchLocalMinio, LabelValuesAndVolumeReadRemoteSegments) {
+  StartServer(store_);
+  auto r = Call("/api/v1/label/app/values");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("app7")"), std::string::npos) << r.body;  // only in the segment
+  const std::string window = "start=" + std::to_string(segment_->entry.min_ts) +
+                             "&end=" + std::to_string(segment_->entry.max_ts + 1'000'000) + "&step=1s";
+  r = Call("/api/v1/volume?" + window);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("total":16120)"), std::string::npos) << r.body;  // 8 x 2000 cold + 4 x 30 hot
 }
 
 TEST_F(SearchLocalMinio, WithoutAnObjectStoreThePlanSaysWhatItLeftOut) {
