@@ -5,12 +5,17 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "core/json_writer.h"
 #include "core/time.h"
+#include "query/engine.h"
 #include "query/logql.h"
+#include "storage/file_set.h"
+#include "storage/zstd_vfs.h"
+#include "tier/remote_reads.h"
 
 namespace loge::cli {
 
@@ -74,6 +79,190 @@ std::string CompactLabels(simdjson::dom::object labels) {
   return out;
 }
 
+// One HTTP exchange with the server. rc is curl's result; http the status.
+struct Exchange {
+  CURLcode rc = CURLE_OK;
+  long http = 0;
+  std::string body;
+  std::string error;  // curl's message when rc != CURLE_OK
+};
+
+// POSTs `body` (JSON) to url, or GETs url when post is false.
+Exchange Send(const std::string& url, bool post, const std::string& body, const std::string& api_key) {
+  Exchange ex;
+  CURL* curl = curl_easy_init();
+  if (!curl) {
+    ex.rc = CURLE_FAILED_INIT;
+    ex.error = "cannot initialise libcurl";
+    return ex;
+  }
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  struct curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  std::string auth;
+  if (!api_key.empty()) {
+    auth = "Authorization: Bearer " + api_key;
+    headers = curl_slist_append(headers, auth.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  if (post) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, CollectBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ex.body);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, kRequestTimeoutSeconds);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  ex.rc = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ex.http);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (ex.rc != CURLE_OK) ex.error = errbuf[0] ? errbuf : curl_easy_strerror(ex.rc);
+  return ex;
+}
+
+std::string Escape(const std::string& s) {
+  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
+// The plan's rows and segments as the engine's inputs: the hot rows are the
+// "head", the segments remote files. Engine::Run then merges exactly as the
+// server does.
+class PlanSource final : public query::DataSource {
+ public:
+  PlanSource(std::vector<query::Hit> hot, std::vector<query::FileRef> files)
+      : hot_(std::move(hot)), files_(std::move(files)) {}
+  void Snapshot(const query::Query&, query::TopK* head, std::vector<query::FileRef>* files) override {
+    for (const auto& h : hot_) head->Add(h);
+    *files = files_;
+  }
+  std::vector<std::string> LabelKeys() override { return {}; }
+
+ private:
+  std::vector<query::Hit> hot_;
+  std::vector<query::FileRef> files_;
+};
+
+Status Malformed(const std::string& what) {
+  return Status::IOError("the server's search plan is malformed: " + what);
+}
+
+// Scans the plan's segments here and returns the answer in the shape of a
+// POST /api/v1/query response ({"data": [...], "partial", "warnings"}), so
+// the printing below is the same for both paths.
+Result<std::string> RunLocalPlan(const SearchFlags& f, const query::Query& q, const std::string& plan_json) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(plan_json);
+  simdjson::dom::element doc;
+  if (parser.parse(padded).get(doc)) return Malformed("not JSON");
+  simdjson::dom::array hot, segments;
+  if (doc["hot"].get_array().get(hot)) return Malformed("no hot array");
+  if (doc["segments"].get_array().get(segments)) return Malformed("no segments array");
+  std::vector<query::Hit> hits;
+  for (simdjson::dom::element row : hot) {
+    query::Hit h;
+    std::string_view line;
+    simdjson::dom::object labels;
+    if (row["timestamp"].get_int64().get(h.ts) || row["line"].get_string().get(line) ||
+        row["labels"].get_object().get(labels)) {
+      return Malformed("a hot row lacks timestamp, line or labels");
+    }
+    h.line = std::string(line);
+    h.labels_json = simdjson::minify(labels);
+    simdjson::dom::object meta;
+    if (row["metadata"].get_object().get(meta) == simdjson::SUCCESS) h.metadata = simdjson::minify(meta);
+    hits.push_back(std::move(h));
+  }
+  std::vector<query::FileRef> files;
+  for (simdjson::dom::element seg : segments) {
+    storage::CatalogEntry e;
+    std::string_view url;
+    uint64_t bytes = 0, rows = 0;
+    if (seg["id"].get_int64().get(e.id) || seg["url"].get_string().get(url) ||
+        seg["min_ts"].get_int64().get(e.min_ts) || seg["max_ts"].get_int64().get(e.max_ts)) {
+      return Malformed("a segment lacks id, url, min_ts or max_ts");
+    }
+    if (seg["bytes"].get_uint64().get(bytes) == simdjson::SUCCESS) e.bytes = bytes;
+    if (seg["rows"].get_uint64().get(rows) == simdjson::SUCCESS) e.rows = rows;
+    simdjson::dom::array keys;
+    if (seg["label_keys"].get_array().get(keys) == simdjson::SUCCESS) {
+      for (auto k : keys) {
+        std::string_view s;
+        if (k.get_string().get(s) == simdjson::SUCCESS) e.label_keys.emplace_back(s);
+      }
+    } else {
+      // No keys listed: the server pruned by them already; list the ones the
+      // query needs so the engine's own pruning keeps the file.
+      for (const auto& m : q.matchers) e.label_keys.push_back(m.name());
+      std::sort(e.label_keys.begin(), e.label_keys.end());
+    }
+    e.kind = storage::FileKind::kSegment;
+    e.tier = storage::Tier::kRemote;
+    e.path = std::string(url);
+    if (!storage::IsRemoteUrl(e.path)) return Malformed("segment url is not http(s)");
+    files.push_back(std::make_shared<const storage::FileHandle>(std::move(e), "", nullptr));
+  }
+
+  std::vector<std::string> warnings;
+  simdjson::dom::array plan_warnings;
+  if (doc["warnings"].get_array().get(plan_warnings) == simdjson::SUCCESS) {
+    for (auto w : plan_warnings) {
+      std::string_view s;
+      if (w.get_string().get(s) == simdjson::SUCCESS) warnings.emplace_back(s);
+    }
+  }
+  query::QueryResult res;
+  if (files.empty()) {
+    // Nothing cold to read: the hot rows are the answer.
+    res.hits = std::move(hits);
+  } else {
+    tier::RemoteReadOptions ro;
+    ro.frame_cache_frames = static_cast<size_t>(f.frame_cache_size);
+    LOGE_RETURN_IF_ERROR(tier::EnableRemoteReads(ro));
+    query::EngineOptions eo;
+    eo.concurrency = f.concurrency;
+    PlanSource source(std::move(hits), std::move(files));
+    query::Engine engine(eo, &source);
+    LOGE_ASSIGN_OR_RETURN(res, engine.Run(q));
+  }
+  for (auto& w : res.warnings) warnings.push_back(std::move(w));
+
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("data");
+  w.BeginArray();
+  for (const auto& h : res.hits) {
+    w.BeginObject();
+    w.Key("timestamp");
+    w.Int(h.ts);
+    w.Key("line");
+    w.String(h.line);
+    w.Key("labels");
+    w.Raw(h.labels_json);
+    if (!h.metadata.empty()) {
+      w.Key("metadata");
+      w.Raw(h.metadata);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("partial");
+  w.Bool(!warnings.empty());
+  w.Key("warnings");
+  w.BeginArray();
+  for (const auto& m : warnings) w.String(m);
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace
 
 CLI::App* AddSearchCommand(CLI::App* app, SearchFlags* f) {
@@ -89,6 +278,14 @@ CLI::App* AddSearchCommand(CLI::App* app, SearchFlags* f) {
   cmd->add_option("--output", f->output, "output format")
       ->capture_default_str()->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--api-key", f->api_key, "API key for a server started with --api-key")->envname("LOGE_API_KEY");
+  cmd->add_flag("--local", f->local,
+                "scan the cold (S3) segments on this machine: the server sends its own rows and presigned "
+                "segment URLs (GET /api/v1/search/plan)");
+  cmd->add_option("--concurrency", f->concurrency, "with --local: segments scanned at once")
+      ->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--frame-cache-size", f->frame_cache_size,
+                  "with --local: decoded zstd frames cached per segment")
+      ->capture_default_str()->check(CLI::Range(0, 1 << 20));
   return cmd;
 }
 
@@ -140,48 +337,44 @@ int RunSearch(const SearchFlags& f) {
   w.EndObject();
   std::string body = w.Take();
 
-  std::string url = f.addr;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  url += "/api/v1/query";
-
+  std::string base = f.addr;
+  while (!base.empty() && base.back() == '/') base.pop_back();
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  CURL* curl = curl_easy_init();
-  if (!curl) {
-    std::fprintf(stderr, "loge search: cannot initialise libcurl\n");
-    return 1;
+  Exchange ex;
+  if (f.local) {
+    std::string url = base + "/api/v1/search/plan?query=" + Escape(f.selector) + "&limit=" + std::to_string(f.limit);
+    if (start != 0) url += "&start=" + std::to_string(start);
+    if (end != 0) url += "&end=" + std::to_string(end);
+    ex = Send(url, /*post=*/false, "", f.api_key);
+  } else {
+    ex = Send(base + "/api/v1/query", /*post=*/true, body, f.api_key);
   }
-  std::string resp;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  struct curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  std::string auth;
-  if (!f.api_key.empty()) {
-    auth = "Authorization: Bearer " + f.api_key;
-    headers = curl_slist_append(headers, auth.c_str());
-  }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, CollectBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, kRequestTimeoutSeconds);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  CURLcode rc = curl_easy_perform(curl);
-  long http = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    if (rc == CURLE_COULDNT_CONNECT) {
+  if (ex.rc != CURLE_OK) {
+    if (ex.rc == CURLE_COULDNT_CONNECT) {
       std::fprintf(stderr, "loge search: cannot connect to %s: connection refused (is loge running there?)\n",
                    f.addr.c_str());
     } else {
-      std::fprintf(stderr, "loge search: request to %s failed: %s\n", f.addr.c_str(),
-                   errbuf[0] ? errbuf : curl_easy_strerror(rc));
+      std::fprintf(stderr, "loge search: request to %s failed: %s\n", f.addr.c_str(), ex.error.c_str());
     }
     return 1;
+  }
+  const long http = ex.http;
+  std::string resp = std::move(ex.body);
+  if (f.local && http == 200) {
+    // The same window and limit the server parsed; the selector parsed above.
+    query::Query q;
+    q.matchers = std::move(sel->matchers);
+    q.line_filters = std::move(sel->line_filters);
+    q.entry_filters = std::move(sel->entry_filters);
+    if (start != 0) q.start = start;
+    if (end != 0) q.end = end;
+    q.limit = std::min<size_t>(static_cast<size_t>(f.limit), query::kMaxLimit);
+    auto local = RunLocalPlan(f, q, resp);
+    if (!local.ok()) {
+      std::fprintf(stderr, "loge search: --local: %s\n", local.status().ToString().c_str());
+      return 1;
+    }
+    resp = std::move(local).value();
   }
 
   simdjson::dom::parser parser;
@@ -211,6 +404,15 @@ int RunSearch(const SearchFlags& f) {
   if (!json_ok || doc["data"].get_array().get(rows)) {
     std::fprintf(stderr, "loge search: the server's answer is not a query result\n");
     return 1;
+  }
+  simdjson::dom::array warnings;
+  if (doc["warnings"].get_array().get(warnings) == simdjson::SUCCESS) {
+    for (auto warn : warnings) {
+      std::string_view m;
+      if (warn.get_string().get(m) == simdjson::SUCCESS) {
+        std::fprintf(stderr, "loge search: warning: partial results: %.*s\n", static_cast<int>(m.size()), m.data());
+      }
+    }
   }
   const bool color = f.output == "text" && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
   std::string out;

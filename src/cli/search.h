@@ -1,5 +1,8 @@
 // `loge search SELECTOR`: queries a running server over POST /api/v1/query
-// and prints the rows, newest first.
+// and prints the rows, newest first. With --local, it asks the server for a
+// search plan (GET /api/v1/search/plan: the server's own rows plus presigned
+// URLs of the cold segments that may hold more) and scans those segments on
+// this machine with the same engine and VFS the server uses, then merges.
 #pragma once
 
 #include <string>
@@ -20,6 +23,9 @@ struct SearchFlags {
   int limit = 100;
   std::string output = "text";
   std::string api_key;  // --api-key or LOGE_API_KEY
+  bool local = false;      // --local: scan the cold segments here
+  int concurrency = 8;     // --concurrency: segments scanned at once with --local
+  int frame_cache_size = 512;  // --frame-cache-size: decoded frames kept per segment with --local
 };
 
 // Registers `search` on app; returns the subcommand.

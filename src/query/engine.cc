@@ -12,6 +12,7 @@
 #include "storage/fuse_filter.h"
 #include "storage/segment_reader.h"
 #include "storage/terms.h"
+#include "storage/zstd_vfs.h"
 
 namespace loge::query {
 
@@ -136,17 +137,35 @@ bool GroupMayHold(std::string_view group_filter, const RareKeys& rare) {
   return true;
 }
 
+bool IsRemote(const storage::FileHandle& f) { return f.local_path.empty(); }
+
+// The file to open: the local copy, else the remote URL (entry.path).
+const std::string& OpenPath(const storage::FileHandle& f) {
+  return IsRemote(f) ? f.entry.path : f.local_path;
+}
+
+// How messages name a file: never with a presigned URL's signature.
+std::string ShownName(const storage::FileHandle& f) {
+  return IsRemote(f) ? storage::RemoteCacheKey(f.entry.path) : f.local_path;
+}
+
+// Failures of a remote file that leave the rest of the answer valid.
+bool SkippableRemoteFailure(const storage::FileHandle& f, const Status& s) {
+  return IsRemote(f) &&
+         (s.code() == Code::kUnavailable || s.code() == Code::kIOError || s.code() == Code::kNotFound);
+}
+
 // Scans one file into *top. `bar` is the best-known k-th timestamp across all
 // workers: blocks whose max_ts is below it cannot contribute.
 //
 // With |= needles that have rare trigrams and a file with group filters
 // (block_filters), only the groups whose filters admit every needle are read:
-// a rare needle reads a few blocks instead of the file. When more than half the groups qualify, the
-// plain newest-first scan is kept, since its early stop on the k-th row
-// serves a common needle better.
+// a rare needle reads a few blocks instead of the file. When more than half
+// the groups qualify, the plain newest-first scan is kept, since its early
+// stop on the k-th row serves a common needle better.
 Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& needles, TopK* top,
                 std::atomic<int64_t>* bar, QueryStats* stats) {
-  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f.local_path));
+  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(OpenPath(f)));
   simdjson::dom::parser parser;
   struct MatchingStream {
     std::string json;  // labels as stored, returned with each hit
@@ -154,17 +173,25 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
   };
   std::unordered_map<int64_t, MatchingStream> streams;  // by stream id
   Status parse_status;
+  size_t all_streams = 0;
   LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t id, std::string_view json) {
+    all_streams++;
     if (!parse_status.ok()) return;
     auto labels = ParseLabelsJson(parser, json);
     if (!labels.ok()) {
-      parse_status = labels.status().WithContext(f.local_path);
+      parse_status = labels.status().WithContext(ShownName(f));
       return;
     }
     if (q.MatchesLabels(*labels)) streams.emplace(id, MatchingStream{std::string(json), std::move(*labels)});
   }));
   LOGE_RETURN_IF_ERROR(parse_status);
   if (streams.empty()) return Status::OK();
+  if (streams.size() < all_streams) {
+    // Read only the matching streams' blocks (fewer pages; fewer frames fetched remotely).
+    std::vector<int64_t> ids;
+    for (const auto& s : streams) ids.push_back(s.first);
+    reader->RestrictToStreams(std::move(ids));
+  }
 
   auto threshold = [&] {
     return std::max(top->Full() ? top->Threshold() : std::numeric_limits<int64_t>::min(),
@@ -234,7 +261,7 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
   };
   if (!use_groups) {
     LOGE_RETURN_IF_ERROR(reader->ScanBlocksNewestFirst(q.start, q.end, visit));
-    return st.WithContext(f.local_path);
+    return st.WithContext(ShownName(f));
   }
   for (const auto& g : groups) {
     if (g.max_ts < threshold()) break;  // groups come newest first
@@ -246,7 +273,7 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
                                                 }));
     if (!st.ok()) break;
   }
-  return st.WithContext(f.local_path);
+  return st.WithContext(ShownName(f));
 }
 
 enum class PruneReason { kKeep, kTime, kLabels, kFilter };
@@ -267,7 +294,15 @@ PruneReason Prune(const storage::FileHandle& f, const Query& q, const NeedleSet&
 
 }  // namespace
 
-Result<QueryResult> Engine::Run(const Query& q) {
+Result<QueryResult> Engine::Run(const Query& q) { return Execute(q, nullptr); }
+
+Result<SearchPlan> Engine::Plan(const Query& q) {
+  SearchPlan plan;
+  LOGE_ASSIGN_OR_RETURN(plan.local, Execute(q, &plan.remote));
+  return plan;
+}
+
+Result<QueryResult> Engine::Execute(const Query& q, std::vector<FileRef>* remote_out) {
   QueryResult res;
   TopK top(q.limit);
   std::vector<FileRef> files;
@@ -284,26 +319,35 @@ Result<QueryResult> Engine::Run(const Query& q) {
   }
   for (const auto& f : files) {
     switch (Prune(*f, q, needles)) {
-      case PruneReason::kKeep: plan.push_back(f.get()); break;
+      case PruneReason::kKeep:
+        if (remote_out != nullptr && IsRemote(*f)) {
+          remote_out->push_back(f);
+        } else {
+          plan.push_back(f.get());
+        }
+        break;
       case PruneReason::kTime: res.stats.pruned_by_time++; break;
       case PruneReason::kLabels: res.stats.pruned_by_labels++; break;
       case PruneReason::kFilter: res.stats.pruned_by_filter++; break;
     }
   }
-  res.stats.files_pruned = files.size() - plan.size();
+  res.stats.files_pruned = files.size() - plan.size() - (remote_out ? remote_out->size() : 0);
   std::sort(plan.begin(), plan.end(), [](const storage::FileHandle* a, const storage::FileHandle* b) {
     return a->entry.max_ts > b->entry.max_ts;
   });
 
   std::atomic<int64_t> bar(top.Full() ? top.Threshold() : std::numeric_limits<int64_t>::min());
   std::atomic<size_t> next(0);
-  std::mutex mu;  // guards top (merge), status, stats below
+  std::mutex mu;  // guards top (merge), status, stats, warnings below
   Status status;
+  std::atomic<bool> remote_down(false);  // a remote file was Unavailable: skip the other remote files
   // Workers take files in plan order until `stop_at`.
   auto worker = [&](size_t stop_at) {
     TopK local(q.limit);
     QueryStats ls;
     Status local_status;
+    std::vector<std::string> warnings;
+    const storage::RemoteIoStats io_before = storage::ThisThreadRemoteIoStats();
     for (;;) {
       size_t i = next.fetch_add(1);
       if (i >= stop_at) break;
@@ -317,11 +361,26 @@ Result<QueryResult> Engine::Run(const Query& q) {
         ls.files_pruned++;
         continue;
       }
+      if (IsRemote(f) && remote_down.load()) {
+        warnings.push_back(ShownName(f) + ": not read: the object store was unavailable");
+        continue;
+      }
       ls.files_opened++;
+      if (IsRemote(f)) ls.remote_files_opened++;
       local_status = ScanFile(f, q, needles, &local, &bar, &ls);
+      if (!local_status.ok() && SkippableRemoteFailure(f, local_status)) {
+        if (local_status.code() == Code::kUnavailable) remote_down.store(true);
+        warnings.push_back(ShownName(f) + ": not read: " + local_status.ToString());
+        local_status = Status::OK();
+      }
       if (!local_status.ok()) break;
     }
+    const storage::RemoteIoStats io_after = storage::ThisThreadRemoteIoStats();
     std::lock_guard<std::mutex> l(mu);
+    res.stats.remote_files_opened += ls.remote_files_opened;
+    res.stats.remote_requests += io_after.requests - io_before.requests;
+    res.stats.remote_bytes += io_after.bytes - io_before.bytes;
+    for (auto& w : warnings) res.warnings.push_back(std::move(w));
     top.Merge(std::move(local));
     res.stats.files_pruned += ls.files_pruned;
     res.stats.pruned_by_limit += ls.files_pruned;
@@ -346,6 +405,21 @@ Result<QueryResult> Engine::Run(const Query& q) {
     for (size_t i = 0; i < nthreads; i++) threads.emplace_back(worker, plan.size());
   }
   if (!status.ok()) return status;
+  if (remote_out != nullptr && top.Full()) {
+    // A remote file whose newest row is older than the k-th row cannot
+    // change the answer: the client need not read it.
+    const int64_t kth = top.Threshold();
+    size_t before = remote_out->size();
+    std::erase_if(*remote_out, [&](const FileRef& f) { return f->entry.max_ts < kth; });
+    res.stats.pruned_by_limit += before - remote_out->size();
+    res.stats.files_pruned += before - remote_out->size();
+  }
+  if (remote_out != nullptr) {
+    std::sort(remote_out->begin(), remote_out->end(),
+              [](const FileRef& a, const FileRef& b) { return a->entry.max_ts > b->entry.max_ts; });
+  }
+  std::sort(res.warnings.begin(), res.warnings.end());
+  res.partial = !res.warnings.empty();
   res.hits = top.TakeSortedNewestFirst();
   return res;
 }

@@ -100,11 +100,27 @@ struct QueryStats {
   uint64_t files_opened = 0;      // opened and scanned
   uint64_t blocks_scanned = 0;    // blocks whose lines were examined
   uint64_t block_groups_skipped = 0;  // groups of blocks ruled out by their own filters
+  uint64_t remote_files_opened = 0;  // of files_opened, read from the object store
+  uint64_t remote_requests = 0;   // HTTP range requests this query made
+  uint64_t remote_bytes = 0;      // bytes those requests returned
 };
 
 struct QueryResult {
   std::vector<Hit> hits;  // newest first
   QueryStats stats;
+  // True when some remote files could not be read (object store unreachable,
+  // object missing): hits are the best answer from everything else, and
+  // warnings name each skipped file (its URL without the query string).
+  bool partial = false;
+  std::vector<std::string> warnings;
+};
+
+// Engine::Plan's answer: the query over the head and the local files, and
+// the remote files that survive catalog pruning (and could still beat the
+// k-th local row), for a client to scan itself (`loge search --local`).
+struct SearchPlan {
+  QueryResult local;
+  std::vector<FileRef> remote;  // newest max_ts first
 };
 
 struct EngineOptions {
@@ -114,11 +130,21 @@ struct EngineOptions {
 class Engine {
  public:
   Engine(const EngineOptions& opts, DataSource* source) : opts_(opts), source_(source) {}
-  // IOError/Corruption if a file cannot be read.
+  // IOError/Corruption if a local file cannot be read. A remote file that
+  // fails with Unavailable, IOError or NotFound is skipped instead: the
+  // result is then partial, with a warning naming the file. After one
+  // Unavailable, the query skips its remaining remote files at once, so an
+  // outage costs at most one timeout per worker.
   Result<QueryResult> Run(const Query& q);
+  // Runs q over the head and local files only, and lists the remote files
+  // it would have read. Opens no remote file.
+  Result<SearchPlan> Plan(const Query& q);
   std::vector<std::string> LabelKeys();
 
  private:
+  // Run, or (remote_out != null) Plan.
+  Result<QueryResult> Execute(const Query& q, std::vector<FileRef>* remote_out);
+
   const EngineOptions opts_;
   DataSource* const source_;
 };

@@ -9,6 +9,7 @@
 #include "server/handler_explore.h"
 
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
@@ -24,6 +25,7 @@
 #include "storage/fuse_filter.h"
 #include "storage/segment_reader.h"
 #include "storage/terms.h"
+#include "storage/zstd_vfs.h"
 
 namespace loge::server {
 
@@ -185,6 +187,24 @@ Result<std::unordered_map<int64_t, Labels>> MatchingStreams(storage::SegmentRead
   return out;
 }
 
+// The file to open: the local copy, else the remote segment's URL.
+const std::string& OpenPath(const storage::FileHandle& f) {
+  return f.local_path.empty() ? f.entry.path : f.local_path;
+}
+
+// These answers have no "partial" flag: a remote segment the object store
+// cannot serve now is left out (logged), as queries leave it out with a
+// warning; any other failure fails the request, named by its file.
+Status SkipUnreadableRemote(const storage::FileHandle& f, Status st) {
+  if (st.ok()) return st;
+  if (f.local_path.empty() && (st.code() == Code::kUnavailable || st.code() == Code::kIOError ||
+                               st.code() == Code::kNotFound)) {
+    spdlog::warn("skipping remote segment {}: {}", storage::RemoteCacheKey(f.entry.path), st.ToString());
+    return Status::OK();
+  }
+  return st.WithContext(f.local_path.empty() ? storage::RemoteCacheKey(f.entry.path) : f.local_path);
+}
+
 // Sorted by newest row first, so a truncated volume scan keeps the recent end.
 std::vector<query::FileRef> PlanFiles(std::vector<query::FileRef> files, const query::Query& q) {
   std::erase_if(files, [&](const query::FileRef& f) { return !MayHold(f->entry, q); });
@@ -218,24 +238,26 @@ Status CollectLabelValues(query::DataSource* source, const query::Query& q, cons
   }
   for (const auto& f : PlanFiles(std::move(files), q)) {
     if (*truncated) break;
-    LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f->local_path));
-    auto streams = MatchingStreams(reader.get(), q, parser);
-    if (!streams.ok()) return streams.status().WithContext(f->local_path);
-    // A file reaching outside the window may hold streams with no rows in
-    // it: keep those with a block in the window (block headers only, no
-    // line is decompressed).
-    bool inside = f->entry.min_ts >= q.start && f->entry.max_ts <= q.end;
-    std::unordered_set<int64_t> in_window;
-    if (!inside && !streams->empty()) {
-      Status st = reader->ScanBlocksNewestFirst(q.start, q.end, [&](const storage::BlockCursor& b) {
-        in_window.insert(b.stream());
-        return true;
-      });
-      if (!st.ok()) return st.WithContext(f->local_path);
-    }
-    for (const auto& [id, ls] : *streams) {
-      if (inside || in_window.contains(id)) add(ls);
-    }
+    auto one = [&]() -> Status {
+      LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(OpenPath(*f)));
+      LOGE_ASSIGN_OR_RETURN(auto streams, MatchingStreams(reader.get(), q, parser));
+      // A file reaching outside the window may hold streams with no rows in
+      // it: keep those with a block in the window (block headers only, no
+      // line is decompressed).
+      bool inside = f->entry.min_ts >= q.start && f->entry.max_ts <= q.end;
+      std::unordered_set<int64_t> in_window;
+      if (!inside && !streams.empty()) {
+        LOGE_RETURN_IF_ERROR(reader->ScanBlocksNewestFirst(q.start, q.end, [&](const storage::BlockCursor& b) {
+          in_window.insert(b.stream());
+          return true;
+        }));
+      }
+      for (const auto& [id, ls] : streams) {
+        if (inside || in_window.contains(id)) add(ls);
+      }
+      return Status::OK();
+    };
+    LOGE_RETURN_IF_ERROR(SkipUnreadableRemote(*f, one()));
   }
   return Status::OK();
 }
@@ -255,7 +277,7 @@ struct Volume {
 };
 
 Status CountFile(const storage::FileHandle& f, const query::Query& q, simdjson::dom::parser& parser, Volume* v) {
-  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f.local_path));
+  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(OpenPath(f)));
   LOGE_ASSIGN_OR_RETURN(auto streams, MatchingStreams(reader.get(), q, parser));
   if (streams.empty()) return Status::OK();
   std::vector<storage::RowView> rows;
@@ -307,8 +329,7 @@ Status CountVolume(query::DataSource* source, const query::Query& q, simdjson::d
   }
   for (const auto& f : PlanFiles(std::move(files), q)) {
     if (v->truncated) break;
-    Status st = CountFile(*f, q, parser, v);
-    if (!st.ok()) return st.WithContext(f->local_path);
+    LOGE_RETURN_IF_ERROR(SkipUnreadableRemote(*f, CountFile(*f, q, parser, v)));
   }
   return Status::OK();
 }

@@ -103,18 +103,9 @@ Result<query::Query> ParseQueryRequest(std::string_view body) {
   return q;
 }
 
-HttpResponse Server::HandleQuery(HttpRequest& req) {
-  auto q = ParseQueryRequest(req.body);
-  if (!q.ok()) return ErrorFromStatus(q.status());
-  auto res = engine_->Run(*q);
-  if (!res.ok()) return ErrorFromStatus(res.status());
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("status");
-  w.String("success");
-  w.Key("data");
-  w.BeginArray();
-  for (const auto& h : res->hits) {
+void WriteHits(const std::vector<query::Hit>& hits, JsonWriter* out) {
+  JsonWriter& w = *out;
+  for (const auto& h : hits) {
     w.BeginObject();
     w.Key("timestamp");
     w.Int(h.ts);
@@ -128,7 +119,31 @@ HttpResponse Server::HandleQuery(HttpRequest& req) {
     }
     w.EndObject();
   }
+}
+
+void WritePartial(const query::QueryResult& res, JsonWriter* w) {
+  w->Key("partial");
+  w->Bool(res.partial);
+  w->Key("warnings");
+  w->BeginArray();
+  for (const auto& m : res.warnings) w->String(m);
+  w->EndArray();
+}
+
+HttpResponse Server::HandleQuery(HttpRequest& req) {
+  auto q = ParseQueryRequest(req.body);
+  if (!q.ok()) return ErrorFromStatus(q.status());
+  auto res = engine_->Run(*q);
+  if (!res.ok()) return ErrorFromStatus(res.status());
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("status");
+  w.String("success");
+  w.Key("data");
+  w.BeginArray();
+  WriteHits(res->hits, &w);
   w.EndArray();
+  WritePartial(*res, &w);
   w.Key("stats");
   w.BeginObject();
   w.Key("files_considered");
@@ -149,6 +164,12 @@ HttpResponse Server::HandleQuery(HttpRequest& req) {
   w.Uint(res->stats.blocks_scanned);
   w.Key("block_groups_skipped");
   w.Uint(res->stats.block_groups_skipped);
+  w.Key("remote_files_opened");
+  w.Uint(res->stats.remote_files_opened);
+  w.Key("remote_requests");
+  w.Uint(res->stats.remote_requests);
+  w.Key("remote_bytes");
+  w.Uint(res->stats.remote_bytes);
   w.EndObject();
   w.EndObject();
   HttpResponse r;

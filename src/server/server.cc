@@ -101,6 +101,10 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "POST") return method_not_allowed("POST");
     return HandleQuery(req);
   }
+  if (p == "/api/v1/search/plan") {
+    if (req.method != "GET") return method_not_allowed("GET");
+    return HandleSearchPlan(req);
+  }
   if (p == "/api/v1/labels") {
     if (req.method != "GET") return method_not_allowed("GET");
     return HandleLabels(req);

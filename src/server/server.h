@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,13 @@
 #include "server/auth.h"
 #include "server/http_server.h"
 
+namespace loge {
+class JsonWriter;
+}
+namespace loge::tier {
+class ObjectStore;
+}
+
 namespace loge::server {
 
 struct ServerOptions {
@@ -24,6 +32,12 @@ struct ServerOptions {
   ingest::Limits limits;
   query::EngineOptions engine;
   HttpServerOptions http;
+  // The cold tier's bucket, or null when none is configured (then
+  // GET /api/v1/search/plan lists no segments). Not owned; must outlive
+  // the Server.
+  tier::ObjectStore* object_store = nullptr;
+  // Lifetime of the presigned URLs the search plan hands out (default 15 min).
+  std::chrono::seconds presign_expiry{900};
 };
 
 class Server {
@@ -53,6 +67,7 @@ class Server {
   // protobuf, as in Loki; otherwise it is Unsupported.
   Status DecodePushBody(HttpRequest& req, bool loki, Payload* out);
   HttpResponse HandleQuery(HttpRequest& req);
+  HttpResponse HandleSearchPlan(HttpRequest& req);  // handler_search_plan.cc
   HttpResponse HandleLabels(HttpRequest& req);
   HttpResponse HandleStats(HttpRequest& req);
   HttpResponse HandleCompact(HttpRequest& req);
@@ -73,5 +88,16 @@ HttpResponse ErrorFromStatus(const Status& st);
 // Decodes a POST /api/v1/query body; an empty body is an all-defaults query.
 // InvalidArgument names the field.
 Result<query::Query> ParseQueryRequest(std::string_view body);
+
+// Writes hits as the `data` array entries of a query answer
+// ({timestamp, line, labels, metadata?}), shared by the query and plan endpoints.
+void WriteHits(const std::vector<query::Hit>& hits, JsonWriter* w);
+// Writes `"partial": bool, "warnings": [...]` keys of a query answer.
+void WritePartial(const query::QueryResult& res, JsonWriter* w);
+
+// The object key of a remote segment URL: `url` minus the store's
+// PublicUrl("") prefix, percent-decoded. InvalidArgument when the URL is not
+// under that prefix (e.g. --s3-read-url-base changed since the upload).
+Result<std::string> KeyFromPublicUrl(const tier::ObjectStore& store, std::string_view url);
 
 }  // namespace loge::server

@@ -234,11 +234,12 @@ Result<std::unique_ptr<SeekableReader>> SeekableReader::Open(
                    " disagrees with " + std::to_string(n) + " frames");
   }
 
-  std::unique_ptr<SeekableReader> r(new SeekableReader());
-  r->c_.resize(n + 1);
-  r->d_.resize(n + 1);
-  if (checksums) r->checksums_.resize(n);
-  r->c_[0] = r->d_[0] = 0;
+  auto r = std::make_shared<SeekTable>();
+  r->file_size = size;
+  r->c.resize(n + 1);
+  r->d.resize(n + 1);
+  if (checksums) r->checksums.resize(n);
+  r->c[0] = r->d[0] = 0;
   const char* e = t.data() + kTableHeaderSize;
   for (uint64_t i = 0; i < n; ++i, e += entry_size) {
     const uint32_t csize = LE32(e);
@@ -247,18 +248,34 @@ Result<std::unique_ptr<SeekableReader>> SeekableReader::Open(
       return Corrupt("frame " + std::to_string(i) + " claims " + std::to_string(dsize) +
                      " decompressed bytes, more than the 1 GiB limit");
     }
-    r->c_[i + 1] = r->c_[i] + csize;
-    r->d_[i + 1] = r->d_[i] + dsize;
-    if (checksums) r->checksums_[i] = LE32(e + 8);
+    r->c[i + 1] = r->c[i] + csize;
+    r->d[i + 1] = r->d[i] + dsize;
+    if (checksums) r->checksums[i] = LE32(e + 8);
   }
-  if (r->c_[n] != size - tsize) {
-    return Corrupt("frames in the seek table add up to " + std::to_string(r->c_[n]) +
+  if (r->c[n] != size - tsize) {
+    return Corrupt("frames in the seek table add up to " + std::to_string(r->c[n]) +
                    " bytes but the file has " + std::to_string(size - tsize) +
                    " bytes before the table");
   }
-  r->file_ = std::move(file);
-  return r;
+  return std::unique_ptr<SeekableReader>(new SeekableReader(std::move(file), std::move(r)));
 }
+
+Result<std::unique_ptr<SeekableReader>> SeekableReader::Open(
+    std::unique_ptr<io::RandomAccessFile> file, std::shared_ptr<const SeekTable> table) {
+  if (table == nullptr || table->d.empty() || table->c.size() != table->d.size()) {
+    return Status::InvalidArgument("seekable reader: no seek table");
+  }
+  if (file->Size() != table->file_size) {
+    return Status::InvalidArgument("seekable reader: file has " + std::to_string(file->Size()) +
+                                   " bytes, its cached seek table was read from " +
+                                   std::to_string(table->file_size));
+  }
+  return std::unique_ptr<SeekableReader>(new SeekableReader(std::move(file), std::move(table)));
+}
+
+SeekableReader::SeekableReader(std::unique_ptr<io::RandomAccessFile> file,
+                               std::shared_ptr<const SeekTable> t)
+    : file_(std::move(file)), t_(std::move(t)), c_(t_->c), d_(t_->d), checksums_(t_->checksums) {}
 
 size_t SeekableReader::FrameOf(uint64_t pos) const {
   // The last i with d_[i] <= pos; frames of size 0 share a start with their

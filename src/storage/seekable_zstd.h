@@ -34,13 +34,27 @@ struct SeekableOptions {
 // Compresses data into the seekable format, appending to *out.
 Status CompressSeekable(std::string_view data, const SeekableOptions& opts, std::string* out);
 
+// A parsed seek table: immutable, shared by every reader of the same bytes
+// (remote reads cache it per object, so a repeated open fetches nothing).
+struct SeekTable {
+  std::vector<uint64_t> c;          // c[i] = compressed offset of frame i; c[N] = table start
+  std::vector<uint64_t> d;          // d[i] = decompressed offset of frame i; d[N] = total
+  std::vector<uint32_t> checksums;  // empty when the table has none
+  uint64_t file_size = 0;           // compressed bytes of the whole file, table included
+};
+
 // Reads frames of a seekable file through a RandomAccessFile it owns.
 class SeekableReader {
  public:
   // Loads and validates the seek table. Corruption if the file is not seekable
   // zstd, the table is malformed, or frames and table disagree on the size.
   static Result<std::unique_ptr<SeekableReader>> Open(std::unique_ptr<io::RandomAccessFile> file);
+  // Uses an already loaded table (from Open of the same bytes); reads nothing.
+  // InvalidArgument when the file's size differs from the table's.
+  static Result<std::unique_ptr<SeekableReader>> Open(std::unique_ptr<io::RandomAccessFile> file,
+                                                      std::shared_ptr<const SeekTable> table);
 
+  const std::shared_ptr<const SeekTable>& table() const { return t_; }
   uint64_t DecompressedSize() const { return d_.back(); }
   size_t FrameCount() const { return d_.size() - 1; }
   // Index of the frame holding decompressed offset `pos` (< DecompressedSize()).
@@ -59,11 +73,13 @@ class SeekableReader {
   ~SeekableReader();
 
  private:
-  SeekableReader() = default;
+  SeekableReader(std::unique_ptr<io::RandomAccessFile> file, std::shared_ptr<const SeekTable> t);
   std::unique_ptr<io::RandomAccessFile> file_;
-  std::vector<uint64_t> c_;         // c_[i] = compressed offset of frame i; c_[N] = table start
-  std::vector<uint64_t> d_;         // d_[i] = decompressed offset of frame i; d_[N] = total
-  std::vector<uint32_t> checksums_; // empty when the table has none
+  std::shared_ptr<const SeekTable> t_;
+  // Aliases into *t_, so the accessors read as before.
+  const std::vector<uint64_t>& c_;
+  const std::vector<uint64_t>& d_;
+  const std::vector<uint32_t>& checksums_;
 };
 
 }  // namespace loge::storage

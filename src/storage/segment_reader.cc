@@ -3,10 +3,24 @@
 #include <simdjson.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <memory>
+
 #include "storage/sqlite_util.h"
 #include "storage/zstd_vfs.h"
 
 namespace loge::storage {
+
+namespace {
+
+// A statement that stopped with an error: the VFS's cause when a read
+// failed (kUnavailable for an unreachable store), else bad bytes.
+Status StepError(const std::string& what, sqlite3* db) {
+  if (Status cause = TakeVfsReadError(); !cause.ok()) return cause.WithContext(what);
+  return Status::Corruption(what + ": " + sqlite3_errmsg(db));
+}
+
+}  // namespace
 
 int64_t BlockCursor::stream() const { return sqlite3_column_int64(st_, 0); }
 int64_t BlockCursor::min_ts() const { return sqlite3_column_int64(st_, 1); }
@@ -20,7 +34,7 @@ std::string_view BlockCursor::lines() const { return ColumnView(st_, 7); }
 Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::string& path) {
   LOGE_RETURN_IF_ERROR(RegisterZstdVfs());
   std::unique_ptr<SegmentReader> r(new SegmentReader());
-  r->path_ = path;
+  r->path_ = IsRemoteUrl(path) ? RemoteCacheKey(path) : path;  // messages never show a signature
   LOGE_RETURN_IF_ERROR(OpenCompressedDb(path, &r->db_));
   return r;
 }
@@ -64,7 +78,7 @@ Result<SegmentInfo> SegmentReader::ReadInfo() {
       }
     }
   }
-  if (rc != SQLITE_DONE) return Status::Corruption(path_ + ": reading meta: " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return StepError(path_ + ": reading meta", db_);
   if (!has_version) return Status::Corruption(path_ + ": meta has no format_version");
   return info;
 }
@@ -76,7 +90,7 @@ Result<std::string> SegmentReader::ReadMeta(const std::string& key) {
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) return std::string(ColumnView(st.get(), 0));
   if (rc == SQLITE_DONE) return Status::NotFound(path_ + ": meta has no " + key);
-  return Status::Corruption(path_ + ": reading meta: " + sqlite3_errmsg(db_));
+  return StepError(path_ + ": reading meta", db_);
 }
 
 Status SegmentReader::ForEachStream(const std::function<void(int64_t, std::string_view)>& fn) {
@@ -86,12 +100,15 @@ Status SegmentReader::ForEachStream(const std::function<void(int64_t, std::strin
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     fn(sqlite3_column_int64(st.get(), 0), ColumnView(st.get(), 1));
   }
-  if (rc != SQLITE_DONE) return Status::Corruption(path_ + ": reading streams: " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return StepError(path_ + ": reading streams", db_);
   return Status::OK();
 }
 
 Status SegmentReader::ScanBlocksNewestFirst(int64_t start, int64_t end,
                                             const std::function<bool(const BlockCursor&)>& fn) {
+  if (!only_streams_.empty() && only_streams_.size() <= kMaxMergedStreams) {
+    return ScanStreamsNewestFirst(start, end, fn);
+  }
   Stmt st(db_,
           "SELECT stream, min_ts, max_ts, n, ts, lens, meta, lines FROM blocks "
           "WHERE max_ts >= ?1 AND min_ts <= ?2 ORDER BY max_ts DESC");
@@ -103,7 +120,44 @@ Status SegmentReader::ScanBlocksNewestFirst(int64_t start, int64_t end,
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     if (!fn(cur)) return Status::OK();
   }
-  if (rc != SQLITE_DONE) return Status::Corruption(path_ + ": reading blocks: " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return StepError(path_ + ": reading blocks", db_);
+  return Status::OK();
+}
+
+// One statement per stream (blocks_by_stream gives each in max_ts order), and
+// a heap of their current rows, newest first.
+Status SegmentReader::ScanStreamsNewestFirst(int64_t start, int64_t end,
+                                             const std::function<bool(const BlockCursor&)>& fn) {
+  std::vector<std::unique_ptr<Stmt>> stmts;
+  std::vector<std::pair<int64_t, size_t>> heap;  // (max_ts, statement), max-heap
+  auto step = [&](size_t i) -> Status {
+    int rc = sqlite3_step(stmts[i]->get());
+    if (rc == SQLITE_ROW) {
+      heap.emplace_back(sqlite3_column_int64(stmts[i]->get(), 2), i);
+      std::push_heap(heap.begin(), heap.end());
+      return Status::OK();
+    }
+    if (rc == SQLITE_DONE) return Status::OK();
+    return StepError(path_ + ": reading blocks", db_);
+  };
+  for (int64_t id : only_streams_) {
+    auto st = std::make_unique<Stmt>(db_,
+                                     "SELECT stream, min_ts, max_ts, n, ts, lens, meta, lines FROM blocks "
+                                     "WHERE stream = ?3 AND max_ts >= ?1 AND min_ts <= ?2 ORDER BY max_ts DESC");
+    if (!st->ok()) return Status::Corruption(path_ + ": no blocks table: " + sqlite3_errmsg(db_));
+    sqlite3_bind_int64(st->get(), 1, start);
+    sqlite3_bind_int64(st->get(), 2, end);
+    sqlite3_bind_int64(st->get(), 3, id);
+    stmts.push_back(std::move(st));
+    LOGE_RETURN_IF_ERROR(step(stmts.size() - 1));
+  }
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end());
+    const size_t i = heap.back().second;
+    heap.pop_back();
+    if (!fn(BlockCursor(stmts[i]->get()))) return Status::OK();
+    LOGE_RETURN_IF_ERROR(step(i));
+  }
   return Status::OK();
 }
 
@@ -121,7 +175,7 @@ Result<std::vector<BlockGroup>> SegmentReader::ReadBlockGroups() {
     g.n = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 4));
     g.trigrams = std::string(ColumnView(st.get(), 5));
   }
-  if (rc != SQLITE_DONE) return Status::Corruption(path_ + ": reading block_filters: " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return StepError(path_ + ": reading block_filters", db_);
   return groups;
 }
 
@@ -142,7 +196,7 @@ Status SegmentReader::ScanBlockRange(int64_t first, int64_t last, int64_t start,
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     if (!fn(cur)) return Status::OK();
   }
-  if (rc != SQLITE_DONE) return Status::Corruption(path_ + ": reading blocks: " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return StepError(path_ + ": reading blocks", db_);
   return Status::OK();
 }
 

@@ -82,10 +82,21 @@ class SegmentReader {
   Status ScanBlockRange(int64_t first, int64_t last, int64_t start, int64_t end,
                         const std::function<bool(const BlockCursor&)>& fn);
 
+  // Lets ScanBlocksNewestFirst skip every block of other streams without
+  // reading it: with at most kMaxMergedStreams ids, each stream's blocks are
+  // read through the blocks_by_stream index and merged by max_ts, so the
+  // pages of other streams' blocks are never touched (what a remote file
+  // pays for per frame). With more ids it scans by time as before and the
+  // caller filters. Callers must still check the stream of each block.
+  void RestrictToStreams(std::vector<int64_t> ids) { only_streams_ = std::move(ids); }
+  static constexpr size_t kMaxMergedStreams = 32;
+
  private:
   SegmentReader() = default;
+  Status ScanStreamsNewestFirst(int64_t start, int64_t end, const std::function<bool(const BlockCursor&)>& fn);
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::vector<int64_t> only_streams_;  // empty: every stream
 };
 
 }  // namespace loge::storage

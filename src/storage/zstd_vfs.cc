@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/mutex.h"
 #include "io/file_system.h"
 #include "storage/frame_cache.h"
 #include "storage/seekable_zstd.h"
@@ -17,8 +18,9 @@ namespace {
 
 // 64 MiB = 1024 frames of 64 KiB: the hot B-tree pages of many segments.
 constexpr size_t kDefaultCacheBytes = 64 << 20;
-// Longest path SQLite may hand us; segment paths are far shorter.
-constexpr int kMaxPathname = 1024;
+// Longest name SQLite may hand us: room for a presigned URL with a session
+// token (well over 1 KiB); local segment paths are far shorter.
+constexpr int kMaxPathname = 8192;
 // Debian's DEFAULT_SECTOR_SIZE; SQLite does not ask for it on immutable files.
 constexpr int kSectorSize = 4096;
 
@@ -31,13 +33,39 @@ FrameCache& Cache() {
   return *cache;
 }
 
+RemoteCache& Remote() {
+  static RemoteCache* cache = new RemoteCache(RemoteCacheLimits{});  // lives until exit
+  return *cache;
+}
+
+std::atomic<uint64_t> g_remote_requests{0};
+std::atomic<uint64_t> g_remote_bytes{0};
+thread_local RemoteIoStats t_remote_io;
+thread_local Status t_read_error;
+
+// The installed remote opener; copied out under the lock at each open.
+struct OpenerSlot {
+  Mutex mu;
+  std::shared_ptr<const RemoteFileOpener> opener GUARDED_BY(mu);
+};
+OpenerSlot& Opener() {
+  static OpenerSlot* slot = new OpenerSlot();  // lives until exit
+  return *slot;
+}
+std::shared_ptr<const RemoteFileOpener> CurrentOpener() {
+  OpenerSlot& s = Opener();
+  MutexLock l(&s.mu);
+  return s.opener;
+}
+
 // The default VFS, found once at registration; time, sleep and randomness go to it.
 sqlite3_vfs* g_default_vfs = nullptr;
 
 // Per-open state; immutable after xOpen, so concurrent connections need no lock.
 struct OpenDb {
   std::unique_ptr<SeekableReader> reader;
-  std::string cache_id;  // FrameKey::file: path + compressed size
+  std::string cache_id;  // local: FrameKey::file (path + compressed size); remote: RemoteCacheKey
+  bool remote = false;   // frames live in Remote(), not Cache()
 };
 
 // What SQLite allocates (szOsFile bytes) for every open file.
@@ -50,15 +78,14 @@ OpenDb* DbOf(sqlite3_file* f) { return reinterpret_cast<ZstdFile*>(f)->db; }
 
 Result<FrameCache::Frame> GetFrame(const OpenDb& db, size_t i) {
   bool hit = false;
-  auto frame = Cache().Get(
-      FrameKey{db.cache_id, i},
-      [&](std::string* out) {
-        g_bytes_read.fetch_add(db.reader->CompressedFrameSize(i), std::memory_order_relaxed);
-        LOGE_RETURN_IF_ERROR(db.reader->ReadFrame(i, out));
-        g_frames_decompressed.fetch_add(1, std::memory_order_relaxed);
-        return Status::OK();
-      },
-      &hit);
+  auto load = [&](std::string* out) {
+    g_bytes_read.fetch_add(db.reader->CompressedFrameSize(i), std::memory_order_relaxed);
+    LOGE_RETURN_IF_ERROR(db.reader->ReadFrame(i, out));
+    g_frames_decompressed.fetch_add(1, std::memory_order_relaxed);
+    return Status::OK();
+  };
+  auto frame = db.remote ? Remote().GetFrame(db.cache_id, i, load, &hit)
+                         : Cache().Get(FrameKey{db.cache_id, i}, load, &hit);
   if (hit) g_cache_hits.fetch_add(1, std::memory_order_relaxed);
   return frame;
 }
@@ -88,6 +115,7 @@ int XRead(sqlite3_file* f, void* buf, int amt, sqlite3_int64 ofst) {
     auto frame = GetFrame(db, i);
     if (!frame.ok()) {
       const Status& s = frame.status();
+      t_read_error = s.WithContext(db.remote ? db.cache_id : std::string(kZstdVfsName));
       const int rc = s.code() == Code::kCorruption ? SQLITE_CORRUPT : SQLITE_IOERR_READ;
       sqlite3_log(rc, "%s: %s", kZstdVfsName, s.ToString().c_str());
       return rc;
@@ -149,6 +177,28 @@ const sqlite3_io_methods kIoMethods = {
 
 // ---- sqlite3_vfs -------------------------------------------------------------
 
+// Opens a remote file: with its cached seek table when the cache has one (no
+// request), else by reading the table through the opener and caching it.
+Result<OpenDb*> OpenRemote(const std::string& url) {
+  std::shared_ptr<const RemoteFileOpener> opener = CurrentOpener();
+  std::string key = RemoteCacheKey(url);
+  if (opener == nullptr) {
+    return Status::Unavailable(key + ": remote reads are not enabled in this process");
+  }
+  std::unique_ptr<SeekableReader> reader;
+  if (auto table = Remote().Table(key)) {
+    LOGE_ASSIGN_OR_RETURN(auto file, (*opener)(url, table->file_size));
+    LOGE_ASSIGN_OR_RETURN(reader, SeekableReader::Open(std::move(file), table));
+  } else {
+    LOGE_ASSIGN_OR_RETURN(auto file, (*opener)(url, 0));
+    auto r = SeekableReader::Open(std::move(file));
+    if (!r.ok()) return r.status().WithContext(key);
+    reader = std::move(r).value();
+    Remote().PutTable(key, reader->table());
+  }
+  return new OpenDb{std::move(reader), std::move(key), true};
+}
+
 int XOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
   auto* zf = reinterpret_cast<ZstdFile*>(f);
   // With a non-NULL pMethods SQLite calls xClose even when the open fails.
@@ -157,6 +207,18 @@ int XOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* 
   // Journals, WAL and temp files never exist for an immutable database, and
   // OpenCompressedDb sets temp_store=MEMORY so sorts do not ask for them.
   if (name == nullptr || (flags & SQLITE_OPEN_MAIN_DB) == 0) return SQLITE_CANTOPEN;
+  if (IsRemoteUrl(name)) {
+    auto db = OpenRemote(name);
+    if (!db.ok()) {
+      t_read_error = db.status();
+      sqlite3_log(SQLITE_CANTOPEN, "%s: %s", kZstdVfsName, db.status().ToString().c_str());
+      return SQLITE_CANTOPEN;
+    }
+    zf->db = *db;
+    zf->base.pMethods = &kIoMethods;
+    if (out_flags != nullptr) *out_flags = SQLITE_OPEN_READONLY;
+    return SQLITE_OK;
+  }
   auto file = io::DefaultFileSystem()->OpenRandomAccess(name);
   if (!file.ok()) {
     sqlite3_log(SQLITE_CANTOPEN, "%s: %s", kZstdVfsName, file.status().ToString().c_str());
@@ -251,8 +313,10 @@ std::string FileUri(const std::string& path) {
   return uri + "?immutable=1";
 }
 
-// Status for a failed sqlite3 call on db (which may be NULL).
+// Status for a failed sqlite3 call on db (which may be NULL): the VFS's own
+// cause when a read failed, else one derived from SQLite's code.
 Status SqliteError(const std::string& what, const std::string& path, sqlite3* db, int rc) {
+  if (Status cause = TakeVfsReadError(); !cause.ok()) return cause.WithContext(what);
   std::string msg = what + " " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_CORRUPT:
@@ -281,11 +345,19 @@ void SetFrameCacheCapacity(size_t bytes) { Cache().SetCapacity(bytes); }
 Status OpenCompressedDb(const std::string& path, sqlite3** db) {
   *db = nullptr;
   LOGE_RETURN_IF_ERROR(RegisterZstdVfs());
-  io::FileSystem* fs = io::DefaultFileSystem();
-  if (!fs->Exists(path)) return Status::NotFound("compressed db " + path + ": no such file");
+  (void)TakeVfsReadError();  // a stale cause must not explain this open's failure
+  const bool remote = IsRemoteUrl(path);
+  const std::string shown = remote ? RemoteCacheKey(path) : path;
   // Check the seek table here: through SQLite a bad file would only say
-  // "unable to open database file".
-  {
+  // "unable to open database file". For a remote file this also caches the
+  // table, so SQLite's own open below fetches nothing more.
+  if (remote) {
+    auto probe = OpenRemote(path);
+    if (!probe.ok()) return probe.status().WithContext("compressed db");
+    delete *probe;
+  } else {
+    io::FileSystem* fs = io::DefaultFileSystem();
+    if (!fs->Exists(path)) return Status::NotFound("compressed db " + path + ": no such file");
     LOGE_ASSIGN_OR_RETURN(auto file, fs->OpenRandomAccess(path));
     auto reader = SeekableReader::Open(std::move(file));
     if (!reader.ok()) return reader.status().WithContext("compressed db " + path);
@@ -295,7 +367,7 @@ Status OpenCompressedDb(const std::string& path, sqlite3** db) {
                            SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
                            kZstdVfsName);
   if (rc != SQLITE_OK) {
-    Status s = SqliteError("open", path, handle, rc);
+    Status s = SqliteError("open", shown, handle, rc);
     sqlite3_close(handle);
     return s;
   }
@@ -307,7 +379,7 @@ Status OpenCompressedDb(const std::string& path, sqlite3** db) {
     rc = sqlite3_exec(handle, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
   }
   if (rc != SQLITE_OK) {
-    Status s = SqliteError("read", path, handle, rc);
+    Status s = SqliteError("read", shown, handle, rc);
     sqlite3_close(handle);
     return s;
   }
@@ -324,5 +396,51 @@ VfsStats GetVfsStats() {
 }
 
 void TEST_ClearFrameCache() { Cache().Clear(); }
+
+bool IsRemoteUrl(std::string_view name) {
+  return name.starts_with("http://") || name.starts_with("https://");
+}
+
+std::string RemoteCacheKey(std::string_view url) {
+  return std::string(url.substr(0, url.find_first_of("?#")));
+}
+
+void SetRemoteFileOpener(RemoteFileOpener opener) {
+  OpenerSlot& s = Opener();
+  auto p = opener ? std::make_shared<const RemoteFileOpener>(std::move(opener)) : nullptr;
+  MutexLock l(&s.mu);
+  s.opener = std::move(p);
+}
+
+bool HasRemoteFileOpener() { return CurrentOpener() != nullptr; }
+
+void SetRemoteCacheLimits(const RemoteCacheLimits& limits) { Remote().SetLimits(limits); }
+RemoteCacheLimits GetRemoteCacheLimits() { return Remote().Limits(); }
+
+void CountRemoteRequest(uint64_t bytes) {
+  g_remote_requests.fetch_add(1, std::memory_order_relaxed);
+  g_remote_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  t_remote_io.requests++;
+  t_remote_io.bytes += bytes;
+}
+
+RemoteIoStats GetRemoteIoStats() {
+  return {g_remote_requests.load(std::memory_order_relaxed),
+          g_remote_bytes.load(std::memory_order_relaxed)};
+}
+
+RemoteIoStats ThisThreadRemoteIoStats() { return t_remote_io; }
+
+RemoteCacheStats GetRemoteCacheStats() { return {Remote().Files(), Remote().Bytes()}; }
+
+size_t RemoteFramesCached(std::string_view url) { return Remote().FramesOf(RemoteCacheKey(url)); }
+
+void TEST_ClearRemoteCache() { Remote().Clear(); }
+
+Status TakeVfsReadError() {
+  Status s = std::move(t_read_error);
+  t_read_error = Status::OK();
+  return s;
+}
 
 }  // namespace loge::storage

@@ -2,6 +2,13 @@
 // seekable zstd format by decompressing only the frames SQLite reads, with a
 // process-wide LRU cache of decoded frames (../shared/specs/sqlite-vfs.md).
 //
+// Remote files: a name starting with http:// or https:// is opened through
+// the opener installed with SetRemoteFileOpener (tier/remote_reads.h installs
+// one on libcurl; storage links no HTTP client). Only the frames SQLite asks
+// for are fetched, as range requests; seek tables and decoded frames of
+// remote files are kept in a RemoteCache (remote_cache.h) keyed by the URL
+// without its query string, so every presigned URL of one object shares them.
+//
 // Thread-safety: registration is once per process (RegisterZstdVfs is
 // idempotent and thread-safe). Connections from many threads may read the same
 // file; the frame cache is shared and locked internally, and a frame being
@@ -10,11 +17,19 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
+#include "storage/remote_cache.h"
 
 struct sqlite3;
+
+namespace loge::io {
+class RandomAccessFile;
+}
 
 namespace loge::storage {
 
@@ -42,5 +57,56 @@ VfsStats GetVfsStats();
 
 // Drops every cached frame (tests use it to measure cold reads).
 void TEST_ClearFrameCache();
+
+// ---- Remote files ----------------------------------------------------------
+
+// True for the names read through the remote opener: "http://…", "https://…".
+bool IsRemoteUrl(std::string_view name);
+
+// The remote cache's key for a URL, and the form every message shows: the
+// URL without its query string (which, for a presigned URL, holds the
+// signature: it differs between URLs of one object and must not be logged).
+std::string RemoteCacheKey(std::string_view url);
+
+// Opens `url` for range reads. known_size is the object's size when the VFS
+// already knows it (from a cached seek table), so the opener need not ask;
+// 0 = unknown. Failure: kUnavailable when the server cannot be reached in
+// time or answers 5xx, kNotFound for 404, kIOError for any other refusal.
+using RemoteFileOpener = std::function<Result<std::unique_ptr<io::RandomAccessFile>>(
+    const std::string& url, uint64_t known_size)>;
+
+// Installs (or, with an empty function, removes) the opener for remote
+// names. Until one is installed, opening a remote name is kUnavailable.
+void SetRemoteFileOpener(RemoteFileOpener opener);
+bool HasRemoteFileOpener();
+
+// Limits of the cache of remote seek tables and decoded frames.
+void SetRemoteCacheLimits(const RemoteCacheLimits& limits);
+RemoteCacheLimits GetRemoteCacheLimits();
+
+// Remote I/O counters. The opener's files call CountRemoteRequest once per
+// HTTP request, with the body bytes received.
+struct RemoteIoStats {
+  uint64_t requests = 0;  // HTTP requests made
+  uint64_t bytes = 0;     // response body bytes received
+};
+void CountRemoteRequest(uint64_t bytes);
+RemoteIoStats GetRemoteIoStats();         // the whole process, since start
+RemoteIoStats ThisThreadRemoteIoStats();  // this thread only, since it started
+
+// Remote files known to the cache and the decoded bytes it holds; frames
+// cached for one URL (any query string).
+struct RemoteCacheStats {
+  size_t files = 0;
+  size_t bytes = 0;
+};
+RemoteCacheStats GetRemoteCacheStats();
+size_t RemoteFramesCached(std::string_view url);
+void TEST_ClearRemoteCache();
+
+// SQLite reports a failed xRead only as SQLITE_IOERR. This returns the cause
+// of the calling thread's last failed read (OK when none) and clears it, so
+// a reader can tell an unreachable store (kUnavailable) from bad bytes.
+Status TakeVfsReadError();
 
 }  // namespace loge::storage

@@ -1,0 +1,130 @@
+// Test helpers for remote reads: real segment files, a DataSource over fixed
+// files, and a MinIO server with a public-read bucket. Tests only.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "io/file_system.h"
+#include "query/engine.h"
+#include "storage/file_set.h"
+#include "storage/fuse_filter.h"
+#include "storage/terms.h"
+#include "storage/segment_writer.h"
+#include "tier/minio_test_server.h"
+#include "tier/s3_store.h"
+
+namespace loge::testutil {
+
+// A compacted-style segment (256 KiB frames) of `streams` streams with
+// `lines` lines each: stream s (label app="app<s>") has lines at
+// ts = base + i * 1000 + s, with random hex text that compresses poorly, so
+// the file spans many frames.
+struct Segment {
+  std::string path;
+  storage::CatalogEntry entry;  // path = file name; bytes = compressed size
+};
+
+inline constexpr int64_t kBaseTs = 1'700'000'000'000'000'000;
+
+inline Segment BuildSegment(const std::string& dir, const std::string& name, int streams, int lines,
+                            uint32_t seed = 1) {
+  std::mt19937 rng(seed);
+  storage::SegmentWriter w;
+  std::vector<uint64_t> tokens, trigrams;
+  static const char kHex[] = "0123456789abcdef";
+  for (int s = 0; s < streams; s++) {
+    std::vector<Entry> es;
+    es.reserve(lines);
+    for (int i = 0; i < lines; i++) {
+      std::string line = "app" + std::to_string(s) + " req=" + std::to_string(i) + " id=";
+      for (int k = 0; k < 96; k++) line.push_back(kHex[rng() & 15]);
+      storage::AddLineTokens(line, &tokens);
+      storage::AddLineTrigrams(line, &trigrams);
+      es.push_back(Entry{kBaseTs + int64_t{i} * 1000 + s, std::move(line), ""});
+    }
+    Status st = w.AddStream({{"app", "app" + std::to_string(s)}, {"env", "test"}}, es);
+    LOGE_ASSERT(st.ok(), st.ToString().c_str());
+  }
+  // The content filters, as the compactor builds them.
+  std::string filters[2];
+  for (int k = 0; k < 2; k++) {
+    auto& keys = k == 0 ? tokens : trigrams;
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    auto f = storage::FuseFilter::Build(std::move(keys));
+    LOGE_ASSERT(f.ok(), f.status().ToString().c_str());
+    filters[k] = f->Serialize();
+  }
+  w.SetMetaBlob("token_filter", filters[0]);
+  w.SetMetaBlob("trigram_filter", filters[1]);
+  storage::SegmentInfo info;
+  auto image = w.Finish(&info);
+  LOGE_ASSERT(image.ok(), image.status().ToString().c_str());
+  Segment seg;
+  seg.path = io::JoinPath(dir, name);
+  auto bytes = storage::WriteSegmentFile(io::DefaultFileSystem(), seg.path, *image,
+                                         {.level = 1, .frame_size = 256 * 1024});
+  LOGE_ASSERT(bytes.ok(), bytes.status().ToString().c_str());
+  seg.entry = storage::EntryFor(storage::FileKind::kSegment, name, info, *bytes);
+  seg.entry.token_filter = filters[0];
+  seg.entry.trigram_filter = filters[1];
+  return seg;
+}
+
+// A handle as the catalog makes it: local (path on disk) or remote (URL).
+inline query::FileRef LocalHandle(const Segment& s, int64_t id) {
+  storage::CatalogEntry e = s.entry;
+  e.id = id;
+  return std::make_shared<const storage::FileHandle>(std::move(e), s.path, nullptr);
+}
+inline query::FileRef RemoteHandle(const Segment& s, int64_t id, const std::string& url) {
+  storage::CatalogEntry e = s.entry;
+  e.id = id;
+  e.tier = storage::Tier::kRemote;
+  e.path = url;
+  return std::make_shared<const storage::FileHandle>(std::move(e), "", nullptr);
+}
+
+// A DataSource over fixed files and no head.
+class FixedSource : public query::DataSource {
+ public:
+  std::vector<query::FileRef> files;
+  void Snapshot(const query::Query&, query::TopK*, std::vector<query::FileRef>* out) override { *out = files; }
+  std::vector<std::string> LabelKeys() override { return {}; }
+};
+
+inline std::string TempDir(const std::string& prefix) {
+  std::string tmpl = ::testing::TempDir() + "/" + prefix + "XXXXXX";
+  LOGE_ASSERT(mkdtemp(tmpl.data()) != nullptr, "mkdtemp failed");
+  return tmpl;
+}
+
+inline tier::S3Options MinioOptions(const tier::MinioServer& m, const std::string& bucket) {
+  tier::S3Options o;
+  o.bucket = bucket;
+  o.endpoint = m.endpoint();
+  o.force_path_style = true;
+  o.region = "us-east-1";
+  o.low_speed_time = std::chrono::seconds(5);
+  return o;
+}
+
+// Opens a store on bucket (creating it), optionally readable by anyone.
+inline Result<std::unique_ptr<tier::S3Store>> OpenBucket(const tier::MinioServer& m, const std::string& bucket,
+                                                         bool public_read) {
+  LOGE_ASSIGN_OR_RETURN(auto store, tier::S3Store::Open(MinioOptions(m, bucket),
+                                                        {tier::MinioServer::kUser, tier::MinioServer::kPassword,
+                                                         "", "test"}));
+  LOGE_RETURN_IF_ERROR(store->TEST_CreateBucket());
+  if (public_read) LOGE_RETURN_IF_ERROR(store->TEST_SetPublicReadPolicy());
+  return store;
+}
+
+}  // namespace loge::testutil
