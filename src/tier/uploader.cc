@@ -10,6 +10,7 @@
 #include "io/file_system.h"
 #include "storage/compactor.h"
 #include "tier/object_store.h"
+#include "tier/s3_store.h"
 #include "tier/segment_key.h"
 
 namespace loge::tier {
@@ -63,6 +64,7 @@ Status Uploader::Start(storage::Catalog* catalog, storage::FileSet* files) {
   files_ = files;
   LOGE_RETURN_IF_ERROR(ResolveNodeId());
   spdlog::info("S3 tier: node id {}, objects under {}", node_id_, store_->PublicUrl(node_id_ + "/"));
+  AbortLeftoverUploads();
   auto rec = Reconcile();
   if (!rec.ok()) {
     spdlog::error("S3 tier: startup reconcile failed (retried every --s3-rotate-interval; local data is "
@@ -80,7 +82,26 @@ Status Uploader::Start(storage::Catalog* catalog, storage::FileSet* files) {
   return Status::OK();
 }
 
+void Uploader::AbortLeftoverUploads() {
+  // Only S3Store has multipart uploads to clean; only this node's keys, and
+  // no upload of this node can be running before its first pass.
+  auto* s3 = dynamic_cast<S3Store*>(store_);
+  if (!s3) return;
+  auto pending = s3->ListMultipartUploads(node_id_ + "/");
+  if (!pending.ok()) {
+    spdlog::warn("S3 tier: cannot list unfinished multipart uploads (retried at the next start): {}",
+                 pending.status().ToString());
+    return;
+  }
+  for (const auto& u : *pending) {
+    Status st = s3->AbortMultipartUpload(u.key, u.upload_id);
+    if (st.ok()) spdlog::info("S3 tier: aborted the unfinished upload of {} left by an earlier run", u.key);
+    else spdlog::warn("S3 tier: cannot abort the unfinished upload of {}: {}", u.key, st.ToString());
+  }
+}
+
 void Uploader::Stop() {
+  stopping_ = true;
   if (thread_.joinable()) {
     thread_.request_stop();
     thread_.join();
@@ -172,6 +193,7 @@ Result<RotateStats> Uploader::Rotate() {
     return a->entry.max_ts < b->entry.max_ts;
   });
   for (const auto& f : due) {
+    if (stopping_) break;  // shutting down: the rest waits for the next start
     Status st = RotateOne(f, &rs);
     if (st.ok()) continue;
     rs.failed++;

@@ -10,7 +10,8 @@
 // grace window to retire local copies; Stop() wakes and joins it. Passes —
 // from the thread or from RunNow() (admin endpoint, tests) — are serialised
 // by pass_mu_, so rotation and reconcile never interleave (reconcile would
-// otherwise drop a row flipped after its listing). Network, file and SQLite
+// otherwise drop a row flipped after its listing). Stop() lets a running
+// upload finish (bounded by the store's timeouts) and ends the pass there. Network, file and SQLite
 // work happen under pass_mu_ only; retiring_ has its own lock so that
 // stats and TEST_ accessors never wait for a pass.
 //
@@ -22,6 +23,7 @@
 // time its rows cover, which is what the age is about.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -92,8 +94,10 @@ class Uploader final : public storage::CatalogWorker {
   Uploader(const Uploader&) = delete;
   Uploader& operator=(const Uploader&) = delete;
 
-  // storage::CatalogWorker. Start fails only on a bad node id or a catalog
-  // error, never because the store is unreachable.
+  // storage::CatalogWorker. Start resolves the node id, aborts multipart
+  // uploads a crash left under this node's keys, reconciles, and starts the
+  // thread. It fails only on a bad node id or a catalog error, never because
+  // the store is unreachable.
   Status Start(storage::Catalog* catalog, storage::FileSet* files) override;
   void Stop() override;
   // One full pass (rotate, reconcile, retire) now. Counters: uploaded,
@@ -141,6 +145,9 @@ class Uploader final : public storage::CatalogWorker {
   };
 
   Status ResolveNodeId();
+  // Aborts multipart uploads under this node's keys that a crash left
+  // unfinished (their parts are billed until aborted). Failures are logged.
+  void AbortLeftoverUploads();
   Status RotateOne(const storage::FilePtr& f, RotateStats* rs) REQUIRES(pass_mu_);
   Result<ReconcileStats> ReconcileLocked() REQUIRES(pass_mu_);
   void Loop(std::stop_token st);
@@ -162,6 +169,7 @@ class Uploader final : public storage::CatalogWorker {
   std::vector<Retiring> retiring_ GUARDED_BY(retire_mu_);
   mutable Mutex stats_mu_;
   UploaderStats stats_ GUARDED_BY(stats_mu_);
+  std::atomic<bool> stopping_{false};  // Stop() called: a running pass ends after its current segment
   std::jthread thread_;
 };
 

@@ -58,6 +58,8 @@ struct Node {
     storage::SegmentWriter w;
     std::vector<Entry> rows = {Entry{min_ts, "first line", ""}, Entry{max_ts, "last line", ""}};
     LOGE_ASSERT(w.AddStream(Labels{{"app", "web"}}, rows).ok(), "AddStream");
+    // As a compaction's output: its source flush files are long gone.
+    w.SetMeta("sources", "flush-0-" + std::to_string(next_id) + ".sqlite.zst");
     storage::SegmentInfo info;
     auto image = w.Finish(&info);
     LOGE_ASSERT(image.ok(), "Finish");
@@ -354,6 +356,41 @@ TEST_F(UploaderMinio, CrashAtEveryStepLosesAndDuplicatesNothing) {
     ASSERT_TRUE((*ing)->Close().ok());
     std::filesystem::remove_all(dir);
   }
+}
+
+TEST_F(UploaderMinio, StartAbortsUnfinishedUploadsOfThisNodeOnly) {
+  Node node;
+  std::string id;
+  {
+    auto up = MakeUploader(&node);
+    id = up->node_id();
+  }
+  // A 11 MiB file makes a multipart upload (threshold and parts at 5 MiB);
+  // part 2 fails and the abort is skipped, as if the process died mid-upload.
+  S3Options o = Options(Prefix());
+  o.multipart_threshold = 5ull << 20;
+  o.part_size = 5ull << 20;
+  auto store = OpenStore(o);
+  std::string big = node.Path("big.bin");
+  {
+    std::ofstream out(big, std::ios::binary);
+    std::string chunk(1 << 20, 'x');
+    for (int i = 0; i < 11; i++) out << chunk;
+  }
+  store->TEST_FailUploadPart(2);
+  store->TEST_SkipAbort(true);
+  ASSERT_FALSE(store->PutFile(SegmentKey(id, "segment-1-2-9.sqlite.zst"), big).ok());
+  ASSERT_FALSE(store->PutFile(SegmentKey("other-node", "segment-1-2-9.sqlite.zst"), big).ok());
+  store->TEST_FailUploadPart(0);
+  store->TEST_SkipAbort(false);
+  ASSERT_EQ(store->ListMultipartUploads("")->size(), 2u);
+
+  auto up = MakeUploader(&node);  // same node id: Start cleans up
+  auto left = store->ListMultipartUploads("");
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].key, SegmentKey("other-node", "segment-1-2-9.sqlite.zst"));
+  ASSERT_TRUE(store->AbortMultipartUpload((*left)[0].key, (*left)[0].upload_id).ok());
 }
 
 TEST_F(UploaderMinio, ReconcileCatalogsTheBucketOnAFreshOutputPath) {
