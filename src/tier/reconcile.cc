@@ -53,29 +53,56 @@ Result<ReconcileStats> ReconcileRemote(ObjectStore* store, storage::Catalog* cat
   // 2. What the catalog knows.
   const std::string base = store->PublicUrl("");
   std::map<std::string, int64_t> remote_by_url;
+  // Remote rows under another URL base (--s3-read-url-base or the endpoint
+  // changed), by the "<node>/<name>" at the end of their URL.
+  std::map<std::string, const storage::CatalogEntry*> elsewhere;
   std::set<std::string> local_names;
   for (const auto& r : rows) {
-    if (r.tier == storage::Tier::kRemote) remote_by_url.emplace(r.path, r.id);
-    else if (r.kind == storage::FileKind::kSegment) local_names.insert(r.path);
+    if (r.tier == storage::Tier::kRemote) {
+      remote_by_url.emplace(r.path, r.id);
+      if (!r.path.starts_with(base)) {
+        std::string_view u = r.path;
+        u = u.substr(0, u.find('?'));
+        size_t name_at = u.rfind('/');
+        size_t node_at = name_at == std::string_view::npos || name_at == 0 ? std::string_view::npos
+                                                                            : u.rfind('/', name_at - 1);
+        SegmentKeyInfo k;
+        if (node_at != std::string_view::npos && ParseSegmentKey(u.substr(node_at + 1), &k)) {
+          elsewhere.emplace(k.node_id + "/" + k.name, &r);
+        }
+      }
+    } else if (r.kind == storage::FileKind::kSegment) {
+      local_names.insert(r.path);
+    }
   }
 
   std::set<std::string> seen;
   std::vector<storage::CatalogEntry> adds;
+  std::vector<int64_t> drop;
   const int64_t now = NowNanos();
   for (const auto& o : objects) {
     std::string url = store->PublicUrl(o.key);
+    SegmentKeyInfo k;
+    const bool segment_key = ParseSegmentKey(o.key, &k);
+    if (segment_key && k.node_id == opts.node_id) stats.max_own_id = std::max(stats.max_own_id, k.id);
     if (remote_by_url.count(url)) {
       seen.insert(url);
       continue;
     }
-    SegmentKeyInfo k;
-    if (ParseSegmentKey(o.key, &k)) {
-      if (k.node_id == opts.node_id) {
-        stats.max_own_id = std::max(stats.max_own_id, k.id);
-        if (local_names.count(k.name)) {
-          stats.pending++;
-          continue;
-        }
+    if (segment_key) {
+      // 2b. Known under its old URL: re-point the row (same segment, one row).
+      if (auto it = elsewhere.find(o.key); it != elsewhere.end()) {
+        storage::CatalogEntry moved = *it->second;
+        drop.push_back(moved.id);
+        moved.path = url;
+        adds.push_back(std::move(moved));
+        elsewhere.erase(it);
+        stats.repointed++;
+        continue;
+      }
+      if (k.node_id == opts.node_id && local_names.count(k.name)) {
+        stats.pending++;
+        continue;
       }
       // 3. Bounds from the key alone.
       storage::CatalogEntry e;
@@ -110,14 +137,14 @@ Result<ReconcileStats> ReconcileRemote(ObjectStore* store, storage::Catalog* cat
   }
 
   // 5. Vanished objects.
-  std::vector<int64_t> drop;
+  stats.dropped = drop.size();  // re-pointed rows are not counted as dropped
   for (const auto& [url, id] : remote_by_url) {
     if (!seen.count(url) && url.starts_with(base)) {
       spdlog::warn("reconcile: {} is gone from the bucket; dropping its catalog row", url);
       drop.push_back(id);
     }
   }
-  stats.dropped = drop.size();
+  stats.dropped = drop.size() - stats.dropped;
   if (adds.empty() && drop.empty()) return stats;
 
   // 6. One transaction, then the readers' view.
@@ -126,10 +153,8 @@ Result<ReconcileStats> ReconcileRemote(ObjectStore* store, storage::Catalog* cat
   handles.reserve(adds.size());
   for (auto& e : adds) handles.push_back(RemoteHandle(std::move(e)));
   files->ReplaceMany(drop, std::move(handles));
-  if (stats.adopted + stats.adopted_opened > 0 || stats.dropped > 0) {
-    spdlog::info("reconcile: {} objects listed, {} remote segments adopted, {} dropped", stats.listed,
-                 stats.adopted + stats.adopted_opened, stats.dropped);
-  }
+  spdlog::info("reconcile: {} objects listed, {} remote segments adopted, {} dropped, {} moved to a new URL",
+               stats.listed, stats.adopted + stats.adopted_opened, stats.dropped, stats.repointed);
   return stats;
 }
 

@@ -39,6 +39,7 @@ struct ReconcileStats {
   uint64_t adopted = 0;         // remote rows added with bounds from the key
   uint64_t adopted_opened = 0;  // remote rows added by reading the file (open_unknown)
   uint64_t dropped = 0;         // remote rows whose object is gone
+  uint64_t repointed = 0;       // remote rows moved to the object's current URL (the URL base changed)
   uint64_t pending = 0;         // own keys of segments still local (the uploader flips them)
   uint64_t unreadable = 0;      // objects of an unknown naming that could not be read (logged, retried next pass)
   int64_t max_own_id = -1;      // largest segment id among this node's keys; -1 if none
@@ -49,7 +50,10 @@ struct ReconcileStats {
 //     return it and change nothing (an unreachable store never empties the
 //     catalog);
 //  2. an object whose URL (store->PublicUrl(key)) a remote row already names
-//     is known;
+//     is known; a segment key whose "<node>/<name>" ends the URL of a remote
+//     row under another base (--s3-read-url-base or the endpoint changed) is
+//     the same segment: its row is re-pointed to the current URL, never
+//     adopted twice;
 //  3. an unknown key "<node>/segment-<min>-<max>-<id>.sqlite.zst" becomes a
 //     remote row with the bounds from the key, bytes = object size, rows 0,
 //     label keys unknown and no filters: the planner prunes it by time only.

@@ -434,6 +434,32 @@ TEST_F(UploaderMinio, ReconcileCatalogsTheBucketOnAFreshOutputPath) {
   EXPECT_EQ(fresh.catalog->List()->size(), 2u);
 }
 
+TEST_F(UploaderMinio, ANewReadUrlBaseRepointsRowsInsteadOfDuplicatingThem) {
+  Node a;
+  auto seg = a.AddSegment(kNow - 5 * kHourNs, kNow - 4 * kHourNs);
+  auto up = MakeUploader(&a);
+  ASSERT_EQ(up->Rotate()->uploaded, 1u);
+  up->Stop();
+  up.reset();
+
+  S3Options o = Options(Prefix());
+  o.read_url_base = "https://cdn.example.com/cold";
+  auto cdn = OpenStore(o);
+  auto up2 = MakeUploader(&a, cdn.get());  // Start reconciles
+  auto rows = a.catalog->List();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].path, cdn->PublicUrl(SegmentKey(up2->node_id(), seg.path)));
+  EXPECT_TRUE((*rows)[0].path.starts_with("https://cdn.example.com/cold/"));
+  EXPECT_EQ((*rows)[0].rows, seg.rows);  // everything else kept
+  EXPECT_TRUE((*rows)[0].label_keys_known);
+  ASSERT_EQ(a.files.size(), 1u);
+  EXPECT_EQ(a.files.Snapshot()[0]->entry.path, (*rows)[0].path);
+  auto again = up2->Reconcile();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->repointed + again->adopted + again->dropped, 0u);
+}
+
 TEST_F(UploaderMinio, ReconcileDropsRowsWhoseObjectVanished) {
   Node a;
   auto s1 = a.AddSegment(kNow - 5 * kHourNs, kNow - 4 * kHourNs);

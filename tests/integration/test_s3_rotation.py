@@ -188,6 +188,27 @@ def test_unreachable_bucket_keeps_segments_local_and_serving(loge, clock, s3env)
     s.stop()
 
 
+def test_kill9_within_the_grace_window_leaves_no_duplicate(loge, clock, s3env):
+    prefix = "rot5/"
+    s = loge(*FAST, *s3_flags(s3env, prefix, "--s3-rotate-age", "0s", "--s3-rotate-interval", "100ms",
+                              "--s3-rotate-grace", "1h"))
+    make_segments(s, clock, 2)
+    # Both flipped in the catalog (the log line follows the flip and swap);
+    # the local copies wait for their grace window.
+    wait_for(lambda: s.log().count("S3 tier: rotated") == 2, 30, "both segments rotated")
+    assert len(rotated_keys(s3env, prefix)) == 2
+    assert len(local_segments(s)) == 2
+    s.kill9()
+    s.start()
+    # Startup deleted the local copies: the catalog names the remote ones.
+    assert local_segments(s) == []
+    assert s.log().count("it was rotated to S3") == 2, s.log()
+    st = stats(s)
+    assert st["segments_total"] == 2, st
+    assert st["rows_total"] == 200, st
+    s.stop()
+
+
 @NEEDS_READ_SIDE
 def test_admin_rotate_stats_and_queries_over_remote_segments(loge, clock, s3env):
     prefix = "rot4/"
