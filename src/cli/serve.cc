@@ -8,6 +8,10 @@
 
 #include "core/time.h"
 #include "server/server.h"
+#include "tier/remote_reads.h"
+#include "tier/s3_store.h"
+#include "tier/segment_key.h"
+#include "tier/uploader.h"
 
 namespace loge::cli {
 
@@ -33,6 +37,39 @@ struct SizeValidator : public CLI::Validator {
 };
 
 Duration MustDuration(const std::string& s) { return *ParseDuration(s); }
+
+// The store's options from the --s3-* flags. InvalidArgument names the flag.
+Result<tier::S3Options> S3OptionsFromFlags(const ServeFlags& f) {
+  tier::S3Options o;
+  o.bucket = f.s3_bucket;
+  o.prefix = f.s3_prefix;
+  o.endpoint = f.s3_endpoint;
+  o.region = f.s3_region;
+  o.force_path_style = f.s3_force_path_style;
+  o.read_url_base = f.s3_read_url_base;
+  o.acl = f.s3_acl;
+  if (o.bucket.find('/') != std::string::npos) {
+    return Status::InvalidArgument("--s3-bucket: a bucket name, without '/': " + o.bucket);
+  }
+  if (o.prefix.starts_with('/')) return Status::InvalidArgument("--s3-prefix must not start with '/'");
+  for (const auto* url : {&o.endpoint, &o.read_url_base}) {
+    if (!url->empty() && !url->starts_with("http://") && !url->starts_with("https://")) {
+      return Status::InvalidArgument(std::string(url == &o.endpoint ? "--s3-endpoint" : "--s3-read-url-base") +
+                                     " must start with http:// or https://: " + *url);
+    }
+  }
+  for (char c : o.acl) {
+    if (!((c >= 'a' && c <= 'z') || c == '-')) {
+      return Status::InvalidArgument("--s3-acl: a canned ACL such as public-read (a-z and '-'): " + o.acl);
+    }
+  }
+  auto expiry = std::chrono::duration_cast<std::chrono::seconds>(MustDuration(f.s3_presign_expiry));
+  if (expiry < std::chrono::seconds(1) || expiry > std::chrono::hours(24 * 7)) {
+    return Status::InvalidArgument("--s3-presign-expiry must be between 1s and 168h");
+  }
+  o.presign_expiry = expiry;
+  return o;
+}
 
 }  // namespace
 
@@ -85,6 +122,45 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
   app->add_option("--api-key", f->api_key,
                   "bearer token required by every read endpoint (query, labels, stats, ...); push stays open; "
                   "empty disables auth");
+  app->add_option("--s3-bucket", f->s3_bucket,
+                  "S3 bucket of the cold tier: segments older than --s3-rotate-age move there (default \"\": disabled). "
+                  "Credentials come from the AWS chain only (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                  "~/.aws/credentials, ~/.aws/config)")
+      ->capture_default_str();
+  app->add_option("--s3-prefix", f->s3_prefix, "key prefix of every object in the bucket")->capture_default_str();
+  app->add_option("--s3-endpoint", f->s3_endpoint,
+                  "S3 endpoint (scheme://host[:port]), e.g. http://127.0.0.1:9000 (default \"\": AWS for --s3-region)")
+      ->capture_default_str();
+  app->add_option("--s3-region", f->s3_region,
+                  "signing region (default \"\": AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1)")
+      ->capture_default_str();
+  app->add_option("--s3-force-path-style", f->s3_force_path_style,
+                  "address objects as endpoint/bucket/key (MinIO, self-hosted servers, bucket names with dots)")
+      ->capture_default_str();
+  app->add_option("--s3-read-url-base", f->s3_read_url_base,
+                  "base URL for public reads of objects, e.g. a CDN (default \"\": the object's own URL)")
+      ->capture_default_str();
+  app->add_option("--s3-acl", f->s3_acl, "canned ACL sent with uploads (x-amz-acl), e.g. public-read (default \"\": none)")
+      ->capture_default_str();
+  app->add_option("--s3-rotate-age", f->s3_rotate_age,
+                  "a local segment moves to S3 once its newest row is this old")
+      ->capture_default_str()->check(dur);
+  app->add_option("--s3-rotate-interval", f->s3_rotate_interval,
+                  "how often to rotate segments and reconcile the catalog with the bucket listing")
+      ->capture_default_str()->check(dur);
+  app->add_option("--s3-rotate-grace", f->s3_rotate_grace,
+                  "how long a rotated segment's local copy stays for queries that already planned with it")
+      ->capture_default_str()->check(dur);
+  app->add_option("--s3-frame-cache-size", f->s3_frame_cache_size,
+                  "decoded frames of remote segments cached in memory (256 KiB each)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app->add_option("--s3-presign-expiry", f->s3_presign_expiry,
+                  "lifetime of presigned URLs handed to clients (1s..168h)")
+      ->capture_default_str()->check(dur);
+  app->add_option("--node-id", f->node_id,
+                  "this node's id in object keys, 1-64 of A-Za-z0-9_- (default \"\": generated once and kept in "
+                  "the catalog)")
+      ->capture_default_str();
   app->add_option("--log-level", f->log_level, "server log level")
       ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 }
@@ -125,6 +201,57 @@ int RunServe(const ServeFlags& f) {
       std::fprintf(stderr, "loge: %s must be positive\n", name);
       return 2;
     }
+  }
+
+  // The S3 cold tier. Declared before the server, so it outlives it: the
+  // ingester stops the uploader in Close(), before the catalog closes.
+  std::unique_ptr<tier::S3Store> store;
+  std::unique_ptr<tier::Uploader> uploader;
+  if (!f.s3_bucket.empty()) {
+    auto s3 = S3OptionsFromFlags(f);
+    if (!s3.ok()) {
+      std::fprintf(stderr, "loge: %s\n", s3.status().message().c_str());
+      return 2;
+    }
+    tier::UploaderOptions uo;
+    uo.rotate_age = MustDuration(f.s3_rotate_age);
+    uo.rotate_interval = std::chrono::duration_cast<std::chrono::milliseconds>(MustDuration(f.s3_rotate_interval));
+    uo.grace = std::chrono::duration_cast<std::chrono::milliseconds>(MustDuration(f.s3_rotate_grace));
+    uo.node_id = f.node_id;
+    if (uo.rotate_age < Duration(0) || uo.grace < std::chrono::milliseconds(0)) {
+      std::fprintf(stderr, "loge: --s3-rotate-age and --s3-rotate-grace must not be negative\n");
+      return 2;
+    }
+    if (uo.rotate_interval <= std::chrono::milliseconds(0)) {
+      std::fprintf(stderr, "loge: --s3-rotate-interval must be positive\n");
+      return 2;
+    }
+    if (!f.node_id.empty()) {
+      if (Status st = tier::ValidateNodeId(f.node_id); !st.ok()) {
+        std::fprintf(stderr, "loge: %s\n", st.message().c_str());
+        return 2;
+      }
+    }
+    // Credentials come from the AWS chain inside Open; no message names them.
+    auto opened = tier::S3Store::Open(*s3);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "loge: cannot use S3 bucket %s: %s\n", f.s3_bucket.c_str(),
+                   opened.status().ToString().c_str());
+      return 1;
+    }
+    store = std::move(*opened);
+    uploader = std::make_unique<tier::Uploader>(uo, store.get());
+    in.catalog_worker = uploader.get();
+    spdlog::info("S3 tier: bucket {}, prefix {}, rotate age {}, interval {}, grace {}", f.s3_bucket, f.s3_prefix,
+                 f.s3_rotate_age, f.s3_rotate_interval, f.s3_rotate_grace);
+    tier::RemoteReadOptions ro;
+    ro.frame_cache_frames = static_cast<size_t>(f.s3_frame_cache_size);
+    if (Status st = tier::EnableRemoteReads(ro); !st.ok()) {
+      std::fprintf(stderr, "loge: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    o.object_store = store.get();
+    o.presign_expiry = s3->presign_expiry;
   }
 
   // Signals are taken by sigwait on this thread only; every thread started

@@ -34,6 +34,20 @@ struct ServeFlags {
   int compact_block_filter_lines = 1024;
   std::string log_level = "info";
   std::string api_key;  // --api-key
+  // S3 cold tier (docs/s3.md). An empty bucket disables it.
+  std::string s3_bucket;
+  std::string s3_prefix = "loge/";
+  std::string s3_endpoint;
+  std::string s3_region;
+  bool s3_force_path_style = false;
+  std::string s3_read_url_base;
+  std::string s3_acl;
+  std::string s3_rotate_age = "1h";
+  std::string s3_rotate_interval = "1m";
+  std::string s3_rotate_grace = "1m";
+  int s3_frame_cache_size = 512;
+  std::string s3_presign_expiry = "15m";
+  std::string node_id;  // --node-id; "" = generated once, kept in the catalog
 };
 
 // Registers the serve flags on app (the root command and `serve` share them).

@@ -7,6 +7,7 @@
 
 #include "ingest/ingester_impl.h"
 #include "io/file_system.h"
+#include "storage/catalog_worker.h"
 #include "storage/fuse_filter.h"
 #include "storage/segment_writer.h"
 
@@ -318,6 +319,7 @@ IngestStats Ingester::Stats() {
   for (const auto& f : d->files.Snapshot()) {
     const auto& e = f->entry;
     (e.kind == storage::FileKind::kSegment ? s.segments : s.flush_files)++;
+    if (e.tier == storage::Tier::kRemote) s.segments_remote++;
     s.rows_total += e.rows;
     s.min_ts = any ? std::min(s.min_ts, e.min_ts) : e.min_ts;
     s.max_ts = any ? std::max(s.max_ts, e.max_ts) : e.max_ts;
@@ -350,6 +352,13 @@ void Ingester::TEST_SetCompactionHook(std::function<Status(int)> hook) {
   impl_->compactor->TEST_step_hook = std::move(hook);
 }
 
+Result<std::vector<std::pair<std::string, int64_t>>> Ingester::RunCatalogWorkerNow() {
+  Impl* d = impl_.get();
+  if (!d->opts.catalog_worker) return Status::Unavailable("no S3 tier is configured: start loge with --s3-bucket");
+  if (d->closed) return Status::Unavailable("loge is shutting down");
+  return d->opts.catalog_worker->RunNow();
+}
+
 Status Ingester::CompactNow() {
   LOGE_RETURN_IF_ERROR(impl_->checkpointer->TEST_RunOnce());
   return impl_->compactor->CompactAll();
@@ -372,6 +381,8 @@ Status Ingester::Close() {
     d->stopping = true;
     d->reg_cv.notify_all();
   }
+  // Before the catalog closes (with the ingester): the worker uses it.
+  if (d->opts.catalog_worker) d->opts.catalog_worker->Stop();
   if (d->compactor) d->compactor->Stop();
   d->ticker = std::jthread();
   d->workers.clear();  // jthread: request stop and join

@@ -40,6 +40,10 @@
 #include "ingest/decode_json.h"
 #include "query/engine.h"
 
+namespace loge::storage {
+class CatalogWorker;
+}
+
 namespace loge::ingest {
 
 struct IngestOptions {
@@ -59,6 +63,10 @@ struct IngestOptions {
   size_t compact_min_files = 8;       // --compact-min-files: flush files before a pass runs
   int compact_level = 15;             // --compact-level: zstd level of segments (docs/benchmarks.md)
   size_t compact_block_filter_lines = 1024;  // --compact-block-filter-lines (docs/format-segment.md)
+  // Started once the catalog is open and reconciled, stopped in Close()
+  // before the catalog closes: the S3 uploader when --s3-bucket is set
+  // (cli/serve.cc). Not owned; must outlive the ingester. nullptr = none.
+  storage::CatalogWorker* catalog_worker = nullptr;
 };
 
 struct IngestStats {
@@ -71,6 +79,7 @@ struct IngestStats {
   uint64_t replayed_records = 0;
   uint64_t rejected_backpressure = 0;  // pushes answered 429
   uint64_t segments = 0;      // compacted segments (local and remote)
+  uint64_t segments_remote = 0;  // of those, rotated to (or adopted from) S3
   uint64_t flush_files = 0;   // flush files not yet compacted
   uint64_t rows_total = 0;    // rows in files
   int64_t min_ts = 0;         // over files and head; 0 when empty
@@ -108,6 +117,10 @@ class Ingester : public query::DataSource {
   // files are eligible (tests and POST /api/v1/admin/compact: no sleeping
   // for the background pass).
   Status CompactNow();
+  // Runs one pass of the catalog worker now (POST /api/v1/admin/rotate: one
+  // rotation and reconcile pass); its named counters. Unavailable when no
+  // worker is configured (no --s3-bucket).
+  Result<std::vector<std::pair<std::string, int64_t>>> RunCatalogWorkerNow();
   // Installs Compactor::TEST_step_hook (crash tests).
   void TEST_SetCompactionHook(std::function<Status(int)> hook);
 

@@ -7,6 +7,7 @@
 
 #include "ingest/ingester_impl.h"
 #include "io/file_system.h"
+#include "storage/catalog_worker.h"
 #include "storage/segment_reader.h"
 
 namespace loge::ingest {
@@ -98,6 +99,10 @@ Result<bool> Ingester::Impl::SegmentCommitted(const std::string& path, const std
 //  4. A segment file the catalog does not name: if all of its sources are
 //     still on disk its compaction never committed - delete it; if some are
 //     gone it did (the catalog itself was lost) - re-register it.
+//  5. A segment file named like a remote row's object is a local copy whose
+//     rotation committed (tier/uploader.cc step 4) but whose deletion after
+//     the grace window never ran: delete it, so no segment is both local
+//     and remote.
 // Then loads the cataloged files into the FileSet and notes which WAL record
 // parts the flush files hold.
 Status Ingester::Impl::Reconcile() {
@@ -120,10 +125,17 @@ Status Ingester::Impl::Reconcile() {
   next_file_seq = max_flush_seq + 1;
 
   std::set<std::string> cataloged;
+  // File names of remote rows (the last segment of the URL's path).
+  std::set<std::string> rotated;
   std::vector<int64_t> missing;
   std::vector<storage::CatalogEntry> kept;
   for (auto& e : entries) {
     cataloged.insert(e.path);
+    if (e.tier == storage::Tier::kRemote) {
+      std::string_view url = e.path;
+      url = url.substr(0, url.find('?'));
+      rotated.insert(std::string(url.substr(url.rfind('/') + 1)));
+    }
     if (e.tier == storage::Tier::kLocal && !on_disk.count(e.path)) {
       spdlog::error("reconcile: catalog names {} but the file is missing; dropping it (its rows are lost)", e.path);
       missing.push_back(e.id);
@@ -136,6 +148,11 @@ Status Ingester::Impl::Reconcile() {
   for (const auto& name : on_disk) {
     if (cataloged.count(name) || !EndsWith(name, kFileSuffix)) continue;
     std::string path = io::JoinPath(opts.output_path, name);
+    if (rotated.count(name)) {
+      spdlog::info("reconcile: deleting {}: it was rotated to S3 and the catalog names the remote copy", path);
+      LOGE_RETURN_IF_ERROR(fs->Remove(path));
+      continue;
+    }
     uint64_t seq;
     bool is_segment = name.rfind(kSegmentPrefix, 0) == 0;
     if (!is_segment && !ParseFlushName(name, &seq)) continue;
@@ -275,6 +292,10 @@ Result<std::unique_ptr<Ingester>> Ingester::Open(const IngestOptions& opts) {
     d->workers.emplace_back([d](std::stop_token st) { d->FlushLoop(st); });
   }
   d->ticker = std::jthread([d](std::stop_token st) { d->TickLoop(st); });
+
+  // The S3 uploader (if any) starts before compaction: its startup reconcile
+  // may raise the next segment id above ids found in the bucket.
+  if (opts.catalog_worker) LOGE_RETURN_IF_ERROR(opts.catalog_worker->Start(d->catalog.get(), &d->files));
 
   storage::CompactorOptions cpo;
   cpo.dir = opts.output_path;

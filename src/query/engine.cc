@@ -283,7 +283,9 @@ PruneReason Prune(const storage::FileHandle& f, const Query& q, const NeedleSet&
   const auto& e = f.entry;
   if (e.max_ts < q.start || e.min_ts > q.end) return PruneReason::kTime;
   for (const auto& m : q.matchers) {
-    if (m.RequiresLabel() && !std::binary_search(e.label_keys.begin(), e.label_keys.end(), m.name())) {
+    // Rows adopted from a bucket listing do not know their keys: keep them.
+    if (e.label_keys_known && m.RequiresLabel() &&
+        !std::binary_search(e.label_keys.begin(), e.label_keys.end(), m.name())) {
       return PruneReason::kLabels;
     }
   }

@@ -225,6 +225,30 @@ TEST_F(EngineTest, TimeWindowPrunesFilesWithoutOpeningThem) {
   EXPECT_EQ(r->hits[0].ts, 200);
 }
 
+TEST_F(EngineTest, FileWithUnknownLabelKeysIsNotPrunedByLabel) {
+  AddFile({Row{{{"app", "web"}}, {1, "x", ""}}});
+  AddFile({Row{{{"app", "web"}}, {2, "y", ""}}});
+  // The second file as reconcile adopts it from a bucket listing: keys unknown.
+  storage::CatalogEntry e = src_.files[1]->entry;
+  e.label_keys.clear();
+  e.label_keys_known = false;
+  std::string path = src_.files[1]->local_path;
+  src_.files[1] = std::make_shared<storage::FileHandle>(e, path, nullptr);
+  // A known-empty key list still prunes.
+  storage::CatalogEntry known = src_.files[0]->entry;
+  known.label_keys.clear();
+  path = src_.files[0]->local_path;
+  src_.files[0] = std::make_shared<storage::FileHandle>(known, path, nullptr);
+  Engine engine(EngineOptions{}, &src_);
+  Query q;
+  q.matchers.push_back(*LabelMatcher::Make("app", "web", MatchType::kEq));
+  auto r = engine.Run(q);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stats.pruned_by_labels, 1u);
+  ASSERT_EQ(r->hits.size(), 1u);
+  EXPECT_EQ(r->hits[0].line, "y");
+}
+
 TEST_F(EngineTest, MetadataComesBackWithItsRow) {
   AddFile({Row{{{"app", "web"}}, {1, "a", "{\"trace_id\":\"abc\"}"}}, Row{{{"app", "web"}}, {2, "b", ""}}});
   Engine engine(EngineOptions{}, &src_);

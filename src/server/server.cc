@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/json_writer.h"
+#include "server/handler_admin_tier.h"
 #include "server/handler_explore.h"
 #include "server/web_assets.h"
 
@@ -117,6 +118,10 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "POST") return method_not_allowed("POST");
     return HandleCompact(req);
   }
+  if (p == "/api/v1/admin/rotate") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return HandleAdminRotate(ingester_.get(), req);
+  }
   if (p == "/api/v1/volume") {
     if (req.method != "GET") return method_not_allowed("GET");
     return HandleVolume(ingester_.get(), req);
@@ -145,9 +150,9 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Key("segments_total");
   w.Uint(s.segments);
   w.Key("segments_local");
-  w.Uint(s.segments);
+  w.Uint(s.segments - s.segments_remote);
   w.Key("segments_remote");
-  w.Uint(0);
+  w.Uint(s.segments_remote);
   w.Key("flush_files");
   w.Uint(s.flush_files);
   w.Key("rows_total");

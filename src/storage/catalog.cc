@@ -50,7 +50,8 @@ std::vector<std::string> ParseKeys(std::string_view json) {
   return out;
 }
 
-
+// label_keys of a row whose keys are unknown (CatalogEntry::label_keys_known).
+constexpr std::string_view kUnknownKeys = "null";
 
 }  // namespace
 
@@ -102,7 +103,9 @@ Result<std::vector<CatalogEntry>> Catalog::List() {
     e.max_ts = sqlite3_column_int64(st.get(), 5);
     e.rows = sqlite3_column_int64(st.get(), 6);
     e.bytes = sqlite3_column_int64(st.get(), 7);
-    e.label_keys = ParseKeys(ColumnView(st.get(), 8));
+    std::string_view keys = ColumnView(st.get(), 8);
+    e.label_keys_known = keys != kUnknownKeys;
+    e.label_keys = ParseKeys(keys);
     e.token_filter = std::string(ColumnView(st.get(), 9));
     e.trigram_filter = std::string(ColumnView(st.get(), 10));
     e.sealed_at = sqlite3_column_int64(st.get(), 11);
@@ -118,7 +121,7 @@ Status Catalog::InsertLocked(CatalogEntry* e) {
           "INSERT INTO files(kind, tier, path, min_ts, max_ts, rows, bytes, label_keys, token_filter, "
           "trigram_filter, sealed_at, max_wal_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
-  std::string keys = KeysJson(e->label_keys);
+  std::string keys = e->label_keys_known ? KeysJson(e->label_keys) : std::string(kUnknownKeys);
   sqlite3_stmt* s = st.get();
   sqlite3_bind_int(s, 1, static_cast<int>(e->kind));
   sqlite3_bind_int(s, 2, static_cast<int>(e->tier));
@@ -145,6 +148,14 @@ Status Catalog::Add(CatalogEntry* e) {
 }
 
 Status Catalog::Replace(const std::vector<int64_t>& remove_ids, CatalogEntry* add) {
+  std::vector<CatalogEntry> adds;
+  if (add) adds.push_back(std::move(*add));
+  Status st = ReplaceMany(remove_ids, &adds);
+  if (add) *add = std::move(adds[0]);
+  return st;
+}
+
+Status Catalog::ReplaceMany(const std::vector<int64_t>& remove_ids, std::vector<CatalogEntry>* add) {
   MutexLock l(&mu_);
   LOGE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   Status st;
@@ -159,13 +170,28 @@ Status Catalog::Replace(const std::vector<int64_t>& remove_ids, CatalogEntry* ad
       sqlite3_reset(del.get());
     }
   }
-  if (st.ok() && add) st = InsertLocked(add);
+  for (size_t i = 0; st.ok() && add && i < add->size(); i++) st = InsertLocked(&(*add)[i]);
   if (st.ok()) st = Exec("COMMIT");
   if (!st.ok()) (void)Exec("ROLLBACK");
   return st;
 }
 
-Status Catalog::Remove(const std::vector<int64_t>& ids) { return Replace(ids, nullptr); }
+Status Catalog::Remove(const std::vector<int64_t>& ids) { return ReplaceMany(ids, nullptr); }
+
+Status Catalog::SetRemote(int64_t id, const std::string& url) {
+  MutexLock l(&mu_);
+  Stmt st(db_, "UPDATE files SET tier = ?1, path = ?2 WHERE id = ?3 AND tier = ?4");
+  if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  sqlite3_bind_int(st.get(), 1, static_cast<int>(Tier::kRemote));
+  sqlite3_bind_text(st.get(), 2, url.data(), static_cast<int>(url.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(st.get(), 3, id);
+  sqlite3_bind_int(st.get(), 4, static_cast<int>(Tier::kLocal));
+  if (sqlite3_step(st.get()) != SQLITE_DONE) {
+    return Status::IOError(path_ + ": set remote " + url + ": " + sqlite3_errmsg(db_));
+  }
+  if (sqlite3_changes(db_) != 1) return Status::NotFound("catalog: no local row " + std::to_string(id));
+  return Status::OK();
+}
 
 Status Catalog::SetState(const std::string& key, int64_t value) {
   MutexLock l(&mu_);

@@ -33,6 +33,11 @@ struct CatalogEntry {
   uint64_t rows = 0;
   uint64_t bytes = 0;              // compressed file size
   std::vector<std::string> label_keys;  // sorted
+  // False for remote rows adopted from a bucket listing alone (tier/reconcile.h):
+  // their label keys, rows and filters are unknown, so the planner must not
+  // prune them by label key (label_keys is empty, rows 0, filters empty).
+  // Stored as a JSON null in the label_keys column.
+  bool label_keys_known = true;
   std::string token_filter;        // serialized FuseFilter of whole tokens; empty = none
   std::string trigram_filter;      // serialized FuseFilter of byte trigrams; empty = none
   int64_t sealed_at = 0;           // unix ns when the file was registered
@@ -54,8 +59,15 @@ class Catalog {
   // In one transaction: removes the rows `remove_ids` and adds `add` (sets
   // add->id). Either all of it is durable on return or none of it is.
   Status Replace(const std::vector<int64_t>& remove_ids, CatalogEntry* add) EXCLUDES(mu_);
+  // Like Replace, with any number of rows added (sets each id); one transaction.
+  Status ReplaceMany(const std::vector<int64_t>& remove_ids, std::vector<CatalogEntry>* add) EXCLUDES(mu_);
   // Removes rows (reconcile: files that are gone).
   Status Remove(const std::vector<int64_t>& ids) EXCLUDES(mu_);
+  // Rotation (tier/uploader.h): in one transaction, turns the local row `id`
+  // into a remote one named by `url` (tier = kRemote, path = url); every
+  // other column is kept. NotFound when there is no local row `id` (already
+  // remote, or gone); the row is then unchanged.
+  Status SetRemote(int64_t id, const std::string& url) EXCLUDES(mu_);
   // Key-value state that must survive restarts (e.g. the WAL watermark).
   Status SetState(const std::string& key, int64_t value) EXCLUDES(mu_);
   Result<int64_t> GetState(const std::string& key, int64_t fallback) EXCLUDES(mu_);

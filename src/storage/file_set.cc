@@ -20,6 +20,12 @@ void FileSet::Add(FilePtr f) {
 }
 
 void FileSet::Replace(const std::vector<int64_t>& remove_ids, FilePtr add) {
+  std::vector<FilePtr> adds;
+  if (add) adds.push_back(std::move(add));
+  ReplaceMany(remove_ids, std::move(adds));
+}
+
+void FileSet::ReplaceMany(const std::vector<int64_t>& remove_ids, std::vector<FilePtr> add) {
   std::vector<FilePtr> dropped;  // released after the lock: the last release may unlink
   {
     MutexLock l(&mu_);
@@ -30,9 +36,20 @@ void FileSet::Replace(const std::vector<int64_t>& remove_ids, FilePtr add) {
     });
     dropped.assign(std::make_move_iterator(it), std::make_move_iterator(files_.end()));
     files_.erase(it, files_.end());
-    if (add) files_.push_back(std::move(add));
+    for (auto& f : add) files_.push_back(std::move(f));
   }
   for (const auto& f : dropped) f->MarkObsolete();
+}
+
+FilePtr FileSet::Swap(FilePtr replacement) {
+  MutexLock l(&mu_);
+  for (auto& f : files_) {
+    if (f->entry.id == replacement->entry.id) {
+      f.swap(replacement);
+      return replacement;  // now the old handle
+    }
+  }
+  return nullptr;
 }
 
 std::vector<FilePtr> FileSet::Snapshot() const {

@@ -48,6 +48,14 @@ class FileSet {
   // Removes the files with these ids (marking them obsolete) and adds `add`
   // (may be null), as one step for readers.
   void Replace(const std::vector<int64_t>& remove_ids, FilePtr add) EXCLUDES(mu_);
+  // The same with any number of files added (reconcile).
+  void ReplaceMany(const std::vector<int64_t>& remove_ids, std::vector<FilePtr> add) EXCLUDES(mu_);
+  // Puts `replacement` in place of the file with the same entry.id, as one
+  // step for readers, and returns the file it replaced WITHOUT marking it
+  // obsolete: the caller decides when its local copy may go (rotation keeps
+  // it for a grace window, then calls MarkObsolete). Null when no file has
+  // that id; `replacement` is then not added.
+  FilePtr Swap(FilePtr replacement) EXCLUDES(mu_);
   std::vector<FilePtr> Snapshot() const EXCLUDES(mu_);
   size_t size() const EXCLUDES(mu_);
 

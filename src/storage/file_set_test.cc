@@ -40,5 +40,38 @@ TEST(FileSet, ReplaceDeletesRemovedFilesWhenTheLastReaderLetsGo) {
   EXPECT_FALSE(io::DefaultFileSystem()->Exists(paths[3]));
 }
 
+TEST(FileSet, SwapReplacesByIdAndLeavesTheOldFileToTheCaller) {
+  std::string tmpl = ::testing::TempDir() + "/filesetXXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  FileSet set;
+  std::string local = tmpl + "/seg";
+  ASSERT_TRUE(io::WriteFileAtomic(io::DefaultFileSystem(), local, "x").ok());
+  set.Add(Handle(1, local));
+  set.Add(Handle(2, tmpl + "/other"));
+  CatalogEntry remote;
+  remote.id = 1;
+  remote.tier = Tier::kRemote;
+  remote.path = "http://s3/b/seg";
+  FilePtr old = set.Swap(std::make_shared<const FileHandle>(remote, "", io::DefaultFileSystem()));
+  ASSERT_NE(old, nullptr);
+  EXPECT_EQ(old->local_path, local);
+  auto now = set.Snapshot();
+  ASSERT_EQ(now.size(), 2u);
+  for (const auto& f : now) {
+    if (f->entry.id == 1) {
+      EXPECT_EQ(f->entry.tier, Tier::kRemote);
+      EXPECT_EQ(f->local_path, "");
+    }
+  }
+  // Not marked obsolete: dropping the old handle keeps the file.
+  old.reset();
+  EXPECT_TRUE(io::DefaultFileSystem()->Exists(local));
+  // An unknown id adds nothing.
+  CatalogEntry stray;
+  stray.id = 9;
+  EXPECT_EQ(set.Swap(std::make_shared<const FileHandle>(stray, "", io::DefaultFileSystem())), nullptr);
+  EXPECT_EQ(set.size(), 2u);
+}
+
 }  // namespace
 }  // namespace loge::storage

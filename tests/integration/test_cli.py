@@ -37,7 +37,24 @@ FLAG_DEFAULTS = {
     "--max-line-size": "256KiB",
     "--max-head-size": None,
     "--backpressure-wait": None,
+    "--s3-bucket": None,
+    "--s3-prefix": "loge/",
+    "--s3-endpoint": None,
+    "--s3-region": None,
+    "--s3-force-path-style": ("false", "0"),
+    "--s3-read-url-base": None,
+    "--s3-acl": None,
+    "--s3-rotate-age": "1h",
+    "--s3-rotate-interval": "1m",
+    "--s3-rotate-grace": "1m",
+    "--s3-frame-cache-size": "512",
+    "--s3-presign-expiry": "15m",
+    "--node-id": None,
 }
+
+# Flags whose default is empty say so in their description.
+EMPTY_DEFAULT_FLAGS = ["--s3-bucket", "--s3-endpoint", "--s3-region", "--s3-read-url-base", "--s3-acl",
+                       "--node-id"]
 
 
 @pytest.mark.parametrize("args", [("--help",), ("-h",)])
@@ -55,6 +72,13 @@ def test_help_exits_0_and_lists_every_flag_with_its_default(args):
         assert any(re.search(rf"={re.escape(d)}(?=\s|$)", m.group(1)) for d in options), \
             f"{flag}: default {default} not shown in {m.group(0)!r}"
     assert "serve" in out
+
+
+def test_empty_defaults_are_shown_in_help():
+    out = run("--help").stdout
+    for flag in EMPTY_DEFAULT_FLAGS:
+        line = re.search(rf"^\s*{re.escape(flag)}\b.*$", out, re.M).group(0)
+        assert 'default ""' in line, line
 
 
 def test_compression_levels_are_listed_in_help():
@@ -101,6 +125,30 @@ BAD_VALUES = [
     ("--max-body-size", "12Q"),
     ("--max-line-size", "lots"),
     ("--max-head-size", "1XB"),
+    ("--s3-rotate-age", "1 hour"),
+    ("--s3-rotate-interval", "soon"),
+    ("--s3-rotate-grace", "5x"),
+    ("--s3-presign-expiry", "never"),
+    ("--s3-frame-cache-size", "0"),
+    ("--s3-frame-cache-size", "lots"),
+    ("--s3-force-path-style", "maybe"),
+]
+
+# Values that parse but are checked once the S3 tier is on (--s3-bucket set);
+# they exit 2 before any credentials are looked up.
+BAD_S3_VALUES = [
+    ("--s3-rotate-interval", "0s"),
+    ("--s3-rotate-age", "-1m"),
+    ("--s3-rotate-grace", "-1s"),
+    ("--s3-presign-expiry", "0s"),
+    ("--s3-presign-expiry", "169h"),
+    ("--s3-acl", "Public Read"),
+    ("--s3-endpoint", "ftp://127.0.0.1:9000"),
+    ("--s3-read-url-base", "cdn.example.com"),
+    ("--s3-prefix", "/abs/"),
+    ("--s3-bucket", "a/b"),
+    ("--node-id", "a/b"),
+    ("--node-id", "x" * 65),
 ]
 
 
@@ -118,6 +166,31 @@ def test_bad_flag_value_exits_2_with_a_message(subcommand, flag, value):
     assert r.returncode == 2, f"{flag} {value!r}: exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
     assert flag in r.stderr, f"the message does not name {flag}: {r.stderr!r}"
     assert "listening" not in r.stdout
+
+
+@pytest.mark.parametrize("flag,value", BAD_S3_VALUES, ids=[f"{f}={v[:20]}" for f, v in BAD_S3_VALUES])
+def test_bad_s3_flag_value_exits_2_with_a_message(flag, value):
+    with tempfile.TemporaryDirectory(prefix="loge-it-") as d:
+        args = ["--s3-bucket", "logs"] if flag != "--s3-bucket" else []
+        try:
+            r = run("--output-path", os.path.join(d, "out"), "--port", "0", *args, flag, value,
+                    timeout=BAD_VALUE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{flag} {value!r} was accepted: the server started")
+        assert not os.path.exists(os.path.join(d, "out")), "nothing may be created for a bad value"
+    assert r.returncode == 2, f"{flag} {value!r}: exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+    assert flag in r.stderr, f"the message does not name {flag}: {r.stderr!r}"
+
+
+def test_s3_without_credentials_exits_1_naming_the_chain():
+    with tempfile.TemporaryDirectory(prefix="loge-it-") as d:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["HOME"] = d  # no ~/.aws
+        r = subprocess.run([loge_bin(), "--output-path", os.path.join(d, "out"), "--port", "0",
+                            "--s3-bucket", "logs"], capture_output=True, text=True, timeout=BAD_VALUE_TIMEOUT_S,
+                           stdin=subprocess.DEVNULL, env=env)
+    assert r.returncode == 1, r
+    assert "logs" in r.stderr and "AWS_ACCESS_KEY_ID" in r.stderr, r.stderr
 
 
 def test_unknown_flag_exits_2():

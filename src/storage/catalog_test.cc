@@ -1,0 +1,101 @@
+#include "storage/catalog.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+namespace loge::storage {
+namespace {
+
+std::string TempDir() {
+  std::string tmpl = ::testing::TempDir() + "/catalogXXXXXX";
+  LOGE_ASSERT(mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
+  return tmpl;
+}
+
+CatalogEntry Segment(const std::string& name) {
+  CatalogEntry e;
+  e.kind = FileKind::kSegment;
+  e.path = name;
+  e.min_ts = 10;
+  e.max_ts = 20;
+  e.rows = 5;
+  e.bytes = 123;
+  e.label_keys = {"app", "host"};
+  e.token_filter = "tok";
+  e.sealed_at = 7;
+  return e;
+}
+
+TEST(Catalog, SetRemoteFlipsTierAndPathAndKeepsTheRest) {
+  std::string dir = TempDir();
+  auto c = Catalog::Open(dir);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  CatalogEntry e = Segment("segment-10-20-1.sqlite.zst");
+  ASSERT_TRUE((*c)->Add(&e).ok());
+  ASSERT_TRUE((*c)->SetRemote(e.id, "http://s3/b/n/segment-10-20-1.sqlite.zst").ok());
+  // A second flip finds no local row.
+  EXPECT_EQ((*c)->SetRemote(e.id, "http://other").code(), Code::kNotFound);
+  EXPECT_EQ((*c)->SetRemote(e.id + 100, "http://other").code(), Code::kNotFound);
+  c->reset();  // durable across a reopen
+  auto again = Catalog::Open(dir);
+  ASSERT_TRUE(again.ok());
+  auto rows = (*again)->List();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  const auto& r = (*rows)[0];
+  EXPECT_EQ(r.tier, Tier::kRemote);
+  EXPECT_EQ(r.path, "http://s3/b/n/segment-10-20-1.sqlite.zst");
+  EXPECT_EQ(r.min_ts, 10);
+  EXPECT_EQ(r.max_ts, 20);
+  EXPECT_EQ(r.rows, 5u);
+  EXPECT_EQ(r.bytes, 123u);
+  EXPECT_EQ(r.label_keys, (std::vector<std::string>{"app", "host"}));
+  EXPECT_TRUE(r.label_keys_known);
+  EXPECT_EQ(r.token_filter, "tok");
+}
+
+TEST(Catalog, UnknownLabelKeysSurviveARoundTrip) {
+  auto c = Catalog::Open(TempDir());
+  ASSERT_TRUE(c.ok());
+  std::vector<CatalogEntry> adds(2, Segment("a"));
+  adds[1].path = "b";
+  adds[1].label_keys.clear();
+  adds[1].label_keys_known = false;
+  ASSERT_TRUE((*c)->ReplaceMany({}, &adds).ok());
+  EXPECT_GT(adds[0].id, 0);
+  EXPECT_GT(adds[1].id, adds[0].id);
+  auto rows = (*c)->List();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_TRUE((*rows)[0].label_keys_known);
+  EXPECT_FALSE((*rows)[1].label_keys_known);
+  EXPECT_TRUE((*rows)[1].label_keys.empty());
+  // An empty but known key list is not "unknown".
+  CatalogEntry none = Segment("c");
+  none.label_keys.clear();
+  ASSERT_TRUE((*c)->Add(&none).ok());
+  rows = (*c)->List();
+  ASSERT_TRUE(rows.ok());
+  EXPECT_TRUE(rows->back().label_keys_known);
+}
+
+TEST(Catalog, ReplaceManyIsAllOrNothing) {
+  auto c = Catalog::Open(TempDir());
+  ASSERT_TRUE(c.ok());
+  CatalogEntry first = Segment("a");
+  ASSERT_TRUE((*c)->Add(&first).ok());
+  CatalogEntry second = Segment("b");
+  ASSERT_TRUE((*c)->Add(&second).ok());
+  // The second add collides with a path that stays: nothing of it commits,
+  // not the removal, not the first add.
+  std::vector<CatalogEntry> adds = {Segment("x"), Segment("a")};
+  EXPECT_FALSE((*c)->ReplaceMany({second.id}, &adds).ok());
+  auto rows = (*c)->List();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].path, "a");
+  EXPECT_EQ((*rows)[1].path, "b");
+}
+
+}  // namespace
+}  // namespace loge::storage

@@ -1,0 +1,36 @@
+// CatalogWorker: a background component that works on the catalog beside the
+// write path — the S3 uploader and reconcile (tier/uploader.h). The ingester
+// owns the catalog and the FileSet; it starts the worker once both are open
+// and reconciled with the output directory, and stops it before the catalog
+// closes. Storage knows only this interface, so ingest does not depend on tier.
+//
+// Thread-safety: Start and Stop are called by the ingester's owner thread
+// (open, close); RunNow may be called from any thread (admin endpoint).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace loge::storage {
+
+class Catalog;
+class FileSet;
+
+class CatalogWorker {
+ public:
+  virtual ~CatalogWorker() = default;
+  // Begins work on catalog and files (neither owned; both outlive Stop()).
+  // A non-OK status fails the ingester's Open.
+  virtual Status Start(Catalog* catalog, FileSet* files) = 0;
+  // Ends work and joins every thread the worker started. Idempotent.
+  virtual void Stop() = 0;
+  // Runs one full pass now instead of waiting for the interval (tests and
+  // POST /api/v1/admin/rotate); returns named counters of what it did.
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> RunNow() = 0;
+};
+
+}  // namespace loge::storage
