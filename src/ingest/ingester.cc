@@ -111,7 +111,10 @@ Status Ingester::Impl::Reserve(uint64_t bytes) {
       return Status::ResourceExhausted("ingest is saturated: unflushed data is at its limit");
     }
     auto deadline = std::chrono::steady_clock::now() + opts.backpressure_wait;
-    if (!budget_cv.wait_until(l.native(), deadline, fits)) {
+    waiting++;
+    bool got_room = budget_cv.wait_until(l.native(), deadline, fits);
+    waiting--;
+    if (!got_room) {
       rejected++;
       return Status::ResourceExhausted("ingest is saturated: flushes did not catch up within " +
                                        FormatDuration(opts.backpressure_wait));
@@ -332,6 +335,7 @@ IngestStats Ingester::Stats() {
   }
   s.replayed_records = d->replayed;
   s.rejected_backpressure = d->rejected;
+  s.backpressure_waiting = d->waiting;
   return s;
 }
 

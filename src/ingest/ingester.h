@@ -78,6 +78,7 @@ struct IngestStats {
   uint64_t watermark = 0;     // durable WAL watermark
   uint64_t replayed_records = 0;
   uint64_t rejected_backpressure = 0;  // pushes answered 429
+  uint64_t backpressure_waiting = 0;   // pushes waiting for room right now
   uint64_t segments = 0;      // compacted segments (local and remote)
   uint64_t segments_remote = 0;  // of those, rotated to (or adopted from) S3
   uint64_t flush_files = 0;   // flush files not yet compacted

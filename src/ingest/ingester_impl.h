@@ -77,6 +77,7 @@ struct Ingester::Impl {
   uint64_t head_bytes GUARDED_BY(budget_mu) = 0;
   std::atomic<uint64_t> head_rows{0};
   std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> waiting{0};  // pushes blocked in Reserve for room
 
   wal::SeqTracker tracker;
   std::unique_ptr<wal::Wal> wal;

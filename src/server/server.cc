@@ -173,6 +173,8 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.watermark);
   w.Key("rejected_backpressure");
   w.Uint(s.rejected_backpressure);
+  w.Key("backpressure_waiting");
+  w.Uint(s.backpressure_waiting);
   w.Key("compacted_rows");
   w.Uint(s.compacted_rows);
   w.Key("compaction_seconds");

@@ -139,7 +139,8 @@ def test_sigterm_answers_the_request_in_flight_and_exits_promptly(loge, clock):
 
     th = threading.Thread(target=waiting_push, daemon=True)
     th.start()
-    time.sleep(0.5)  # let the push enter its 2s backpressure wait (not a condition we can observe)
+    wait_for(lambda: s.request("GET", "/api/v1/stats").json()["backpressure_waiting"] >= 1, 5,
+             "the push to enter its backpressure wait")
     rc = s.stop(timeout=GRACEFUL_STOP_S, check=False)
     th.join(10)
     assert result.get("status") in (429, 503), f"the in-flight push got no answer: {result}"
