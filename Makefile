@@ -8,7 +8,7 @@ PORT       ?= 3000
 DATA       ?= data/
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build run test test-asan fuzz bench clean
+.PHONY: all deps build run test test-asan fuzz bench clean thread-safety
 
 all: build
 
@@ -35,6 +35,11 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -LE "slow|clients"
+
+# clang's -Wthread-safety over every source file (the build uses g++, which
+# ignores the lock annotations of src/core/mutex.h).
+thread-safety: build
+	python3 scripts/thread_safety.py $(BUILD)
 
 # Every libFuzzer target (src/*/*_fuzz.cc), built with clang, FUZZ_SECONDS each.
 fuzz: deps

@@ -36,7 +36,6 @@ std::string Payload(uint64_t i, size_t bytes = 50) {
 // With 50-byte payloads a record is 66 bytes, so a 200-byte segment rotates
 // after every 4th record when each record is its own batch (wait=true).
 constexpr uint64_t kSmallSegment = 200;
-constexpr uint64_t kRecordsPerSmallSegment = 4;
 
 Options Opts(const std::string& dir, uint64_t segment_bytes = 64ull << 20) {
   Options o;
