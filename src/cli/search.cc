@@ -13,6 +13,7 @@
 #include "core/time.h"
 #include "query/engine.h"
 #include "query/logql.h"
+#include "server/server.h"
 #include "storage/file_set.h"
 #include "storage/zstd_vfs.h"
 #include "tier/remote_reads.h"
@@ -238,20 +239,7 @@ Result<std::string> RunLocalPlan(const SearchFlags& f, const query::Query& q, co
   w.String("success");
   w.Key("data");
   w.BeginArray();
-  for (const auto& h : res.hits) {
-    w.BeginObject();
-    w.Key("timestamp");
-    w.Int(h.ts);
-    w.Key("line");
-    w.String(h.line);
-    w.Key("labels");
-    w.Raw(h.labels_json);
-    if (!h.metadata.empty()) {
-      w.Key("metadata");
-      w.Raw(h.metadata);
-    }
-    w.EndObject();
-  }
+  server::WriteHits(res.hits, &w);  // the shape of the server's answer
   w.EndArray();
   w.Key("partial");
   w.Bool(!warnings.empty());
