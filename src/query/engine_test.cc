@@ -7,6 +7,7 @@
 
 #include "io/file_system.h"
 #include "storage/segment_writer.h"
+#include "storage/zstd_vfs.h"
 
 namespace loge::query {
 namespace {
@@ -209,6 +210,36 @@ TEST_F(EngineTest, SmallLimitOpensOnlyTheNewestFiles) {
   EXPECT_EQ(r->stats.files_considered, 20u);
   EXPECT_EQ(r->stats.files_opened, 1u);
   EXPECT_EQ(r->hits.front().ts, 19049);
+}
+
+// A narrow window on one stream reads the frames of the blocks in the window,
+// not one frame per newer block of the stream (blocks_by_stream holds min_ts).
+TEST_F(EngineTest, NarrowWindowOnOneStreamReadsFewFrames) {
+  std::vector<Row> rows;
+  for (int s = 0; s < 2; s++) {
+    for (int i = 0; i < 40000; i++) {
+      Row r;
+      r.labels = {{"app", s ? "web" : "db"}};
+      r.e.ts = i * 10 + s;
+      r.e.line = "line " + std::to_string(i) + " of stream " + std::to_string(s) + " with some padding text";
+      rows.push_back(std::move(r));
+    }
+  }
+  AddFile(rows, 0);  // 2 x 157 blocks
+  Engine engine(EngineOptions{}, &src_);
+  Query q;
+  q.matchers.push_back(*LabelMatcher::Make("app", "web", MatchType::kEq));
+  q.start = 100000;  // rows 10000..10009 of stream 1: one block, 3/4 of the stream is newer
+  q.end = 100099;
+  storage::TEST_ClearFrameCache();
+  uint64_t before = storage::GetVfsStats().frames_decompressed;
+  auto r = engine.Run(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->hits.size(), 10u);
+  EXPECT_EQ(r->hits[0].ts, 100091);
+  // Header and schema, streams, the index, the block: 4 frames here, where
+  // testing min_ts in the table rows read 19 (every frame of newer blocks).
+  EXPECT_LE(storage::GetVfsStats().frames_decompressed - before, 8u);
 }
 
 TEST_F(EngineTest, TimeWindowPrunesFilesWithoutOpeningThem) {

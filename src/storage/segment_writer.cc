@@ -82,7 +82,7 @@ Result<std::string> BuildFilter(std::vector<uint64_t>* keys) {
 // Indexes are created after the inserts (faster, and denser pages).
 constexpr const char* kIndexes = R"sql(
 CREATE INDEX blocks_by_time ON blocks(max_ts, min_ts);
-CREATE INDEX blocks_by_stream ON blocks(stream, max_ts);
+CREATE INDEX blocks_by_stream ON blocks(stream, max_ts, min_ts);
 )sql";
 
 Status SqlError(sqlite3* db, const char* what) {
