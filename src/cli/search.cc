@@ -197,10 +197,10 @@ Result<std::string> RunLocalPlan(const SearchFlags& f, const query::Query& q, co
         if (k.get_string().get(s) == simdjson::SUCCESS) e.label_keys.emplace_back(s);
       }
     } else {
-      // No keys listed: the server pruned by them already; list the ones the
-      // query needs so the engine's own pruning keeps the file.
-      for (const auto& m : q.matchers) e.label_keys.push_back(m.name());
-      std::sort(e.label_keys.begin(), e.label_keys.end());
+      // null (a segment adopted from a bucket listing, whose keys nobody
+      // knows) or no keys listed: the server pruned by them already, so the
+      // engine's own pruning must keep the file.
+      e.label_keys_known = false;
     }
     e.kind = storage::FileKind::kSegment;
     e.tier = storage::Tier::kRemote;

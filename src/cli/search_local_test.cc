@@ -74,8 +74,10 @@ class SearchLocalMinio : public ::testing::Test {
   }
 
   // A server whose catalog holds the remote segment, with `hot` rows pushed
-  // into its head: app0..app3 lines newer than the segment's.
-  void StartServer(tier::ObjectStore* store) {
+  // into its head: app0..app3 lines newer than the segment's. adopted: the
+  // row as reconcile makes it from a bucket listing (bounds and bytes only:
+  // label keys unknown, no filters, rows 0).
+  void StartServer(tier::ObjectStore* store, bool adopted = false) {
     out_ = testutil::TempDir("search-local-out");
     {
       auto catalog = storage::Catalog::Open(out_);
@@ -83,6 +85,13 @@ class SearchLocalMinio : public ::testing::Test {
       storage::CatalogEntry e = segment_->entry;
       e.tier = storage::Tier::kRemote;
       e.path = store_->PublicUrl(kKey);
+      if (adopted) {
+        e.label_keys.clear();
+        e.label_keys_known = false;
+        e.token_filter.clear();
+        e.trigram_filter.clear();
+        e.rows = 0;
+      }
       ASSERT_TRUE((*catalog)->Add(&e).ok());
     }
     server::ServerOptions o;
@@ -248,6 +257,27 @@ TEST_F(SearchLocalMinio, LocalSearchPrintsExactlyWhatTheServerAnswers) {
     if (c.rows > 0) {
       EXPECT_GT(tier::GetRemoteReadStats().requests, before);
     }
+  }
+}
+
+// A segment adopted from a bucket listing (another node's upload) has no
+// known label keys: the plan says so with "label_keys": null, and --local
+// keeps the segment for label matchers instead of pruning it (it used to get
+// [] and drop every cold row of such a segment).
+TEST_F(SearchLocalMinio, LocalSearchKeepsSegmentsWhoseLabelKeysAreUnknown) {
+  StartServer(store_, /*adopted=*/true);
+  auto r = Call("/api/v1/search/plan?query=%7Bapp%3D%22app2%22%7D&limit=100");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("label_keys":null)"), std::string::npos) << r.body;
+  for (const std::string selector : {R"({app="app2"})", R"({env="test", app=~"app[37]"} |= "req=12")"}) {
+    SCOPED_TRACE(selector);
+    storage::TEST_ClearRemoteCache();
+    std::string server_side = Search(selector, 200, false);
+    storage::TEST_ClearRemoteCache();
+    std::string local = Search(selector, 200, true);
+    EXPECT_EQ(local, server_side);
+    // Cold rows are in both answers (the hot ones are "hot app…" lines).
+    EXPECT_NE(local.find(R"("line":"app)"), std::string::npos) << local.substr(0, 300);
   }
 }
 

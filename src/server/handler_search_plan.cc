@@ -5,6 +5,7 @@
 //   {"status":"success",
 //    "hot":[{timestamp, line, labels, metadata?}, …],   // like /api/v1/query's data
 //    "segments":[{"id","url","min_ts","max_ts","bytes","rows","label_keys"}, …],
+//                                 // label_keys: null when unknown (a segment adopted by reconcile)
 //    "expires_at": <unix seconds>,                      // when the URLs stop working
 //    "partial": bool, "warnings": [...], "stats": {…}}
 //
@@ -134,9 +135,16 @@ HttpResponse Server::HandleSearchPlan(HttpRequest& req) {
     w.Key("rows");
     w.Uint(e.rows);
     w.Key("label_keys");
-    w.BeginArray();
-    for (const auto& k : e.label_keys) w.String(k);
-    w.EndArray();
+    if (!e.label_keys_known) {
+      // Adopted from a bucket listing (reconcile): the keys are unknown, and
+      // an empty list would let the client prune the segment for any label
+      // matcher. null tells it to keep the segment (as the server's planner does).
+      w.Null();
+    } else {
+      w.BeginArray();
+      for (const auto& k : e.label_keys) w.String(k);
+      w.EndArray();
+    }
     w.EndObject();
   }
   w.EndArray();
