@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <queue>
 
 #include "core/json_writer.h"
 #include "core/time.h"
@@ -171,9 +172,11 @@ Status SegmentWriter::CloseGroup() {
   if (group_first_ == 0) return Status::OK();
   SortUnique(&group_trigrams_);
   MergeKeys(group_trigrams_, &seg_trigrams_);
+  // Kept until Finish at its exact size: the open vector's capacity is that
+  // of every trigram of the group's lines, several times the distinct ones.
   groups_.push_back(PendingGroup{group_first_, group_last_, group_min_ts_, group_max_ts_, group_rows_,
-                                 std::move(group_trigrams_)});
-  group_trigrams_ = {};
+                                 std::vector<uint64_t>(group_trigrams_.begin(), group_trigrams_.end())});
+  group_trigrams_.clear();
   group_first_ = 0;
   group_rows_ = 0;
   return Status::OK();
@@ -183,19 +186,27 @@ Status SegmentWriter::CloseGroup() {
 // ones into meta group_common_trigrams.
 Status SegmentWriter::WriteGroups() {
   if (groups_.empty()) return Status::OK();
-  // How many groups hold each trigram: the groups' keys are unique each.
-  std::vector<uint64_t> all;
-  for (const auto& g : groups_) all.insert(all.end(), g.trigrams.begin(), g.trigrams.end());
-  std::sort(all.begin(), all.end());
+  // How many groups hold each trigram: a k-way merge of the groups' sorted,
+  // unique keys, so no second copy of them is made.
   const size_t max_groups = std::max<size_t>(1, groups_.size() / kCommonGroupShareDenominator);
   std::vector<uint64_t> common;
-  for (size_t i = 0; i < all.size();) {
-    size_t j = i;
-    while (j < all.size() && all[j] == all[i]) j++;
-    if (j - i > max_groups) common.push_back(all[i]);
-    i = j;
+  using Head = std::pair<uint64_t, size_t>;  // (key, group), smallest key on top
+  std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads;
+  std::vector<size_t> next(groups_.size(), 0);
+  for (size_t i = 0; i < groups_.size(); i++) {
+    if (!groups_[i].trigrams.empty()) heads.emplace(groups_[i].trigrams[0], i);
   }
-  all = {};
+  while (!heads.empty()) {
+    const uint64_t key = heads.top().first;
+    size_t holders = 0;
+    while (!heads.empty() && heads.top().first == key) {
+      size_t i = heads.top().second;
+      heads.pop();
+      holders++;
+      if (++next[i] < groups_[i].trigrams.size()) heads.emplace(groups_[i].trigrams[next[i]], i);
+    }
+    if (holders > max_groups) common.push_back(key);
+  }
   for (auto& g : groups_) {
     std::vector<uint64_t> rare;
     rare.reserve(g.trigrams.size());
