@@ -36,34 +36,13 @@ server::HttpRequest Get(const std::string& target) {
 class SearchLocalMinio : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    binary_ = tier::MinioServer::FindBinary();
-    if (binary_.empty()) return;
-    dir_ = testutil::TempDir("search-local");
-    segment_ = new Segment(testutil::BuildSegment(dir_, "segment-1.sqlite.zst", 8, 2000));
-    minio_ = new tier::MinioServer();
-    start_ = minio_->Start(binary_);
-    if (!start_.ok()) return;
-    auto store = testutil::OpenBucket(*minio_, "cold", /*public_read=*/true);
-    if (!store.ok()) {
-      start_ = store.status();
-      return;
-    }
-    store_ = store->release();
-    start_ = store_->PutFile(kKey, segment_->path);
+    cold_.Start("search-local", kKey, 8, 2000);
   }
-  static void TearDownTestSuite() {
-    delete store_;
-    store_ = nullptr;
-    delete minio_;
-    minio_ = nullptr;
-    delete segment_;
-    segment_ = nullptr;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
+  static void TearDownTestSuite() { cold_.Stop(); }
 
   void SetUp() override {
-    if (binary_.empty()) GTEST_SKIP() << "MinIO is not installed: run scripts/minio.sh install";
-    ASSERT_TRUE(start_.ok()) << start_.ToString();
+    if (cold_.binary.empty()) GTEST_SKIP() << "MinIO is not installed: run scripts/minio.sh install";
+    ASSERT_TRUE(cold_.start.ok()) << cold_.start.ToString();
     ASSERT_TRUE(tier::EnableRemoteReads({}).ok());
     storage::TEST_ClearRemoteCache();
   }
@@ -82,9 +61,9 @@ class SearchLocalMinio : public ::testing::Test {
     {
       auto catalog = storage::Catalog::Open(out_);
       ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
-      storage::CatalogEntry e = segment_->entry;
+      storage::CatalogEntry e = cold_.segment->entry;
       e.tier = storage::Tier::kRemote;
-      e.path = store_->PublicUrl(kKey);
+      e.path = cold_.store->PublicUrl(kKey);
       if (adopted) {
         e.label_keys.clear();
         e.label_keys_known = false;
@@ -110,7 +89,7 @@ class SearchLocalMinio : public ::testing::Test {
       body += R"({"stream":{"app":"app)" + std::to_string(app) + R"(","env":"test"},"values":[)";
       for (int i = 0; i < 30; i++) {
         if (i > 0) body += ",";
-        int64_t ts = segment_->entry.max_ts + 1000 + i * 10 + app;
+        int64_t ts = cold_.segment->entry.max_ts + 1000 + i * 10 + app;
         body += "[\"" + std::to_string(ts) + "\",\"hot app" + std::to_string(app) + " req=" + std::to_string(i) + "\"]";
       }
       body += "]}";
@@ -149,18 +128,13 @@ class SearchLocalMinio : public ::testing::Test {
     return out;
   }
 
-  static inline std::string binary_;
-  static inline std::string dir_;
-  static inline Segment* segment_ = nullptr;
-  static inline tier::MinioServer* minio_ = nullptr;
-  static inline tier::S3Store* store_ = nullptr;
-  static inline Status start_;
+  static inline testutil::ColdBucket cold_;
   std::string out_;
   std::unique_ptr<server::Server> server_;
 };
 
 TEST_F(SearchLocalMinio, PlanListsPresignedSegmentsAndTheServersOwnRows) {
-  StartServer(store_);
+  StartServer(cold_.store);
   auto r = Call("/api/v1/search/plan?query=%7Bapp%3D%22app2%22%7D&limit=100");
   ASSERT_EQ(r.status, 200) << r.body;
   simdjson::dom::parser p;
@@ -171,11 +145,11 @@ TEST_F(SearchLocalMinio, PlanListsPresignedSegmentsAndTheServersOwnRows) {
   simdjson::dom::array segs = doc["segments"].get_array().value();
   ASSERT_EQ(segs.size(), 1u);
   std::string_view url = segs.at(0)["url"].get_string().value();
-  EXPECT_EQ(url.rfind(store_->PublicUrl(kKey) + "?X-Amz-Algorithm=AWS4-HMAC-SHA256", 0), 0u) << url;
+  EXPECT_EQ(url.rfind(cold_.store->PublicUrl(kKey) + "?X-Amz-Algorithm=AWS4-HMAC-SHA256", 0), 0u) << url;
   EXPECT_NE(url.find("X-Amz-Signature="), std::string_view::npos);
-  EXPECT_EQ(segs.at(0)["min_ts"].get_int64().value(), segment_->entry.min_ts);
-  EXPECT_EQ(segs.at(0)["max_ts"].get_int64().value(), segment_->entry.max_ts);
-  EXPECT_EQ(segs.at(0)["bytes"].get_uint64().value(), segment_->entry.bytes);
+  EXPECT_EQ(segs.at(0)["min_ts"].get_int64().value(), cold_.segment->entry.min_ts);
+  EXPECT_EQ(segs.at(0)["max_ts"].get_int64().value(), cold_.segment->entry.max_ts);
+  EXPECT_EQ(segs.at(0)["bytes"].get_uint64().value(), cold_.segment->entry.bytes);
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
   int64_t expires = doc["expires_at"].get_int64().value();
@@ -194,11 +168,11 @@ TEST_F(SearchLocalMinio, PlanListsPresignedSegmentsAndTheServersOwnRows) {
 }
 
 TEST_F(SearchLocalMinio, PrunedQueriesMakeNoObjectStoreRequests) {
-  StartServer(store_);
+  StartServer(cold_.store);
   auto before = tier::GetRemoteReadStats();
   // A window after the segment, a label key it lacks, a token it lacks.
   for (std::string target :
-       {"/api/v1/search/plan?start=" + std::to_string(segment_->entry.max_ts + 1),
+       {"/api/v1/search/plan?start=" + std::to_string(cold_.segment->entry.max_ts + 1),
         std::string("/api/v1/search/plan?query=%7Bnope%3D%22x%22%7D"),
         std::string("/api/v1/search/plan?query=%7Benv%3D%22test%22%7D%20%7C%3D%20%22zzzzzzzzzzzz%22")}) {
     SCOPED_TRACE(target);
@@ -210,7 +184,7 @@ TEST_F(SearchLocalMinio, PrunedQueriesMakeNoObjectStoreRequests) {
   q.method = "POST";
   q.path = q.target = "/api/v1/query";
   q.headers = {{"authorization", std::string("Bearer ") + kApiKey}};
-  q.body = R"({"query":"{app=\"app1\"}","start":)" + std::to_string(segment_->entry.max_ts + 1) + "}";
+  q.body = R"({"query":"{app=\"app1\"}","start":)" + std::to_string(cold_.segment->entry.max_ts + 1) + "}";
   auto r = server_->Handle(q);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find(R"("remote_requests":0)"), std::string::npos) << r.body;
@@ -229,8 +203,8 @@ TEST_F(SearchLocalMinio, PrunedQueriesMakeNoObjectStoreRequests) {
 }
 
 TEST_F(SearchLocalMinio, LocalSearchPrintsExactlyWhatTheServerAnswers) {
-  StartServer(store_);
-  const std::string mid = std::to_string(segment_->entry.min_ts + (segment_->entry.max_ts - segment_->entry.min_ts) / 2);
+  StartServer(cold_.store);
+  const std::string mid = std::to_string(cold_.segment->entry.min_ts + (cold_.segment->entry.max_ts - cold_.segment->entry.min_ts) / 2);
   struct Case {
     std::string selector;
     int limit;
@@ -265,7 +239,7 @@ TEST_F(SearchLocalMinio, LocalSearchPrintsExactlyWhatTheServerAnswers) {
 // keeps the segment for label matchers instead of pruning it (it used to get
 // [] and drop every cold row of such a segment).
 TEST_F(SearchLocalMinio, LocalSearchKeepsSegmentsWhoseLabelKeysAreUnknown) {
-  StartServer(store_, /*adopted=*/true);
+  StartServer(cold_.store, /*adopted=*/true);
   auto r = Call("/api/v1/search/plan?query=%7Bapp%3D%22app2%22%7D&limit=100");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find(R"("label_keys":null)"), std::string::npos) << r.body;
@@ -282,12 +256,12 @@ TEST_F(SearchLocalMinio, LocalSearchKeepsSegmentsWhoseLabelKeysAreUnknown) {
 }
 
 TEST_F(SearchLocalMinio, LabelValuesAndVolumeReadRemoteSegments) {
-  StartServer(store_);
+  StartServer(cold_.store);
   auto r = Call("/api/v1/label/app/values");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find(R"("app7")"), std::string::npos) << r.body;  // only in the segment
-  const std::string window = "start=" + std::to_string(segment_->entry.min_ts) +
-                             "&end=" + std::to_string(segment_->entry.max_ts + 1'000'000) + "&step=1s";
+  const std::string window = "start=" + std::to_string(cold_.segment->entry.min_ts) +
+                             "&end=" + std::to_string(cold_.segment->entry.max_ts + 1'000'000) + "&step=1s";
   r = Call("/api/v1/volume?" + window);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find(R"("total":16120)"), std::string::npos) << r.body;  // 8 x 2000 cold + 4 x 30 hot

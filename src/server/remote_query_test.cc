@@ -60,53 +60,28 @@ tier::RemoteReadOptions FastFailOptions() {
 class RemoteQueryMinio : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    binary_ = tier::MinioServer::FindBinary();
-    if (binary_.empty()) return;
-    dir_ = testutil::TempDir("remote-query");
     // 16 streams x 4000 lines of ~120 random bytes: ~7.7 MB of text, dozens of frames.
-    segment_ = new Segment(testutil::BuildSegment(dir_, "segment-1.sqlite.zst", 16, 4000));
-    server_ = new tier::MinioServer();
-    start_ = server_->Start(binary_);
-    if (!start_.ok()) return;
-    auto store = testutil::OpenBucket(*server_, "cold", /*public_read=*/true);
-    if (!store.ok()) {
-      start_ = store.status();
-      return;
-    }
-    store_ = store->release();
-    start_ = store_->PutFile(kKey, segment_->path);
+    cold_.Start("remote-query", kKey, 16, 4000);
   }
-  static void TearDownTestSuite() {
-    delete store_;
-    store_ = nullptr;
-    delete server_;
-    server_ = nullptr;
-    delete segment_;
-    segment_ = nullptr;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
+  static void TearDownTestSuite() { cold_.Stop(); }
+
   void SetUp() override {
-    if (binary_.empty()) GTEST_SKIP() << "MinIO is not installed: run scripts/minio.sh install";
-    ASSERT_TRUE(start_.ok()) << start_.ToString();
+    if (cold_.binary.empty()) GTEST_SKIP() << "MinIO is not installed: run scripts/minio.sh install";
+    ASSERT_TRUE(cold_.start.ok()) << cold_.start.ToString();
     ASSERT_TRUE(tier::EnableRemoteReads({}).ok());
     storage::TEST_ClearRemoteCache();
   }
 
-  static std::string Url() { return store_->PublicUrl(kKey); }
+  static std::string Url() { return cold_.store->PublicUrl(kKey); }
 
   static constexpr const char* kKey = "seg/segment-1.sqlite.zst";
-  static inline std::string binary_;
-  static inline std::string dir_;
-  static inline Segment* segment_ = nullptr;
-  static inline tier::MinioServer* server_ = nullptr;
-  static inline tier::S3Store* store_ = nullptr;
-  static inline Status start_;
+  static inline testutil::ColdBucket cold_;
 };
 
 TEST_F(RemoteQueryMinio, RemoteSegmentAnswersLikeTheLocalFile) {
-  ASSERT_GT(segment_->entry.bytes, 2u << 20) << "the test segment should span many frames";
-  auto local = testutil::LocalHandle(*segment_, 1);
-  auto remote = testutil::RemoteHandle(*segment_, 1, Url());
+  ASSERT_GT(cold_.segment->entry.bytes, 2u << 20) << "the test segment should span many frames";
+  auto local = testutil::LocalHandle(*cold_.segment, 1);
+  auto remote = testutil::RemoteHandle(*cold_.segment, 1, Url());
   query::Query all;
   all.limit = query::kMaxLimit;
   query::QueryResult res;
@@ -125,7 +100,7 @@ TEST_F(RemoteQueryMinio, RemoteSegmentAnswersLikeTheLocalFile) {
 }
 
 TEST_F(RemoteQueryMinio, SelectiveQueryFetchesASmallFractionOfTheSegment) {
-  auto remote = testutil::RemoteHandle(*segment_, 1, Url());
+  auto remote = testutil::RemoteHandle(*cold_.segment, 1, Url());
   // One stream, a window of 50 of its 4000 lines.
   query::Query q = AppQuery(3);
   q.start = testutil::kBaseTs + 2000 * 1000;
@@ -135,13 +110,13 @@ TEST_F(RemoteQueryMinio, SelectiveQueryFetchesASmallFractionOfTheSegment) {
   auto hits = RunOver(remote, q, &res);
   auto after = tier::GetRemoteReadStats();
   ASSERT_EQ(hits.size(), 50u);
-  ExpectSameHits(hits, RunOver(testutil::LocalHandle(*segment_, 1), q));
+  ExpectSameHits(hits, RunOver(testutil::LocalHandle(*cold_.segment, 1), q));
   const uint64_t fetched = after.bytes - before.bytes;
   std::printf("selective query: %llu requests, %llu of %llu bytes (%.1f%%)\n",
               static_cast<unsigned long long>(after.requests - before.requests),
-              static_cast<unsigned long long>(fetched), static_cast<unsigned long long>(segment_->entry.bytes),
-              100.0 * static_cast<double>(fetched) / static_cast<double>(segment_->entry.bytes));
-  EXPECT_LT(fetched, segment_->entry.bytes / 4);
+              static_cast<unsigned long long>(fetched), static_cast<unsigned long long>(cold_.segment->entry.bytes),
+              100.0 * static_cast<double>(fetched) / static_cast<double>(cold_.segment->entry.bytes));
+  EXPECT_LT(fetched, cold_.segment->entry.bytes / 4);
   EXPECT_EQ(res.stats.remote_bytes, fetched);
   EXPECT_EQ(res.stats.remote_requests, after.requests - before.requests);
 
@@ -170,7 +145,7 @@ TEST_F(RemoteQueryMinio, SeekTableIsFetchedOncePerFile) {
   EXPECT_EQ(second, first - 1);
   EXPECT_EQ(third, second);
   // A presigned URL of the same object shares the cached table.
-  auto presigned = store_->PresignGet(kKey, seconds(60));
+  auto presigned = cold_.store->PresignGet(kKey, seconds(60));
   ASSERT_TRUE(presigned.ok());
   auto before = tier::GetRemoteReadStats().requests;
   ASSERT_TRUE(storage::SegmentReader::Open(*presigned).ok());
@@ -178,7 +153,7 @@ TEST_F(RemoteQueryMinio, SeekTableIsFetchedOncePerFile) {
 }
 
 TEST_F(RemoteQueryMinio, FrameCacheStaysWithinItsLimits) {
-  auto remote = testutil::RemoteHandle(*segment_, 1, Url());
+  auto remote = testutil::RemoteHandle(*cold_.segment, 1, Url());
   query::Query all;
   all.limit = query::kMaxLimit;
   tier::RemoteReadOptions o;
@@ -197,14 +172,14 @@ TEST_F(RemoteQueryMinio, FrameCacheStaysWithinItsLimits) {
 }
 
 TEST_F(RemoteQueryMinio, PrivateBucketIsReadWithPresignedUrlsOnly) {
-  auto priv = testutil::OpenBucket(*server_, "private", /*public_read=*/false);
+  auto priv = testutil::OpenBucket(*cold_.minio, "private", /*public_read=*/false);
   ASSERT_TRUE(priv.ok()) << priv.status().ToString();
-  ASSERT_TRUE((*priv)->PutFile(kKey, segment_->path).ok());
-  auto local = testutil::LocalHandle(*segment_, 1);
+  ASSERT_TRUE((*priv)->PutFile(kKey, cold_.segment->path).ok());
+  auto local = testutil::LocalHandle(*cold_.segment, 1);
   query::Query q = AppQuery(5, 20);
 
   query::QueryResult res;
-  auto hits = RunOver(testutil::RemoteHandle(*segment_, 1, (*priv)->PublicUrl(kKey)), q, &res);
+  auto hits = RunOver(testutil::RemoteHandle(*cold_.segment, 1, (*priv)->PublicUrl(kKey)), q, &res);
   EXPECT_TRUE(hits.empty());
   EXPECT_TRUE(res.partial);
   ASSERT_EQ(res.warnings.size(), 1u);
@@ -213,19 +188,19 @@ TEST_F(RemoteQueryMinio, PrivateBucketIsReadWithPresignedUrlsOnly) {
 
   auto url = (*priv)->PresignGet(kKey, seconds(60));
   ASSERT_TRUE(url.ok());
-  ExpectSameHits(RunOver(testutil::RemoteHandle(*segment_, 1, *url), q, &res), RunOver(local, q));
+  ExpectSameHits(RunOver(testutil::RemoteHandle(*cold_.segment, 1, *url), q, &res), RunOver(local, q));
   EXPECT_FALSE(res.partial);
   for (const auto& w : res.warnings) EXPECT_EQ(w.find("X-Amz-Signature"), std::string::npos);
 }
 
 TEST_F(RemoteQueryMinio, MissingObjectIsSkippedWithAWarning) {
-  ASSERT_TRUE(store_->PutFile("seg/gone.sqlite.zst", segment_->path).ok());
-  const std::string gone = store_->PublicUrl("seg/gone.sqlite.zst");
-  ASSERT_TRUE(store_->DeleteObject("seg/gone.sqlite.zst").ok());
+  ASSERT_TRUE(cold_.store->PutFile("seg/gone.sqlite.zst", cold_.segment->path).ok());
+  const std::string gone = cold_.store->PublicUrl("seg/gone.sqlite.zst");
+  ASSERT_TRUE(cold_.store->DeleteObject("seg/gone.sqlite.zst").ok());
 
   FixedSource src;
-  Segment other = *segment_;
-  src.files = {testutil::RemoteHandle(other, 1, gone), testutil::LocalHandle(*segment_, 2)};
+  Segment other = *cold_.segment;
+  src.files = {testutil::RemoteHandle(other, 1, gone), testutil::LocalHandle(*cold_.segment, 2)};
   query::Engine engine({.concurrency = 2}, &src);
   query::Query q = AppQuery(2, 10);
   auto res = engine.Run(q);
@@ -241,10 +216,10 @@ TEST_F(RemoteQueryMinio, MissingObjectIsSkippedWithAWarning) {
 // is cached, frames are not, so the next query's reads fail mid-open.
 TEST_F(RemoteQueryMinio, StoppedStoreGivesPartialResultsQuickly) {
   tier::MinioServer own;
-  ASSERT_TRUE(own.Start(binary_).ok());
+  ASSERT_TRUE(own.Start(cold_.binary).ok());
   auto store = testutil::OpenBucket(own, "outage", true);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  ASSERT_TRUE((*store)->PutFile(kKey, segment_->path).ok());
+  ASSERT_TRUE((*store)->PutFile(kKey, cold_.segment->path).ok());
   const std::string url = (*store)->PublicUrl(kKey);
   tier::RemoteReadOptions o = FastFailOptions();
   o.frame_cache_frames = 0;
@@ -252,11 +227,11 @@ TEST_F(RemoteQueryMinio, StoppedStoreGivesPartialResultsQuickly) {
 
   // Local file: app 1's rows; remote file: a copy, newer (as cold data would not be; it
   // does not matter), so the engine must read it.
-  Segment remote_seg = *segment_;
+  Segment remote_seg = *cold_.segment;
   remote_seg.entry.min_ts += 1'000'000'000'000;
   remote_seg.entry.max_ts += 1'000'000'000'000;
   FixedSource src;
-  src.files = {testutil::LocalHandle(*segment_, 1), testutil::RemoteHandle(remote_seg, 2, url)};
+  src.files = {testutil::LocalHandle(*cold_.segment, 1), testutil::RemoteHandle(remote_seg, 2, url)};
   query::Engine engine({.concurrency = 4}, &src);
   query::Query q = AppQuery(1, 10);
   auto ok = engine.Run(q);
@@ -272,7 +247,7 @@ TEST_F(RemoteQueryMinio, StoppedStoreGivesPartialResultsQuickly) {
   ASSERT_EQ(res->warnings.size(), 1u);
   EXPECT_NE(res->warnings[0].find(url), std::string::npos) << res->warnings[0];
   EXPECT_NE(res->warnings[0].find("Unavailable"), std::string::npos) << res->warnings[0];
-  ExpectSameHits(res->hits, RunOver(testutil::LocalHandle(*segment_, 1), q));
+  ExpectSameHits(res->hits, RunOver(testutil::LocalHandle(*cold_.segment, 1), q));
   EXPECT_LT(took, seconds(5));
 }
 

@@ -2,6 +2,7 @@
 // files, and a MinIO server with a public-read bucket. Tests only.
 #pragma once
 
+#include <filesystem>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -126,5 +127,44 @@ inline Result<std::unique_ptr<tier::S3Store>> OpenBucket(const tier::MinioServer
   if (public_read) LOGE_RETURN_IF_ERROR(store->TEST_SetPublicReadPolicy());
   return store;
 }
+
+// A real MinIO with a public-read bucket "cold" holding one segment of
+// `streams` x `lines` under `key`: the set-up shared by the suites that read
+// a remote segment. Start in SetUpTestSuite, Stop in TearDownTestSuite; tests
+// skip when binary is empty and fail when start is not OK.
+struct ColdBucket {
+  std::string binary;
+  std::string dir;
+  Segment* segment = nullptr;
+  tier::MinioServer* minio = nullptr;
+  tier::S3Store* store = nullptr;
+  Status start;
+
+  void Start(const std::string& prefix, const std::string& key, int streams, int lines) {
+    binary = tier::MinioServer::FindBinary();
+    if (binary.empty()) return;
+    dir = TempDir(prefix);
+    segment = new Segment(BuildSegment(dir, "segment-1.sqlite.zst", streams, lines));
+    minio = new tier::MinioServer();
+    start = minio->Start(binary);
+    if (!start.ok()) return;
+    auto opened = OpenBucket(*minio, "cold", /*public_read=*/true);
+    if (!opened.ok()) {
+      start = opened.status();
+      return;
+    }
+    store = opened->release();
+    start = store->PutFile(key, segment->path);
+  }
+  void Stop() {
+    delete store;
+    store = nullptr;
+    delete minio;
+    minio = nullptr;
+    delete segment;
+    segment = nullptr;
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+};
 
 }  // namespace loge::testutil

@@ -19,7 +19,6 @@ with loge's own client.
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 import urllib.parse
@@ -27,13 +26,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from s3util import REGION, run_minio, s3_curl, use_credentials
 from conftest import loge_bin, stream, wait_for
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MINIO_SH = os.path.join(REPO, "scripts", "minio.sh")
 BUCKET = "loge-nodes"
 PREFIX = "shared/"
-REGION = "us-east-1"
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 SEC = 10**9
 
@@ -48,60 +45,17 @@ KEY_RE = re.compile(re.escape(PREFIX) + r"([0-9a-f]{16})/segment-(\d+)-(\d+)-(\d
 
 @pytest.fixture(scope="module")
 def minio():
-    have = subprocess.run(["bash", MINIO_SH, "bin"], capture_output=True, text=True)
-    if have.returncode != 0:
-        pytest.skip("MinIO is not installed: run scripts/minio.sh install (or set LOGE_MINIO_BIN)")
-    r = subprocess.run(["bash", MINIO_SH, "start", "--bucket", BUCKET], capture_output=True, text=True,
-                       timeout=60)
-    assert r.returncode == 0, r.stderr
-    env = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
-    try:
-        policy = json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": ["s3:GetObject"],
-            "Resource": [f"arn:aws:s3:::{BUCKET}/*"]}]})
-        code, body = s3_curl(env, "PUT", f"/{BUCKET}?policy=", policy)
-        assert code in (200, 204), body
-        yield env
-    finally:
-        pid = int(env["LOGE_S3_PID"])  # started by this fixture (minio.sh start)
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        subprocess.run(["rm", "-rf", env["LOGE_S3_DATA"]], check=False)
+    yield from run_minio(BUCKET)
 
 
 @pytest.fixture
 def s3env(minio, monkeypatch):
-    """Credentials for the loge processes this test starts, from the environment only."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", minio["AWS_ACCESS_KEY_ID"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", minio["AWS_SECRET_ACCESS_KEY"])
-    for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(k, raising=False)
-    return minio
+    return use_credentials(minio, monkeypatch)
 
 
 def s3_flags(minio):
     return ("--s3-bucket", BUCKET, "--s3-prefix", PREFIX, "--s3-endpoint", minio["LOGE_S3_ENDPOINT"],
             "--s3-region", REGION, "--s3-force-path-style", "true")
-
-
-def s3_curl(minio, method, path_and_query, data=None):
-    """A signed request with curl (its 7.88 signer needs the payload header
-    and an already canonical query). Returns (status, body)."""
-    r = subprocess.run(
-        ["curl", "-sS", "-X", method, "-o", "-", "-w", "\n%{http_code}", "--aws-sigv4", f"aws:amz:{REGION}:s3",
-         "--user", f"{minio['AWS_ACCESS_KEY_ID']}:{minio['AWS_SECRET_ACCESS_KEY']}",
-         "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", minio["LOGE_S3_ENDPOINT"] + path_and_query]
-        + (["--data-binary", data] if data is not None else []),
-        capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    body, _, code = r.stdout.rpartition("\n")
-    return int(code), body
 
 
 def segment_keys(minio):
