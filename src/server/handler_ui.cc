@@ -57,7 +57,8 @@ HttpResponse ServeUi(const HttpRequest& req) {
       r.headers.emplace_back("Content-Encoding", "gzip");
     }
   }
-  if (!head) r.body.assign(reinterpret_cast<const char*>(body->data), body->size);
+  // For HEAD too: the HTTP layer sends its length, not its bytes.
+  r.body.assign(reinterpret_cast<const char*>(body->data), body->size);
   return r;
 }
 

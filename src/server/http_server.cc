@@ -186,12 +186,16 @@ class Session : public std::enable_shared_from_this<Session> {
         spdlog::error("BUG: handler for {} {} threw: {}", req->method, req->path, e.what());
         resp = ErrorResponse(500, "internal error");
       }
-      asio::post(self->stream_.get_executor(),
-                 [self, resp = std::move(resp)]() mutable { self->Respond(std::move(resp), !self->keep_alive_); });
+      const bool head = req->method == "HEAD";
+      asio::post(self->stream_.get_executor(), [self, head, resp = std::move(resp)]() mutable {
+        self->Respond(std::move(resp), !self->keep_alive_, head);
+      });
     });
   }
 
-  void Respond(HttpResponse r, bool close) {
+  // head: the answer to a HEAD request, i.e. the GET answer's header
+  // (with its Content-Length) and no body (RFC 9110 9.3.2).
+  void Respond(HttpResponse r, bool close, bool head = false) {
     if (srv_->stopping) close = true;
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
@@ -204,11 +208,19 @@ class Session : public std::enable_shared_from_this<Session> {
     res->prepare_payload();
     stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
     handling_ = true;
-    http::async_write(stream_, *res, [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+    auto done = [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
       self->handling_ = false;
       if (ec || close) return self->Close();
       self->ReadHeader();
-    });
+    };
+    if (head) {
+      auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
+      http::async_write_header(stream_, *sr, [sr, done = std::move(done)](beast::error_code ec, size_t n) {
+        done(ec, n);
+      });
+      return;
+    }
+    http::async_write(stream_, *res, std::move(done));
   }
 
   void Close() {

@@ -82,9 +82,14 @@ describe('the embedded bundle', () => {
   });
 
   test('HEAD answers headers only; other methods are 405', async () => {
-    const head = await fetch(server.url + '/', { method: 'HEAD' });
+    const identity = { 'accept-encoding': 'identity' };
+    const head = await fetch(server.url + '/', { method: 'HEAD', headers: identity });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('content-type'), 'text/html; charset=utf-8');
+    const get = await fetch(server.url + '/', { headers: identity });
+    const page = await get.arrayBuffer();
+    assert.equal(head.headers.get('content-length'), String(page.byteLength));
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
     const post = await fetch(server.url + '/', { method: 'POST', body: 'x' });
     assert.equal(post.status, 405);
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
