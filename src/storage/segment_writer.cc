@@ -345,6 +345,13 @@ Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
   sqlite3_int64 size = 0;
   unsigned char* bytes = sqlite3_serialize(db_, "main", &size, 0);
   if (!bytes) return SqlError(db_, "serialize");
+  // The database's pages go before the copy: at most two images exist at
+  // once (the serialized one and the string), not three, and only the
+  // string while the caller compresses it.
+  stmts_.reset();
+  sqlite3_close(db_);
+  db_ = nullptr;
+  init_status_ = Status::InvalidArgument("SegmentWriter: Finish was called");
   std::string image(reinterpret_cast<const char*>(bytes), static_cast<size_t>(size));
   sqlite3_free(bytes);
   // An in-memory database reports journal mode "memory" but its header says

@@ -70,7 +70,8 @@ class SegmentWriter {
   // The same for binary values (stored as a BLOB), e.g. serialized filters.
   void SetMetaBlob(std::string key, std::string value) { extra_meta_.push_back({std::move(key), std::move(value), true}); }
 
-  // Finishes the database and returns its uncompressed image.
+  // Finishes the database and returns its uncompressed image. The writer
+  // is spent afterwards (its database is closed): further calls fail.
   Result<std::string> Finish(SegmentInfo* info);
 
  private:
