@@ -267,6 +267,20 @@ TEST_F(SearchLocalMinio, LabelValuesAndVolumeReadRemoteSegments) {
   EXPECT_NE(r.body.find(R"("total":16120)"), std::string::npos) << r.body;  // 8 x 2000 cold + 4 x 30 hot
 }
 
+// Label values and volume prune files as queries do: a segment adopted from a
+// bucket listing (label keys unknown) is read for a label matcher, not skipped.
+TEST_F(SearchLocalMinio, LabelValuesAndVolumeKeepSegmentsWhoseLabelKeysAreUnknown) {
+  StartServer(cold_.store, /*adopted=*/true);
+  const std::string window = "start=" + std::to_string(cold_.segment->entry.min_ts) +
+                             "&end=" + std::to_string(cold_.segment->entry.max_ts + 1'000'000) + "&step=1s";
+  auto r = Call("/api/v1/volume?query=%7Bapp%3D%22app2%22%7D&" + window);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("total":2030)"), std::string::npos) << r.body;  // 2000 cold + 30 hot
+  r = Call("/api/v1/label/app/values?query=%7Benv%3D%22test%22%7D");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("app7")"), std::string::npos) << r.body;  // only in the segment
+}
+
 TEST_F(SearchLocalMinio, WithoutAnObjectStoreThePlanSaysWhatItLeftOut) {
   StartServer(nullptr);
   auto r = Call("/api/v1/search/plan?limit=5000");

@@ -8,84 +8,15 @@
 #include <thread>
 #include <unordered_map>
 
+#include "query/file_scan.h"
 #include "storage/block.h"
 #include "storage/fuse_filter.h"
 #include "storage/segment_reader.h"
-#include "storage/terms.h"
 #include "storage/zstd_vfs.h"
 
 namespace loge::query {
 
 namespace {
-
-Result<Labels> ParseLabelsJson(simdjson::dom::parser& parser, std::string_view json) {
-  simdjson::padded_string padded(json);
-  simdjson::dom::object obj;
-  if (parser.parse(padded).get_object().get(obj) != simdjson::SUCCESS) {
-    return Status::Corruption("stream labels are not a JSON object");
-  }
-  Labels labels;
-  for (auto field : obj) {
-    std::string_view v;
-    if (field.value.get_string().get(v) != simdjson::SUCCESS) {
-      return Status::Corruption("stream label value is not a string");
-    }
-    labels.emplace_back(std::string(field.key), std::string(v));
-  }
-  return labels;
-}
-
-// A block can hold a match only if, for every |= filter, one of its
-// alternatives occurs somewhere in the block's text (one memmem per needle
-// over the joined lines, before any line is decoded).
-bool BlockMayMatch(const Query& q, std::string_view lines) {
-  for (const auto& f : q.line_filters) {
-    if (f.type() != LineFilterType::kContains) continue;
-    bool any = false;
-    for (const auto& n : f.needles()) {
-      if (n.empty() || memmem(lines.data(), lines.size(), n.data(), n.size()) != nullptr) {
-        any = true;
-        break;
-      }
-    }
-    if (!any) return false;
-  }
-  return true;
-}
-
-// Per |= filter, the keys of each of its alternatives.
-using NeedleSet = std::vector<std::vector<storage::NeedleKeys>>;
-
-// False when the filters (serialized FuseFilters; empty = none) prove no line
-// contains the needle.
-bool MayHold(std::string_view token_filter, std::string_view trigram_filter, const storage::NeedleKeys& n) {
-  if (!token_filter.empty()) {
-    for (uint64_t k : n.tokens) {
-      if (!storage::FuseFilter::MayContainSerialized(token_filter, k)) return false;
-    }
-  }
-  if (!trigram_filter.empty()) {
-    for (uint64_t k : n.trigrams) {
-      if (!storage::FuseFilter::MayContainSerialized(trigram_filter, k)) return false;
-    }
-  }
-  return true;
-}
-
-// False when, for some |= filter, the filters rule out every alternative.
-bool MayHoldAll(std::string_view token_filter, std::string_view trigram_filter, const NeedleSet& needles) {
-  for (const auto& alternatives : needles) {
-    bool any_possible = false;
-    for (const auto& n : alternatives) {
-      if (MayHold(token_filter, trigram_filter, n)) {
-        any_possible = true;
-        break;
-      }
-    }
-    if (!any_possible) return false;
-  }
-  return true;
-}
 
 // The needles' trigrams that the group filters hold (those not in the file's
 // common-trigram filter), in the shape of the needles: per |= filter, per
@@ -135,24 +66,6 @@ bool GroupMayHold(std::string_view group_filter, const RareKeys& rare) {
     if (!any_possible) return false;
   }
   return true;
-}
-
-bool IsRemote(const storage::FileHandle& f) { return f.local_path.empty(); }
-
-// The file to open: the local copy, else the remote URL (entry.path).
-const std::string& OpenPath(const storage::FileHandle& f) {
-  return IsRemote(f) ? f.entry.path : f.local_path;
-}
-
-// How messages name a file: never with a presigned URL's signature.
-std::string ShownName(const storage::FileHandle& f) {
-  return IsRemote(f) ? storage::RemoteCacheKey(f.entry.path) : f.local_path;
-}
-
-// Failures of a remote file that leave the rest of the answer valid.
-bool SkippableRemoteFailure(const storage::FileHandle& f, const Status& s) {
-  return IsRemote(f) &&
-         (s.code() == Code::kUnavailable || s.code() == Code::kIOError || s.code() == Code::kNotFound);
 }
 
 // Scans one file into *top. `bar` is the best-known k-th timestamp across all
@@ -276,24 +189,6 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
   return st.WithContext(ShownName(f));
 }
 
-enum class PruneReason { kKeep, kTime, kLabels, kFilter };
-
-// Decides from the catalog row alone whether a file can hold an answer.
-PruneReason Prune(const storage::FileHandle& f, const Query& q, const NeedleSet& needles) {
-  const auto& e = f.entry;
-  if (e.max_ts < q.start || e.min_ts > q.end) return PruneReason::kTime;
-  for (const auto& m : q.matchers) {
-    // Rows adopted from a bucket listing do not know their keys: keep them.
-    if (e.label_keys_known && m.RequiresLabel() &&
-        !std::binary_search(e.label_keys.begin(), e.label_keys.end(), m.name())) {
-      return PruneReason::kLabels;
-    }
-  }
-  // A |= filter rules the file out when every one of its alternatives does.
-  if (!MayHoldAll(e.token_filter, e.trigram_filter, needles)) return PruneReason::kFilter;
-  return PruneReason::kKeep;
-}
-
 }  // namespace
 
 Result<QueryResult> Engine::Run(const Query& q) { return Execute(q, nullptr); }
@@ -313,14 +208,9 @@ Result<QueryResult> Engine::Execute(const Query& q, std::vector<FileRef>* remote
 
   // Plan from the catalog: time overlap, label keys, content filters.
   std::vector<const storage::FileHandle*> plan;
-  NeedleSet needles;
-  for (const auto& lf : q.line_filters) {
-    if (lf.type() != LineFilterType::kContains) continue;
-    auto& alts = needles.emplace_back();
-    for (const auto& n : lf.needles()) alts.push_back(storage::KeysForNeedle(n));
-  }
+  const NeedleSet needles = NeedlesOf(q);
   for (const auto& f : files) {
-    switch (Prune(*f, q, needles)) {
+    switch (Prune(f->entry, q, needles)) {
       case PruneReason::kKeep:
         if (remote_out != nullptr && IsRemote(*f)) {
           remote_out->push_back(f);

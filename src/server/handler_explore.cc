@@ -19,13 +19,11 @@
 
 #include "core/json_writer.h"
 #include "core/time.h"
+#include "query/file_scan.h"
 #include "query/logql.h"
 #include "server/server.h"
 #include "storage/block.h"
-#include "storage/fuse_filter.h"
 #include "storage/segment_reader.h"
-#include "storage/terms.h"
-#include "storage/zstd_vfs.h"
 
 namespace loge::server {
 
@@ -108,88 +106,22 @@ Status ParseSelectorParam(const Params& p, query::Query* q) {
   return Status::OK();
 }
 
-Status ParseLabels(simdjson::dom::parser& parser, std::string_view json, Labels* out) {
-  simdjson::padded_string padded(json);
-  simdjson::dom::object obj;
-  if (parser.parse(padded).get_object().get(obj) != simdjson::SUCCESS) {
-    return Status::Corruption("stream labels are not a JSON object");
-  }
-  out->clear();
-  for (auto field : obj) {
-    std::string_view v;
-    if (field.value.get_string().get(v) != simdjson::SUCCESS) {
-      return Status::Corruption("stream label value is not a string");
-    }
-    out->emplace_back(std::string(field.key), std::string(v));
-  }
-  return Status::OK();
-}
-
-// The same catalog-only pruning as the engine: time, label keys, and the
-// token/trigram filters of every |= filter.
-bool MayHold(const storage::CatalogEntry& e, const query::Query& q) {
-  if (e.max_ts < q.start || e.min_ts > q.end) return false;
-  for (const auto& m : q.matchers) {
-    if (m.RequiresLabel() && !std::binary_search(e.label_keys.begin(), e.label_keys.end(), m.name())) return false;
-  }
-  for (const auto& f : q.line_filters) {
-    if (f.type() != query::LineFilterType::kContains) continue;
-    bool any = false;
-    for (const auto& needle : f.needles()) {
-      storage::NeedleKeys keys = storage::KeysForNeedle(needle);
-      bool possible = true;
-      for (uint64_t k : keys.tokens) {
-        if (!e.token_filter.empty() && !storage::FuseFilter::MayContainSerialized(e.token_filter, k)) possible = false;
-      }
-      for (uint64_t k : keys.trigrams) {
-        if (!e.trigram_filter.empty() && !storage::FuseFilter::MayContainSerialized(e.trigram_filter, k)) {
-          possible = false;
-        }
-      }
-      if (possible) {
-        any = true;
-        break;
-      }
-    }
-    if (!any) return false;
-  }
-  return true;
-}
-
-// False when some |= filter has no alternative anywhere in the block's text.
-bool BlockMayMatch(const query::Query& q, std::string_view lines) {
-  for (const auto& f : q.line_filters) {
-    if (f.type() != query::LineFilterType::kContains) continue;
-    bool any = false;
-    for (const auto& n : f.needles()) {
-      if (n.empty() || memmem(lines.data(), lines.size(), n.data(), n.size()) != nullptr) {
-        any = true;
-        break;
-      }
-    }
-    if (!any) return false;
-  }
-  return true;
-}
-
 // The ids (and labels) of the file's streams that match q's label matchers.
 Result<std::unordered_map<int64_t, Labels>> MatchingStreams(storage::SegmentReader* reader, const query::Query& q,
                                                              simdjson::dom::parser& parser) {
   std::unordered_map<int64_t, Labels> out;
   Status st;
-  Labels labels;
   LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t id, std::string_view json) {
     if (!st.ok()) return;
-    st = ParseLabels(parser, json, &labels);
-    if (st.ok() && q.MatchesLabels(labels)) out.emplace(id, labels);
+    auto labels = query::ParseLabelsJson(parser, json);
+    if (!labels.ok()) {
+      st = labels.status();
+      return;
+    }
+    if (q.MatchesLabels(*labels)) out.emplace(id, std::move(*labels));
   }));
   LOGE_RETURN_IF_ERROR(st);
   return out;
-}
-
-// The file to open: the local copy, else the remote segment's URL.
-const std::string& OpenPath(const storage::FileHandle& f) {
-  return f.local_path.empty() ? f.entry.path : f.local_path;
 }
 
 // These answers have no "partial" flag: a remote segment the object store
@@ -197,17 +129,19 @@ const std::string& OpenPath(const storage::FileHandle& f) {
 // warning; any other failure fails the request, named by its file.
 Status SkipUnreadableRemote(const storage::FileHandle& f, Status st) {
   if (st.ok()) return st;
-  if (f.local_path.empty() && (st.code() == Code::kUnavailable || st.code() == Code::kIOError ||
-                               st.code() == Code::kNotFound)) {
-    spdlog::warn("skipping remote segment {}: {}", storage::RemoteCacheKey(f.entry.path), st.ToString());
+  if (query::SkippableRemoteFailure(f, st)) {
+    spdlog::warn("skipping remote segment {}: {}", query::ShownName(f), st.ToString());
     return Status::OK();
   }
-  return st.WithContext(f.local_path.empty() ? storage::RemoteCacheKey(f.entry.path) : f.local_path);
+  return st.WithContext(query::ShownName(f));
 }
 
 // Sorted by newest row first, so a truncated volume scan keeps the recent end.
 std::vector<query::FileRef> PlanFiles(std::vector<query::FileRef> files, const query::Query& q) {
-  std::erase_if(files, [&](const query::FileRef& f) { return !MayHold(f->entry, q); });
+  const query::NeedleSet needles = query::NeedlesOf(q);
+  std::erase_if(files, [&](const query::FileRef& f) {
+    return query::Prune(f->entry, q, needles) != query::PruneReason::kKeep;
+  });
   std::sort(files.begin(), files.end(),
             [](const query::FileRef& a, const query::FileRef& b) { return a->entry.max_ts > b->entry.max_ts; });
   return files;
@@ -233,13 +167,13 @@ Status CollectLabelValues(query::DataSource* source, const query::Query& q, cons
   std::unordered_set<std::string> seen_streams;  // labels_json of head rows already looked at
   for (auto& h : head.TakeSortedNewestFirst()) {
     if (!seen_streams.insert(h.labels_json).second) continue;
-    LOGE_RETURN_IF_ERROR(ParseLabels(parser, h.labels_json, &labels));
+    LOGE_ASSIGN_OR_RETURN(labels, query::ParseLabelsJson(parser, h.labels_json));
     add(labels);
   }
   for (const auto& f : PlanFiles(std::move(files), q)) {
     if (*truncated) break;
     auto one = [&]() -> Status {
-      LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(OpenPath(*f)));
+      LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(query::OpenPath(*f)));
       LOGE_ASSIGN_OR_RETURN(auto streams, MatchingStreams(reader.get(), q, parser));
       // A file reaching outside the window may hold streams with no rows in
       // it: keep those with a block in the window (block headers only, no
@@ -277,7 +211,7 @@ struct Volume {
 };
 
 Status CountFile(const storage::FileHandle& f, const query::Query& q, simdjson::dom::parser& parser, Volume* v) {
-  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(OpenPath(f)));
+  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(query::OpenPath(f)));
   LOGE_ASSIGN_OR_RETURN(auto streams, MatchingStreams(reader.get(), q, parser));
   if (streams.empty()) return Status::OK();
   std::vector<storage::RowView> rows;
@@ -286,7 +220,7 @@ Status CountFile(const storage::FileHandle& f, const query::Query& q, simdjson::
     auto stream = streams.find(b.stream());
     if (stream == streams.end()) return true;
     std::string_view lines = b.lines();
-    if (!BlockMayMatch(q, lines)) return true;
+    if (!query::BlockMayMatch(q, lines)) return true;
     uint32_t n = b.n();
     st = storage::DecodeBlock(b.ts(), b.lens(), lines, n, &rows);
     if (!st.ok()) return false;
