@@ -79,8 +79,9 @@ Result<Labels> LabelsFromJson(std::string_view json) {
 }
 
 // Reads every row of a file into `merged`, keyed by labels JSON (streams
-// with equal label sets across inputs become one).
-Status ReadAll(const std::string& path, std::map<std::string, MergedStream>* merged) {
+// with equal label sets across inputs become one), adding their line bytes
+// to *line_bytes.
+Status ReadAll(const std::string& path, std::map<std::string, MergedStream>* merged, uint64_t* line_bytes) {
   LOGE_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(path));
   std::map<int64_t, MergedStream*> by_id;
   Status st;
@@ -117,6 +118,7 @@ Status ReadAll(const std::string& path, std::map<std::string, MergedStream>* mer
         }
         auto& entries = it->second->entries;
         for (uint32_t i = 0; i < n; i++) {
+          *line_bytes += rows[i].line.size();
           entries.push_back(Entry{rows[i].ts, std::string(rows[i].line), meta.empty() ? std::string() : meta[i]});
         }
         return true;
@@ -213,12 +215,8 @@ Result<int> Compactor::Compact() {
   for (auto& f : eligible) {
     if (sources.size() >= opts_.max_files) break;
     if (!sources.empty() && line_bytes >= opts_.max_input_bytes) break;
-    LOGE_RETURN_IF_ERROR(ReadAll(f->local_path, &merged));
+    LOGE_RETURN_IF_ERROR(ReadAll(f->local_path, &merged, &line_bytes));
     sources.push_back(f);
-    line_bytes = 0;
-    for (const auto& [k, s] : merged) {
-      for (const auto& e : s.entries) line_bytes += e.line.size();
-    }
   }
   LOGE_RETURN_IF_ERROR(step(1));
 
