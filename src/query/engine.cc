@@ -146,12 +146,11 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
     if (!BlockMayMatch(q, lines)) return true;
     stats->blocks_scanned++;
     uint32_t n = b.n();
-    st = storage::DecodeBlock(b.ts(), b.lens(), lines, n, &rows);
+    st = b.Rows(&rows);
     if (!st.ok()) return false;
     std::vector<std::string> meta;
-    std::string_view meta_col = b.meta();
-    if (!meta_col.empty()) {
-      auto m = storage::DecodeBlockMeta(meta_col, n);
+    if (b.HasMetadata()) {
+      auto m = b.Metadata();
       if (!m.ok()) {
         st = m.status();
         return false;

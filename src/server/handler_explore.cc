@@ -222,12 +222,12 @@ Status CountFile(const storage::FileHandle& f, const query::Query& q, simdjson::
     std::string_view lines = b.lines();
     if (!query::BlockMayMatch(q, lines)) return true;
     uint32_t n = b.n();
-    st = storage::DecodeBlock(b.ts(), b.lens(), lines, n, &rows);
+    st = b.Rows(&rows);
     if (!st.ok()) return false;
     // Label filter stages read the entries' metadata; decode it only for them.
     std::vector<std::string> meta;
-    if (!q.entry_filters.empty() && !b.meta().empty()) {
-      auto m = storage::DecodeBlockMeta(b.meta(), n);
+    if (!q.entry_filters.empty() && b.HasMetadata()) {
+      auto m = b.Metadata();
       if (!m.ok()) {
         st = m.status();
         return false;

@@ -105,11 +105,11 @@ Status ReadAll(const std::string& path, std::map<std::string, MergedStream>* mer
           return false;
         }
         uint32_t n = b.n();
-        st = DecodeBlock(b.ts(), b.lens(), b.lines(), n, &rows);
+        st = b.Rows(&rows);
         if (!st.ok()) return false;
         std::vector<std::string> meta;
-        if (!b.meta().empty()) {
-          auto m = DecodeBlockMeta(b.meta(), n);
+        if (b.HasMetadata()) {
+          auto m = b.Metadata();
           if (!m.ok()) {
             st = m.status();
             return false;

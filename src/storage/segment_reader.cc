@@ -31,6 +31,10 @@ std::string_view BlockCursor::lens() const { return ColumnView(st_, 5); }
 std::string_view BlockCursor::meta() const { return ColumnView(st_, 6); }
 std::string_view BlockCursor::lines() const { return ColumnView(st_, 7); }
 
+Status BlockCursor::Rows(std::vector<RowView>* rows) const { return DecodeBlock(ts(), lens(), lines(), n(), rows); }
+
+Result<std::vector<std::string>> BlockCursor::Metadata() const { return DecodeBlockMeta(meta(), n()); }
+
 Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::string& path) {
   LOGE_RETURN_IF_ERROR(RegisterZstdVfs());
   std::unique_ptr<SegmentReader> r(new SegmentReader());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "storage/block.h"
 #include "storage/segment_writer.h"
 
 struct sqlite3;
@@ -32,7 +33,17 @@ class BlockCursor {
   std::string_view ts() const;
   std::string_view lens() const;
   std::string_view meta() const;  // empty when NULL
+  // The block's line text, lines joined by '\n': what a substring
+  // pre-check (memmem) runs over before any row is decoded.
   std::string_view lines() const;
+
+  // Decodes the block's rows into *rows (views valid until the callback
+  // returns). Every reader decodes through here, so the column layout is
+  // known in one place. Corruption when the columns disagree.
+  Status Rows(std::vector<RowView>* rows) const;
+  bool HasMetadata() const { return !meta().empty(); }
+  // The structured metadata of each row ("" for none); n() elements.
+  Result<std::vector<std::string>> Metadata() const;
 
  private:
   sqlite3_stmt* st_;
