@@ -22,6 +22,10 @@ namespace loge::query {
 
 inline constexpr size_t kDefaultLimit = 100;
 inline constexpr size_t kMaxLimit = 5000;
+// Head rows a read path that needs every row copies out of the snapshot at
+// most. The head is bounded by --max-head-size, so this only caps a
+// pathological case.
+inline constexpr size_t kMaxHeadRows = 5'000'000;
 
 struct Query {
   int64_t start = std::numeric_limits<int64_t>::min();  // inclusive, ns
@@ -123,6 +127,20 @@ struct SearchPlan {
   std::vector<FileRef> remote;  // newest max_ts first
 };
 
+// Engine::LabelValuesOf's answer.
+struct LabelValues {
+  std::vector<std::string> values;  // sorted, distinct, non-empty
+  bool truncated = false;           // more than max_values existed
+};
+
+// Engine::VolumeOf's answer: counts[i] = rows in [start + i*step,
+// start + (i+1)*step), the last step also its end.
+struct Volume {
+  std::vector<uint64_t> counts;
+  uint64_t rows_scanned = 0;  // rows of the head and of the blocks examined
+  bool truncated = false;     // stopped at max_rows: counts are lower bounds
+};
+
 struct EngineOptions {
   int concurrency = 8;  // --query-concurrency: files scanned at once per query
 };
@@ -140,6 +158,14 @@ class Engine {
   // it would have read. Opens no remote file.
   Result<SearchPlan> Plan(const Query& q);
   std::vector<std::string> LabelKeys();
+  // The distinct values of label `name` over the streams matching q's
+  // matchers that have rows in [q.start, q.end] (in files, to the
+  // granularity of a block); q's filters are ignored. At most max_values.
+  // A remote file that cannot be read is left out (logged).
+  Result<LabelValues> LabelValuesOf(const Query& q, const std::string& name, size_t max_values);
+  // How many rows match q in each of `steps` steps of `step` ns from
+  // q.start. Stops after examining max_rows rows (then truncated).
+  Result<Volume> VolumeOf(const Query& q, int64_t step, size_t steps, uint64_t max_rows);
 
  private:
   // Run, or (remote_out != null) Plan.

@@ -1,37 +1,22 @@
 // GET /api/v1/label/<name>/values and GET /api/v1/volume (see handler_explore.h).
 //
-// Both read the same snapshot a query reads (DataSource::Snapshot: the
-// unflushed head rows plus the visible files) but need more than the top
-// `limit` rows a query keeps: label values look at every stream of every
-// file, and volume counts every matching row. So they walk the files here
-// with SegmentReader rather than through Engine::Run, pruning files by time,
-// label keys and content filters exactly as the engine does.
+// Both are answered by the query layer (Engine::LabelValuesOf and
+// Engine::VolumeOf), on the same plan and scanner as queries; this file
+// only reads parameters and writes the answers.
 #include "server/handler_explore.h"
 
-#include <simdjson.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
-#include <cstring>
-#include <set>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "core/json_writer.h"
 #include "core/time.h"
-#include "query/file_scan.h"
 #include "query/logql.h"
 #include "server/server.h"
-#include "storage/block.h"
-#include "storage/segment_reader.h"
 
 namespace loge::server {
 
 namespace {
 
-// Head rows copied out of the snapshot at most. The head is bounded by
-// --max-head-size, so this only caps a pathological case.
-constexpr size_t kMaxHeadRows = kMaxVolumeRows;
 // Histogram bars when the request names no step.
 constexpr int64_t kDefaultVolumeSteps = 100;
 // The window of a volume request that names no start: the last hour.
@@ -106,168 +91,6 @@ Status ParseSelectorParam(const Params& p, query::Query* q) {
   return Status::OK();
 }
 
-// The ids (and labels) of the file's streams that match q's label matchers.
-Result<std::unordered_map<int64_t, Labels>> MatchingStreams(storage::SegmentReader* reader, const query::Query& q,
-                                                             simdjson::dom::parser& parser) {
-  std::unordered_map<int64_t, Labels> out;
-  Status st;
-  LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t id, std::string_view json) {
-    if (!st.ok()) return;
-    auto labels = query::ParseLabelsJson(parser, json);
-    if (!labels.ok()) {
-      st = labels.status();
-      return;
-    }
-    if (q.MatchesLabels(*labels)) out.emplace(id, std::move(*labels));
-  }));
-  LOGE_RETURN_IF_ERROR(st);
-  return out;
-}
-
-// These answers have no "partial" flag: a remote segment the object store
-// cannot serve now is left out (logged), as queries leave it out with a
-// warning; any other failure fails the request, named by its file.
-Status SkipUnreadableRemote(const storage::FileHandle& f, Status st) {
-  if (st.ok()) return st;
-  if (query::SkippableRemoteFailure(f, st)) {
-    spdlog::warn("skipping remote segment {}: {}", query::ShownName(f), st.ToString());
-    return Status::OK();
-  }
-  return st.WithContext(query::ShownName(f));
-}
-
-// Sorted by newest row first, so a truncated volume scan keeps the recent end.
-std::vector<query::FileRef> PlanFiles(std::vector<query::FileRef> files, const query::Query& q) {
-  const query::NeedleSet needles = query::NeedlesOf(q);
-  std::erase_if(files, [&](const query::FileRef& f) {
-    return query::Prune(f->entry, q, needles) != query::PruneReason::kKeep;
-  });
-  std::sort(files.begin(), files.end(),
-            [](const query::FileRef& a, const query::FileRef& b) { return a->entry.max_ts > b->entry.max_ts; });
-  return files;
-}
-
-Status CollectLabelValues(query::DataSource* source, const query::Query& q, const std::string& name,
-                          std::set<std::string>* values, bool* truncated) {
-  simdjson::dom::parser parser;
-  Labels labels;
-  auto add = [&](const Labels& ls) {
-    for (const auto& [k, v] : ls) {
-      if (k != name || v.empty()) continue;
-      if (values->size() >= kMaxLabelValues && !values->contains(v)) {
-        *truncated = true;
-        return;
-      }
-      values->insert(v);
-    }
-  };
-  query::TopK head(kMaxHeadRows);
-  std::vector<query::FileRef> files;
-  source->Snapshot(q, &head, &files);
-  std::unordered_set<std::string> seen_streams;  // labels_json of head rows already looked at
-  for (auto& h : head.TakeSortedNewestFirst()) {
-    if (!seen_streams.insert(h.labels_json).second) continue;
-    LOGE_ASSIGN_OR_RETURN(labels, query::ParseLabelsJson(parser, h.labels_json));
-    add(labels);
-  }
-  for (const auto& f : PlanFiles(std::move(files), q)) {
-    if (*truncated) break;
-    auto one = [&]() -> Status {
-      LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(query::OpenPath(*f)));
-      LOGE_ASSIGN_OR_RETURN(auto streams, MatchingStreams(reader.get(), q, parser));
-      // A file reaching outside the window may hold streams with no rows in
-      // it: keep those with a block in the window (block headers only, no
-      // line is decompressed).
-      bool inside = f->entry.min_ts >= q.start && f->entry.max_ts <= q.end;
-      std::unordered_set<int64_t> in_window;
-      if (!inside && !streams.empty()) {
-        LOGE_RETURN_IF_ERROR(reader->ScanBlocksNewestFirst(q.start, q.end, [&](const storage::BlockCursor& b) {
-          in_window.insert(b.stream());
-          return true;
-        }));
-      }
-      for (const auto& [id, ls] : streams) {
-        if (inside || in_window.contains(id)) add(ls);
-      }
-      return Status::OK();
-    };
-    LOGE_RETURN_IF_ERROR(SkipUnreadableRemote(*f, one()));
-  }
-  return Status::OK();
-}
-
-struct Volume {
-  int64_t start = 0;
-  int64_t step = 0;
-  std::vector<uint64_t> counts;
-  uint64_t rows_scanned = 0;  // rows in the window examined, matching or not
-  bool truncated = false;     // stopped at kMaxVolumeRows
-  // ts must be in the window; unsigned so that ts - start cannot overflow.
-  // A row at exactly `end` falls in the last step, which includes its end.
-  void Count(int64_t ts) {
-    uint64_t i = (static_cast<uint64_t>(ts) - static_cast<uint64_t>(start)) / static_cast<uint64_t>(step);
-    counts[std::min<uint64_t>(i, counts.size() - 1)]++;
-  }
-};
-
-Status CountFile(const storage::FileHandle& f, const query::Query& q, simdjson::dom::parser& parser, Volume* v) {
-  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(query::OpenPath(f)));
-  LOGE_ASSIGN_OR_RETURN(auto streams, MatchingStreams(reader.get(), q, parser));
-  if (streams.empty()) return Status::OK();
-  std::vector<storage::RowView> rows;
-  Status st;
-  LOGE_RETURN_IF_ERROR(reader->ScanBlocksNewestFirst(q.start, q.end, [&](const storage::BlockCursor& b) {
-    auto stream = streams.find(b.stream());
-    if (stream == streams.end()) return true;
-    std::string_view lines = b.lines();
-    if (!query::BlockMayMatch(q, lines)) return true;
-    uint32_t n = b.n();
-    st = b.Rows(&rows);
-    if (!st.ok()) return false;
-    // Label filter stages read the entries' metadata; decode it only for them.
-    std::vector<std::string> meta;
-    if (!q.entry_filters.empty() && b.HasMetadata()) {
-      auto m = b.Metadata();
-      if (!m.ok()) {
-        st = m.status();
-        return false;
-      }
-      meta = std::move(*m);
-    }
-    const Labels& labels = stream->second;
-    for (uint32_t i = 0; i < n; i++) {
-      const auto& r = rows[i];
-      if (!q.InWindow(r.ts)) continue;
-      if (v->rows_scanned >= kMaxVolumeRows) {
-        v->truncated = true;
-        return false;
-      }
-      v->rows_scanned++;
-      if (!q.MatchesLine(r.line)) continue;
-      if (!q.MatchesEntry(labels, meta.empty() ? std::string_view() : meta[i])) continue;
-      v->Count(r.ts);
-    }
-    return true;
-  }));
-  return st;
-}
-
-Status CountVolume(query::DataSource* source, const query::Query& q, simdjson::dom::parser& parser, Volume* v) {
-  query::TopK head(kMaxHeadRows);
-  std::vector<query::FileRef> files;
-  source->Snapshot(q, &head, &files);  // head rows come already filtered
-  v->truncated = head.Full();
-  for (const auto& h : head.TakeSortedNewestFirst()) {
-    v->rows_scanned++;
-    v->Count(h.ts);
-  }
-  for (const auto& f : PlanFiles(std::move(files), q)) {
-    if (v->truncated) break;
-    LOGE_RETURN_IF_ERROR(SkipUnreadableRemote(*f, CountFile(*f, q, parser, v)));
-  }
-  return Status::OK();
-}
-
 bool ValidLabelName(std::string_view s) {
   if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -295,7 +118,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseQueryString(std::s
   return out;
 }
 
-HttpResponse HandleLabelValues(query::DataSource* source, const HttpRequest& req, std::string_view name) {
+HttpResponse HandleLabelValues(query::Engine* engine, const HttpRequest& req, std::string_view name) {
   if (!ValidLabelName(name)) {
     return ErrorFromStatus(Status::InvalidArgument("label name \"" + std::string(name) +
                                                    "\": want [a-zA-Z_][a-zA-Z0-9_]*"));
@@ -316,27 +139,25 @@ HttpResponse HandleLabelValues(query::DataSource* source, const HttpRequest& req
   if (!has.ok()) return ErrorFromStatus(has.status());
   q.matchers.push_back(std::move(*has));
 
-  std::set<std::string> values;
-  bool truncated = false;
-  st = CollectLabelValues(source, q, std::string(name), &values, &truncated);
-  if (!st.ok()) return ErrorFromStatus(st);
+  auto lv = engine->LabelValuesOf(q, std::string(name), kMaxLabelValues);
+  if (!lv.ok()) return ErrorFromStatus(lv.status());
   JsonWriter w;
   w.BeginObject();
   w.Key("status");
   w.String("success");
   w.Key("data");
   w.BeginArray();
-  for (const auto& v : values) w.String(v);
+  for (const auto& v : lv->values) w.String(v);
   w.EndArray();
   w.Key("truncated");
-  w.Bool(truncated);
+  w.Bool(lv->truncated);
   w.EndObject();
   HttpResponse r;
   r.body = w.Take();
   return r;
 }
 
-HttpResponse HandleVolume(query::DataSource* source, const HttpRequest& req) {
+HttpResponse HandleVolume(query::Engine* engine, const HttpRequest& req) {
   auto params = ReadParams(req);
   if (!params.ok()) return ErrorFromStatus(params.status());
   query::Query q;
@@ -368,14 +189,9 @@ HttpResponse HandleVolume(query::DataSource* source, const HttpRequest& req) {
                                                    " cuts the window into too many steps (at most " +
                                                    std::to_string(kMaxVolumeSteps) + ")"));
   }
-  Volume v;
-  v.start = q.start;
-  v.step = step;
-  v.counts.assign(steps, 0);
-  q.limit = kMaxHeadRows;
-  simdjson::dom::parser parser;
-  st = CountVolume(source, q, parser, &v);
-  if (!st.ok()) return ErrorFromStatus(st);
+  auto vol = engine->VolumeOf(q, step, steps, kMaxVolumeRows);
+  if (!vol.ok()) return ErrorFromStatus(vol.status());
+  const query::Volume& v = *vol;
   uint64_t total = 0;
   for (uint64_t c : v.counts) total += c;
 

@@ -24,7 +24,7 @@
 // 400 naming the parameter; a bad selector's message starts with its
 // line:col like POST /api/v1/query.
 //
-// Thread-safety: stateless functions; the DataSource must be thread-safe.
+// Thread-safety: stateless functions; the Engine is thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -49,8 +49,8 @@ inline constexpr int64_t kMaxVolumeSteps = 1000;
 // handler thread for long.
 inline constexpr uint64_t kMaxVolumeRows = 5'000'000;
 
-HttpResponse HandleLabelValues(query::DataSource* source, const HttpRequest& req, std::string_view name);
-HttpResponse HandleVolume(query::DataSource* source, const HttpRequest& req);
+HttpResponse HandleLabelValues(query::Engine* engine, const HttpRequest& req, std::string_view name);
+HttpResponse HandleVolume(query::Engine* engine, const HttpRequest& req);
 
 // Splits a raw query string into decoded (name, value) pairs: '+' is a space
 // and %XX a byte. InvalidArgument on a malformed escape.

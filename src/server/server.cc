@@ -124,7 +124,7 @@ HttpResponse Server::Handle(HttpRequest& req) {
   }
   if (p == "/api/v1/volume") {
     if (req.method != "GET") return method_not_allowed("GET");
-    return HandleVolume(ingester_.get(), req);
+    return HandleVolume(engine_.get(), req);
   }
   // /api/v1/label/<name>/values
   constexpr std::string_view kLabelPrefix = "/api/v1/label/", kValuesSuffix = "/values";
@@ -133,7 +133,7 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "GET") return method_not_allowed("GET");
     std::string_view name(p);
     name = name.substr(kLabelPrefix.size(), name.size() - kLabelPrefix.size() - kValuesSuffix.size());
-    return HandleLabelValues(ingester_.get(), req, name);
+    return HandleLabelValues(engine_.get(), req, name);
   }
   // Everything outside /api/ is the embedded web UI (index.html for any path
   // it does not hold, so client-side routes survive a reload).
