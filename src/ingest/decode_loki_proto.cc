@@ -68,7 +68,7 @@ Status ParseLokiLabels(std::string_view text, Labels* out) {
   if (!sel.ok()) {
     return Status::InvalidArgument("couldn't parse labels " + Quote(text) + ": " + sel.status().message());
   }
-  if (!sel->line_filters.empty() || !sel->entry_filters.empty()) {
+  if (!sel->line_filters.empty() || !sel->entry_filters.empty() || sel->pipeline != nullptr) {
     return Status::InvalidArgument("couldn't parse labels " + Quote(text) + ": want only {name=\"value\", ...}");
   }
   out->clear();

@@ -60,9 +60,7 @@ std::vector<query::Hit> Run(Ingester* ing, const std::string& selector) {
   auto sel = query::ParseSelector(selector);
   EXPECT_TRUE(sel.ok()) << sel.status().ToString();
   query::Query q;
-  q.matchers = std::move(sel->matchers);
-  q.line_filters = std::move(sel->line_filters);
-  q.entry_filters = std::move(sel->entry_filters);
+  q.SetSelector(std::move(*sel));
   q.limit = query::kMaxLimit;
   query::Engine engine(query::EngineOptions{}, ing);
   auto r = engine.Run(q);

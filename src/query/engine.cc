@@ -9,22 +9,38 @@ namespace loge::query {
 
 namespace {
 
-// The log query's consumer: keeps the newest `limit` rows.
+// The log query's consumer: runs the pipeline and keeps the newest (or,
+// forward, the oldest) `limit` rows that pass it.
 class TopKConsumer : public RowConsumer {
  public:
-  explicit TopKConsumer(size_t k) : top_(k) {}
-  int64_t Floor() const override { return top_.Full() ? top_.Threshold() : std::numeric_limits<int64_t>::min(); }
+  explicit TopKConsumer(const Query& q) : q_(q), top_(q.limit, q.forward) {}
+  int64_t Floor() const override {
+    return q_.forward || !top_.Full() ? std::numeric_limits<int64_t>::min() : top_.Threshold();
+  }
   Status OnRows(const ScanStream& stream, const std::vector<ScanRow>& rows) override {
     for (const auto& r : rows) {
       if (!top_.Admits(r.ts)) continue;
-      top_.Add(Hit{r.ts, std::string(r.line), stream.json, std::string(r.metadata)});
+      if (!q_.HasPipeline() && !q_.want_labels) {
+        top_.Add(Hit{r.ts, std::string(r.line), stream.json, std::string(r.metadata)});
+        continue;
+      }
+      lb_.Reset(&stream.labels, nullptr);
+      lb_.AddMetadata(r.metadata);
+      PipelineLine line{r.line, {}};
+      if (q_.HasPipeline() && !q_.pipeline->Process(r.ts, &line, &lb_)) continue;
+      Hit h{r.ts, std::string(line.text), stream.json, std::string(r.metadata)};
+      h.has_labels = true;
+      lb_.Categorized(&h.stream, &h.structured, &h.parsed);
+      top_.Add(std::move(h));
     }
     return Status::OK();
   }
   TopK& top() { return top_; }
 
  private:
+  const Query& q_;
   TopK top_;
+  LabelsBuilder lb_;
 };
 
 }  // namespace
@@ -39,15 +55,23 @@ Result<SearchPlan> Engine::Plan(const Query& q) {
 
 Result<QueryResult> Engine::Execute(const Query& q, std::vector<FileRef>* remote_out) {
   QueryResult res;
-  TopK top(q.limit);
+  TopKConsumer head(q);
   std::vector<FileRef> files;
-  source_->Snapshot(q, &top, &files);
+  if (!q.HasPipeline() && !q.forward && !q.want_labels) {
+    source_->Snapshot(q, &head.top(), &files);
+  } else {
+    // The pipeline may drop rows (and forward wants the oldest): take every
+    // head row that passes the filters and let the consumer choose.
+    TopK all(kMaxHeadRows);
+    source_->Snapshot(q, &all, &files);
+    LOGE_RETURN_IF_ERROR(FeedHead(all.TakeSortedNewestFirst(), &head));
+  }
+  TopK& top = head.top();
   FilePlan plan = PlanFiles(files, q, remote_out != nullptr, &res.stats);
   ScanOptions so;
   so.concurrency = opts_.concurrency;
-  so.initial_floor = top.Full() ? top.Threshold() : std::numeric_limits<int64_t>::min();
-  LOGE_ASSIGN_OR_RETURN(ScanResult scanned,
-                        Scan(plan, q, so, [&] { return std::make_unique<TopKConsumer>(q.limit); }));
+  so.initial_floor = head.Floor();
+  LOGE_ASSIGN_OR_RETURN(ScanResult scanned, Scan(plan, q, so, [&] { return std::make_unique<TopKConsumer>(q); }));
   for (auto& c : scanned.consumers) top.Merge(std::move(static_cast<TopKConsumer&>(*c).top()));
   const QueryStats& ss = scanned.stats;
   res.stats.files_pruned += ss.files_pruned;
@@ -61,7 +85,7 @@ Result<QueryResult> Engine::Execute(const Query& q, std::vector<FileRef>* remote
   res.warnings = std::move(scanned.warnings);
   if (remote_out != nullptr) {
     *remote_out = std::move(plan.remote);
-    if (top.Full()) {
+    if (top.Full() && !q.forward) {
       // A remote file whose newest row is older than the k-th row cannot
       // change the answer: the client need not read it.
       const int64_t kth = top.Threshold();

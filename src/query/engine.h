@@ -15,7 +15,9 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "query/logql.h"
 #include "query/matcher.h"
+#include "query/pipeline.h"
 #include "storage/file_set.h"
 
 namespace loge::query {
@@ -35,7 +37,25 @@ struct Query {
   // Label filter stages (`| trace_id="abc"`): per entry, against its
   // structured metadata and its stream's labels; all must hold.
   std::vector<LabelMatcher> entry_filters;
+  // The stages after the leading line filters (parsers, label filters,
+  // formatters, drop/keep); null or empty when there are none. Rows reach
+  // it after the filters above.
+  std::shared_ptr<const Pipeline> pipeline;
   size_t limit = kDefaultLimit;
+  // Keep the `limit` oldest rows instead of the newest (Loki's
+  // direction=forward); answers come oldest first.
+  bool forward = false;
+  // Fill Hit::stream/structured/parsed for every hit, pipeline or not.
+  bool want_labels = false;
+
+  bool HasPipeline() const { return pipeline != nullptr && !pipeline->empty(); }
+  // Takes the matchers, leading line filters and pipeline of a parsed selector.
+  void SetSelector(Selector s) {
+    matchers = std::move(s.matchers);
+    line_filters = std::move(s.line_filters);
+    entry_filters = std::move(s.entry_filters);
+    pipeline = std::move(s.pipeline);
+  }
 
   bool MatchesLabels(const Labels& labels) const;
   bool MatchesLine(std::string_view line) const;
@@ -51,32 +71,48 @@ struct Query {
 };
 
 struct Hit {
+  Hit() = default;
+  Hit(int64_t t, std::string l, std::string labels, std::string meta)
+      : ts(t), line(std::move(l)), labels_json(std::move(labels)), metadata(std::move(meta)) {}
   int64_t ts = 0;
-  std::string line;
-  std::string labels_json;  // {"app":"web"}, keys sorted
+  std::string line;         // as stored, or as the pipeline rewrote it
+  std::string labels_json;  // the stream's labels as stored: {"app":"web"}, keys sorted
   std::string metadata;     // JSON object or empty
+  // After a pipeline ran (has_labels): the entry's labels by category, as
+  // the stages left them (drop/keep/label_format may change stream labels;
+  // parsers add parsed ones; errors count as parsed).
+  bool has_labels = false;
+  Labels stream;
+  Labels structured;
+  Labels parsed;
 };
 
 // Newest first; ties broken by labels then line so results are deterministic.
 bool HitNewer(const Hit& a, const Hit& b);
 
-// Keeps the `k` newest hits. Not thread-safe: one per worker.
+// Keeps the `k` newest hits (or, with `oldest`, the k oldest). Not
+// thread-safe: one per worker.
 class TopK {
  public:
-  explicit TopK(size_t k) : k_(k) {}
+  explicit TopK(size_t k, bool oldest = false) : k_(k), oldest_(oldest) {}
   bool Full() const { return heap_.size() >= k_; }
-  // The oldest kept timestamp once full; min int64 before.
+  // The k-th kept timestamp once full (the oldest kept, or with `oldest`
+  // the newest kept); min int64 before (max int64 with `oldest`).
   int64_t Threshold() const;
   // Cheap pre-check: could a row at ts enter?
-  bool Admits(int64_t ts) const { return !Full() || ts >= Threshold(); }
+  bool Admits(int64_t ts) const { return !Full() || (oldest_ ? ts <= Threshold() : ts >= Threshold()); }
+  bool oldest() const { return oldest_; }
   void Add(Hit h);
   void Merge(TopK&& other);
+  // Newest first (oldest first with `oldest`).
   std::vector<Hit> TakeSortedNewestFirst();
   size_t size() const { return heap_.size(); }
 
  private:
+  bool Before(const Hit& a, const Hit& b) const;  // a ranks before b
   size_t k_;
-  std::vector<Hit> heap_;  // min-heap by HitNewer: the oldest kept at front
+  bool oldest_ = false;
+  std::vector<Hit> heap_;  // heap whose front is the last-ranked kept hit
 };
 
 // A queryable file: a catalog row held open against deletion while read.
@@ -145,6 +181,9 @@ struct EngineOptions {
   int concurrency = 8;  // --query-concurrency: files scanned at once per query
 };
 
+struct MetricQuery;
+struct MetricResult;
+
 class Engine {
  public:
   Engine(const EngineOptions& opts, DataSource* source) : opts_(opts), source_(source) {}
@@ -166,6 +205,9 @@ class Engine {
   // How many rows match q in each of `steps` steps of `step` ns from
   // q.start. Stops after examining max_rows rows (then truncated).
   Result<Volume> VolumeOf(const Query& q, int64_t step, size_t steps, uint64_t max_rows);
+  // Evaluates a metric query (metric.h). InvalidArgument for a pipeline
+  // error in a sample's labels or too many series; partial as for Run.
+  Result<MetricResult> RunMetric(const MetricQuery& q);
 
  private:
   // Run, or (remote_out != null) Plan.

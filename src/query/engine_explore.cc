@@ -79,15 +79,24 @@ class VolumeConsumer : public RowConsumer {
     rows_scanned_ += b.n;
     // Without line or entry filters, a block wholly inside the window and
     // one step is counted from its header.
-    if (q_.line_filters.empty() && q_.entry_filters.empty() && b.cursor != nullptr && q_.InWindow(b.min_ts) &&
+    if (q_.line_filters.empty() && q_.entry_filters.empty() && !q_.HasPipeline() && b.cursor != nullptr &&
+        q_.InWindow(b.min_ts) &&
         q_.InWindow(b.max_ts) && StepOf(b.min_ts) == StepOf(b.max_ts)) {
       counts_[StepOf(b.min_ts)] += b.n;
       return BlockUse::kHeader;
     }
     return BlockUse::kRows;
   }
-  Status OnRows(const ScanStream&, const std::vector<ScanRow>& rows) override {
-    for (const auto& r : rows) counts_[StepOf(r.ts)]++;
+  Status OnRows(const ScanStream& stream, const std::vector<ScanRow>& rows) override {
+    for (const auto& r : rows) {
+      if (q_.HasPipeline()) {
+        lb_.Reset(&stream.labels, nullptr);
+        lb_.AddMetadata(r.metadata);
+        PipelineLine line{r.line, {}};
+        if (!q_.pipeline->Process(r.ts, &line, &lb_)) continue;
+      }
+      counts_[StepOf(r.ts)]++;
+    }
     return Status::OK();
   }
 
@@ -96,6 +105,7 @@ class VolumeConsumer : public RowConsumer {
   const uint64_t max_rows_;
   std::atomic<uint64_t>* examined_;  // shared by every worker
   std::vector<uint64_t> counts_;
+  LabelsBuilder lb_;
   uint64_t rows_scanned_ = 0;
   bool truncated_ = false;
 };
@@ -156,10 +166,10 @@ Result<Volume> Engine::VolumeOf(const Query& q, int64_t step, size_t steps, uint
   v.truncated = head.Full();
   std::atomic<uint64_t> examined(0);
   VolumeConsumer head_counts(q, step, steps, max_rows, &examined);
-  for (const auto& h : head.TakeSortedNewestFirst()) {
-    v.rows_scanned++;
-    v.counts[head_counts.StepOf(h.ts)]++;
-  }
+  std::vector<Hit> hits = head.TakeSortedNewestFirst();
+  v.rows_scanned = hits.size();
+  LOGE_RETURN_IF_ERROR(FeedHead(std::move(hits), &head_counts));
+  v.counts = head_counts.counts_;
   if (v.truncated) return v;
 
   QueryStats stats;

@@ -1,458 +1,13 @@
+// Stream selectors and pipelines (see logql.h, logql_parser.h).
 #include "query/logql.h"
 
 #include <cstdint>
-#include <cstdio>
-#include <string>
 
-#include "core/utf8.h"
+#include "query/logql_parser.h"
 
 namespace loge::query {
 
 namespace {
-
-// Longest piece of the input quoted in an error message: enough to recognise
-// the token, short enough to keep the message on one terminal line.
-constexpr size_t kMaxQuoted = 32;
-
-enum class Tok {
-  kEof,
-  kLBrace,   // {
-  kRBrace,   // }
-  kComma,    // ,
-  kIdent,    // label name, or the keyword `or`
-  kString,   // "…" or `…`
-  kEq,       // =
-  kNeq,      // != (label matcher or line filter)
-  kRe,       // =~
-  kNre,      // !~ (label matcher or line filter)
-  kPipeEq,   // |=
-  kPipeRe,   // |~
-  kPipe,     // | not followed by = or ~: a label filter stage follows
-  kInvalid,  // a byte (or ==) that starts no token; the parser says what it expected
-};
-
-struct Token {
-  Tok kind = Tok::kEof;
-  size_t pos = 0;     // byte offset of the first byte in the input
-  size_t end = 0;     // byte offset one past the last byte
-  std::string value;  // kIdent: the name; kString: the text after unescaping
-};
-
-bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool IsPrintable(char c) { return c >= 0x20 && c < 0x7f; }
-
-
-
-// Input bytes as they may appear in a one-line message: printable ASCII as
-// is, anything else as \xHH, cut after kMaxQuoted bytes.
-std::string Printable(std::string_view s, bool escape_quotes) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); i++) {
-    if (i == kMaxQuoted) {
-      out += "...";
-      break;
-    }
-    char c = s[i];
-    if (!IsPrintable(c)) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
-      out += buf;
-      continue;
-    }
-    if (escape_quotes && (c == '"' || c == '\\')) out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
-// Splits the input into tokens on demand. Errors in a string (bad escape,
-// no closing quote) are reported where the lexer meets them.
-class Lexer {
- public:
-  explicit Lexer(std::string_view in) : in_(in) {}
-
-  Result<Token> Next();
-
-  // "L:C" of a byte offset, both 1-based, the column counted in bytes.
-  std::string Where(size_t pos) const {
-    size_t line = 1, line_start = 0;
-    for (size_t i = 0; i < pos && i < in_.size(); i++) {
-      if (in_[i] == '\n') {
-        line++;
-        line_start = i + 1;
-      }
-    }
-    return std::to_string(line) + ":" + std::to_string(pos - line_start + 1);
-  }
-
-  Status Error(size_t pos, const std::string& what) const {
-    return Status::InvalidArgument(Where(pos) + ": " + what);
-  }
-
-  std::string_view Raw(const Token& t) const { return in_.substr(t.pos, t.end - t.pos); }
-
-  // How a token reads in "found …": `"}"`, `string "abc"`, `end of input`.
-  std::string Describe(const Token& t) const {
-    std::string_view raw = Raw(t);
-    switch (t.kind) {
-      case Tok::kEof: return "end of input";
-      case Tok::kString: return "string " + Printable(raw, false);
-      default: return "\"" + Printable(raw, true) + "\"";
-    }
-  }
-
- private:
-  Result<Token> LexQuoted(size_t start);
-  Result<Token> LexRaw(size_t start);
-  // Decodes the escape whose backslash is at *i into *out and moves *i past it.
-  Status LexEscape(size_t start, size_t* i, std::string* out) const;
-
-  std::string_view in_;
-  size_t i_ = 0;  // next byte to read
-};
-
-Result<Token> Lexer::Next() {
-  while (i_ < in_.size() && IsSpace(in_[i_])) i_++;
-  Token t;
-  t.pos = i_;
-  if (i_ >= in_.size()) {
-    t.end = i_;
-    return t;  // kEof
-  }
-  char c = in_[i_];
-  char next = i_ + 1 < in_.size() ? in_[i_ + 1] : '\0';
-  size_t len = 1;
-  switch (c) {
-    case '{': t.kind = Tok::kLBrace; break;
-    case '}': t.kind = Tok::kRBrace; break;
-    case ',': t.kind = Tok::kComma; break;
-    case '=':
-      if (next == '~') {
-        t.kind = Tok::kRe;
-        len = 2;
-      } else if (next == '=') {
-        t.kind = Tok::kInvalid;  // Prometheus has no ==; name it whole in the error
-        len = 2;
-      } else {
-        t.kind = Tok::kEq;
-      }
-      break;
-    case '!':
-    case '|':
-      if (next == '=') {
-        t.kind = c == '!' ? Tok::kNeq : Tok::kPipeEq;
-        len = 2;
-      } else if (next == '~') {
-        t.kind = c == '!' ? Tok::kNre : Tok::kPipeRe;
-        len = 2;
-      } else {
-        t.kind = c == '|' ? Tok::kPipe : Tok::kInvalid;
-      }
-      break;
-    case '"': return LexQuoted(i_);
-    case '`': return LexRaw(i_);
-    default:
-      if (IsIdentStart(c)) {
-        while (i_ + len < in_.size() && IsIdentChar(in_[i_ + len])) len++;
-        t.kind = Tok::kIdent;
-        t.value = std::string(in_.substr(i_, len));
-      } else {
-        t.kind = Tok::kInvalid;
-      }
-  }
-  i_ += len;
-  t.end = i_;
-  return t;
-}
-
-Result<Token> Lexer::LexQuoted(size_t start) {
-  Token t;
-  t.kind = Tok::kString;
-  t.pos = start;
-  size_t i = start + 1;
-  for (;;) {
-    // A double-quoted string ends on its line, as in Go; backticks span lines.
-    if (i >= in_.size() || in_[i] == '\n') return Error(start, "unterminated string");
-    char c = in_[i];
-    if (c == '"') break;
-    if (c == '\\') {
-      LOGE_RETURN_IF_ERROR(LexEscape(start, &i, &t.value));
-    } else {
-      t.value.push_back(c);
-      i++;
-    }
-  }
-  i_ = i + 1;
-  t.end = i_;
-  return t;
-}
-
-Result<Token> Lexer::LexRaw(size_t start) {
-  size_t close = in_.find('`', start + 1);
-  if (close == std::string_view::npos) return Error(start, "unterminated raw string");
-  Token t;
-  t.kind = Tok::kString;
-  t.pos = start;
-  t.value = std::string(in_.substr(start + 1, close - start - 1));
-  i_ = close + 1;
-  t.end = i_;
-  return t;
-}
-
-// Go's escapes in interpreted string literals (go.dev/ref/spec#Rune_literals),
-// plus \' which Loki users write out of habit.
-Status Lexer::LexEscape(size_t start, size_t* i, std::string* out) const {
-  size_t bs = *i;
-  if (bs + 1 >= in_.size()) return Error(start, "unterminated string");
-  char e = in_[bs + 1];
-  char simple = 0;
-  switch (e) {
-    case 'a': simple = '\a'; break;
-    case 'b': simple = '\b'; break;
-    case 'f': simple = '\f'; break;
-    case 'n': simple = '\n'; break;
-    case 'r': simple = '\r'; break;
-    case 't': simple = '\t'; break;
-    case 'v': simple = '\v'; break;
-    case '\\': simple = '\\'; break;
-    case '"': simple = '"'; break;
-    case '\'': simple = '\''; break;
-    default: break;
-  }
-  if (simple != 0) {
-    out->push_back(simple);
-    *i = bs + 2;
-    return Status::OK();
-  }
-
-  // Fixed-width numeric escapes: \xHH, \uHHHH, \UHHHHHHHH, \ooo.
-  size_t digits = 0;
-  uint32_t base = 16;
-  if (e == 'x') {
-    digits = 2;
-  } else if (e == 'u') {
-    digits = 4;
-  } else if (e == 'U') {
-    digits = 8;
-  } else if (e >= '0' && e <= '7') {
-    digits = 3;
-    base = 8;
-  } else if (IsPrintable(e)) {
-    return Error(bs, std::string("invalid escape \\") + e + " in string");
-  } else {
-    return Error(bs, "invalid escape in string: \\ followed by byte " + Printable(in_.substr(bs + 1, 1), true));
-  }
-  size_t first = base == 8 ? bs + 1 : bs + 2;  // octal digits start right after the backslash
-  uint32_t v = 0;
-  for (size_t k = 0; k < digits; k++) {
-    int d = first + k < in_.size() ? HexDigitValue(in_[first + k]) : -1;
-    if (d < 0 || d >= static_cast<int>(base)) {
-      if (base == 8) {
-        return Error(bs, "invalid escape \\" + std::string(in_.substr(bs + 1, k)) + " in string: want 3 octal digits");
-      }
-      return Error(bs, std::string("invalid escape \\") + e + " in string: want " + std::to_string(digits) +
-                           " hex digits");
-    }
-    v = v * base + static_cast<uint32_t>(d);
-  }
-  std::string_view text = in_.substr(bs, first + digits - bs);
-  if (base == 8 || e == 'x') {
-    if (v > 0xFF) return Error(bs, "invalid escape " + std::string(text) + " in string: value above 255");
-    out->push_back(static_cast<char>(v));
-  } else {
-    if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
-      return Error(bs, "invalid escape " + std::string(text) + " in string: not a Unicode code point");
-    }
-    AppendUtf8(v, out);
-  }
-  *i = first + digits;
-  return Status::OK();
-}
-
-bool IsLineFilterOp(Tok k) { return k == Tok::kPipeEq || k == Tok::kNeq || k == Tok::kPipeRe || k == Tok::kNre; }
-
-// The matcher operator a token spells, if any.
-bool MatcherOp(Tok k, MatchType* type) {
-  switch (k) {
-    case Tok::kEq: *type = MatchType::kEq; return true;
-    case Tok::kNeq: *type = MatchType::kNeq; return true;
-    case Tok::kRe: *type = MatchType::kRe; return true;
-    case Tok::kNre: *type = MatchType::kNre; return true;
-    default: return false;
-  }
-}
-
-// LogQL pipeline stages other than filters; named in the error so a user
-// knows the stage exists but is not supported here, rather than mistyped.
-bool IsUnsupportedStage(std::string_view name) {
-  for (std::string_view s : {"json", "logfmt", "regexp", "pattern", "unpack", "line_format", "label_format",
-                             "drop", "keep", "decolorize", "unwrap"}) {
-    if (name == s) return true;
-  }
-  return false;
-}
-
-// Recursive descent over the grammar in logql.h, one token of lookahead.
-class Parser {
- public:
-  explicit Parser(std::string_view in) : lex_(in) {}
-
-  Result<Selector> Parse() {
-    LOGE_RETURN_IF_ERROR(Advance());
-    Selector s;
-    if (tok_.kind == Tok::kLBrace) {
-      LOGE_RETURN_IF_ERROR(ParseMatchers(&s));
-    } else if (!IsLineFilterOp(tok_.kind)) {
-      return lex_.Error(tok_.pos, "expected { or a line filter, found " + lex_.Describe(tok_));
-    }
-    for (;;) {
-      if (IsLineFilterOp(tok_.kind)) {
-        LOGE_RETURN_IF_ERROR(ParseLineFilter(&s));
-      } else if (tok_.kind == Tok::kPipe) {
-        LOGE_RETURN_IF_ERROR(ParseLabelFilter(&s));
-      } else {
-        break;
-      }
-    }
-    if (tok_.kind != Tok::kEof) return lex_.Error(tok_.pos, "unexpected " + lex_.Describe(tok_) + " after selector");
-    return s;
-  }
-
- private:
-  Status Advance() {
-    LOGE_ASSIGN_OR_RETURN(tok_, lex_.Next());
-    return Status::OK();
-  }
-
-  Status ExpectedString(const std::string& after) const {
-    std::string what = "expected string after " + after;
-    if (tok_.kind != Tok::kEof) what += ", found " + lex_.Describe(tok_);
-    return lex_.Error(tok_.pos, what);
-  }
-
-  Status MissingBrace(size_t open) const {
-    return lex_.Error(tok_.pos, "missing } to close { at " + lex_.Where(open));
-  }
-
-  // At `{`; returns past the matching `}`.
-  Status ParseMatchers(Selector* s) {
-    size_t open = tok_.pos;
-    LOGE_RETURN_IF_ERROR(Advance());
-    for (;;) {
-      if (tok_.kind == Tok::kRBrace) return Advance();
-      if (tok_.kind == Tok::kEof) return MissingBrace(open);
-      if (tok_.kind != Tok::kIdent) {
-        return lex_.Error(tok_.pos, "expected label name or }, found " + lex_.Describe(tok_));
-      }
-      std::string name = std::move(tok_.value);
-      LOGE_RETURN_IF_ERROR(Advance());
-      MatchType type;
-      switch (tok_.kind) {
-        case Tok::kEq: type = MatchType::kEq; break;
-        case Tok::kNeq: type = MatchType::kNeq; break;
-        case Tok::kRe: type = MatchType::kRe; break;
-        case Tok::kNre: type = MatchType::kNre; break;
-        default:
-          return lex_.Error(tok_.pos, "expected =, !=, =~ or !~ after label name " + Printable(name, true) +
-                                          ", found " + lex_.Describe(tok_));
-      }
-      LOGE_RETURN_IF_ERROR(Advance());
-      if (tok_.kind != Tok::kString) return ExpectedString(MatchTypeName(type));
-      auto m = LabelMatcher::Make(std::move(name), std::move(tok_.value), type);
-      if (!m.ok()) return lex_.Error(tok_.pos, m.status().message());
-      s->matchers.push_back(std::move(*m));
-      LOGE_RETURN_IF_ERROR(Advance());
-      if (tok_.kind == Tok::kComma) {
-        LOGE_RETURN_IF_ERROR(Advance());
-      } else if (tok_.kind == Tok::kEof) {
-        return MissingBrace(open);
-      } else if (tok_.kind != Tok::kRBrace) {
-        return lex_.Error(tok_.pos, "expected , or } after matcher, found " + lex_.Describe(tok_));
-      }
-    }
-  }
-
-  // At `|` (alone); returns past the label filter's string.
-  Status ParseLabelFilter(Selector* s) {
-    LOGE_RETURN_IF_ERROR(Advance());
-    if (tok_.kind != Tok::kIdent) {
-      return lex_.Error(tok_.pos, "expected a label filter (name =, !=, =~ or !~ \"value\") after |, found " +
-                                      lex_.Describe(tok_) + " (parsers, formatters and |> are not supported)");
-    }
-    std::string name = std::move(tok_.value);
-    const size_t name_pos = tok_.pos;
-    LOGE_RETURN_IF_ERROR(Advance());
-    MatchType type;
-    if (!MatcherOp(tok_.kind, &type)) {
-      if (IsUnsupportedStage(name)) {
-        return lex_.Error(name_pos, "unsupported pipeline stage " + name +
-                                        " (only line filters and label filters | name op \"value\" are supported)");
-      }
-      return lex_.Error(tok_.pos, "expected =, !=, =~ or !~ after label name " + Printable(name, true) +
-                                      " in label filter, found " + lex_.Describe(tok_));
-    }
-    LOGE_RETURN_IF_ERROR(Advance());
-    if (tok_.kind != Tok::kString) return ExpectedString(MatchTypeName(type));
-    auto m = LabelMatcher::Make(std::move(name), std::move(tok_.value), type);
-    if (!m.ok()) return lex_.Error(tok_.pos, m.status().message());
-    s->entry_filters.push_back(std::move(*m));
-    return Advance();
-  }
-
-  // At a line filter operator; returns past its last string.
-  Status ParseLineFilter(Selector* s) {
-    LineFilterType type;
-    const char* op;
-    switch (tok_.kind) {
-      case Tok::kPipeEq:
-        type = LineFilterType::kContains;
-        op = "|=";
-        break;
-      case Tok::kNeq:
-        type = LineFilterType::kNotContains;
-        op = "!=";
-        break;
-      case Tok::kPipeRe:
-        type = LineFilterType::kRegex;
-        op = "|~";
-        break;
-      default:
-        type = LineFilterType::kNotRegex;
-        op = "!~";
-        break;
-    }
-    LOGE_RETURN_IF_ERROR(Advance());
-    if (tok_.kind != Tok::kString) return ExpectedString(op);
-    std::vector<std::string> needles;
-    std::vector<size_t> positions;  // of each needle's string, for regex errors
-    needles.push_back(std::move(tok_.value));
-    positions.push_back(tok_.pos);
-    LOGE_RETURN_IF_ERROR(Advance());
-    while (tok_.kind == Tok::kIdent && tok_.value == "or") {
-      LOGE_RETURN_IF_ERROR(Advance());
-      if (tok_.kind != Tok::kString) return ExpectedString("or");
-      needles.push_back(std::move(tok_.value));
-      positions.push_back(tok_.pos);
-      LOGE_RETURN_IF_ERROR(Advance());
-    }
-    auto f = LineFilter::Make(type, needles);
-    if (!f.ok()) {
-      // Only a regex fails; find the alternative to point at.
-      for (size_t i = 0; i < needles.size(); i++) {
-        auto one = LineFilter::Make(type, needles[i]);
-        if (!one.ok()) return lex_.Error(positions[i], one.status().message());
-      }
-      return lex_.Error(positions[0], f.status().message());
-    }
-    s->line_filters.push_back(std::move(*f));
-    return Status::OK();
-  }
-
-  Lexer lex_;
-  Token tok_;  // the lookahead
-};
 
 // Reads a positive decimal of at most 9 digits at m[*i].
 bool ReadPositive(const std::string& m, size_t* i, int* out) {
@@ -464,9 +19,279 @@ bool ReadPositive(const std::string& m, size_t* i, int* out) {
   return true;
 }
 
+bool IsLineFilterTok(Tok k) {
+  return k == Tok::kPipeExact || k == Tok::kNeq || k == Tok::kPipeMatch || k == Tok::kNre ||
+         k == Tok::kPipePattern || k == Tok::kNpa;
+}
+
+bool MatcherOp(Tok k, MatchType* type) {
+  switch (k) {
+    case Tok::kEq: *type = MatchType::kEq; return true;
+    case Tok::kNeq: *type = MatchType::kNeq; return true;
+    case Tok::kRe: *type = MatchType::kRe; return true;
+    case Tok::kNre: *type = MatchType::kNre; return true;
+    default: return false;
+  }
+}
+
+// Go's regexp error wording for an RE2 error ("missing ): (" ->
+// "missing closing ): `(`").
+std::string GoRegexError(const std::string& re2_error, const std::string& pattern) {
+  std::string e = re2_error;
+  auto starts = [&](std::string_view p) { return std::string_view(e).starts_with(p); };
+  std::string arg = pattern;
+  size_t colon = e.find(": ");
+  if (colon != std::string::npos) arg = e.substr(colon + 2);
+  std::string code;
+  if (starts("missing )")) {
+    code = "missing closing )";
+    arg = pattern;
+  } else if (starts("missing ]")) {
+    code = "missing closing ]";
+  } else if (starts("unexpected )")) {
+    code = "unexpected )";
+    arg = pattern;
+  } else if (starts("bad repetition operator")) {
+    code = "invalid nested repetition operator";
+  } else if (starts("no argument for repetition operator")) {
+    code = "missing argument to repetition operator";
+  } else if (starts("invalid escape sequence")) {
+    code = "invalid escape sequence";
+  } else if (starts("invalid character class range")) {
+    code = "invalid character class range";
+  } else if (starts("invalid character class")) {
+    code = "invalid character class";
+  } else if (starts("trailing \\")) {
+    return "error parsing regexp: trailing backslash at end of expression: ``";
+  } else if (starts("invalid perl operator") || starts("invalid named capture group")) {
+    code = "invalid or unsupported Perl syntax";
+  } else if (starts("bad repetition operator") || starts("invalid repetition size")) {
+    code = "invalid repeat count";
+  } else {
+    code = e.substr(0, colon);
+  }
+  return "error parsing regexp: " + code + ": `" + arg + "`";
+}
+
 }  // namespace
 
-Result<Selector> ParseSelector(std::string_view input) { return Parser(input).Parse(); }
+std::string StageText(std::string_view op, std::string_view arg) { return std::string(op) + " " + GoQuote(arg); }
+
+Status Parser::Advance() {
+  prev_end_ = tok_.end;
+  auto t = lex_.Next();
+  if (!t.ok()) {
+    if (!opts_.loki_errors) return t.status();
+    // Lexing errors: Loki reports a bad range duration at line 0.
+    const std::string& m = t.status().message();
+    size_t sp = m.find(": ");
+    std::string msg = sp == std::string::npos ? m : m.substr(sp + 2);
+    auto pos = ErrorPosition(t.status());
+    if (lex_.range_error()) {
+      return Status::InvalidArgument("parse error at line 0, col " + std::to_string(pos.second) + ": " + msg);
+    }
+    return Status::InvalidArgument("parse error at line " + std::to_string(pos.first) + ", col " +
+                                   std::to_string(pos.second) + ": " + msg);
+  }
+  tok_ = std::move(*t);
+  return Status::OK();
+}
+
+Status Parser::Fail(size_t pos, const std::string& loge_msg, const std::string& loki_msg, bool positioned) const {
+  if (!opts_.loki_errors) return lex_.Error(pos, loge_msg);
+  if (!positioned) return Status::InvalidArgument("parse error : " + loki_msg);
+  auto [l, c] = lex_.LineCol(pos);
+  return Status::InvalidArgument("parse error at line " + std::to_string(l) + ", col " + std::to_string(c) + ": " +
+                                 loki_msg);
+}
+
+Status Parser::Unexpected(const std::string& loge_what, const std::string& expecting) const {
+  std::string loki = "syntax error: unexpected " + lex_.LokiName(tok_);
+  if (!expecting.empty()) loki += ", expecting " + expecting;
+  std::string loge = loge_what.empty() ? "unexpected " + lex_.Describe(tok_) : loge_what;
+  return Fail(tok_.pos, loge, loki, true);
+}
+
+Status Parser::ExpectedString(const std::string& after) const {
+  std::string what = "expected string after " + after;
+  if (tok_.kind != Tok::kEof) what += ", found " + lex_.Describe(tok_);
+  return Unexpected(what, "STRING");
+}
+
+bool Parser::IsName() const { return tok_.kind == Tok::kIdent || tok_.kind == Tok::kKeyword || tok_.kind == Tok::kFunc; }
+
+// At `{`; returns past the matching `}`.
+Status Parser::ParseMatchers(std::vector<LabelMatcher>* out) {
+  size_t open = tok_.pos;
+  LOGE_RETURN_IF_ERROR(Advance());
+  auto missing = [&] {
+    return Fail(tok_.pos, "missing } to close { at " + lex_.Where(open),
+                "syntax error: unexpected " + lex_.LokiName(tok_) + ", expecting } or ,", true);
+  };
+  for (;;) {
+    if (tok_.kind == Tok::kRBrace) return Advance();
+    if (tok_.kind == Tok::kEof) return missing();
+    if (!IsName()) return Unexpected("expected label name or }, found " + lex_.Describe(tok_));
+    std::string name = tok_.kind == Tok::kIdent ? tok_.value : std::string(lex_.Raw(tok_));
+    LOGE_RETURN_IF_ERROR(Advance());
+    MatchType type;
+    if (!MatcherOp(tok_.kind, &type)) {
+      return Unexpected("expected =, !=, =~ or !~ after label name " + Printable(name, true) + ", found " +
+                        lex_.Describe(tok_));
+    }
+    LOGE_RETURN_IF_ERROR(Advance());
+    if (tok_.kind != Tok::kString) return ExpectedString(MatchTypeName(type));
+    auto m = LabelMatcher::Make(std::move(name), std::move(tok_.value), type);
+    if (!m.ok()) return Fail(tok_.pos, m.status().message(), m.status().message(), false);
+    out->push_back(std::move(*m));
+    LOGE_RETURN_IF_ERROR(Advance());
+    if (tok_.kind == Tok::kComma) {
+      LOGE_RETURN_IF_ERROR(Advance());
+    } else if (tok_.kind == Tok::kEof) {
+      return missing();
+    } else if (tok_.kind != Tok::kRBrace) {
+      return Unexpected("expected , or } after matcher, found " + lex_.Describe(tok_), "} or ,");
+    }
+  }
+}
+
+bool Parser::AtPipelineStart() const { return IsLineFilterTok(tok_.kind) || tok_.kind == Tok::kPipe; }
+
+// At a line filter operator; returns past its last alternative.
+Status Parser::ParseLineFilter(std::vector<StagePtr>* stages, std::vector<std::string>* texts) {
+  LineFilterType type = LineFilterType::kContains;
+  const char* op = "|=";
+  bool pattern = false;
+  switch (tok_.kind) {
+    case Tok::kPipeExact: break;
+    case Tok::kNeq: type = LineFilterType::kNotContains; op = "!="; break;
+    case Tok::kPipeMatch: type = LineFilterType::kRegex; op = "|~"; break;
+    case Tok::kNre: type = LineFilterType::kNotRegex; op = "!~"; break;
+    case Tok::kPipePattern: pattern = true; op = "|>"; break;
+    default: pattern = true; type = LineFilterType::kNotContains; op = "!>"; break;
+  }
+  LOGE_RETURN_IF_ERROR(Advance());
+  if (tok_.kind == Tok::kFunc && tok_.value == "ip") {
+    if (type != LineFilterType::kContains && type != LineFilterType::kNotContains) {
+      return Fail(tok_.pos, "ip() works with |= and != only", "ip: invalid operation", false);
+    }
+    LOGE_RETURN_IF_ERROR(Advance());
+    if (tok_.kind != Tok::kLParen) return Unexpected("", "(");
+    LOGE_RETURN_IF_ERROR(Advance());
+    if (tok_.kind != Tok::kString) return ExpectedString("ip(");
+    std::string pat = tok_.value;
+    size_t at = tok_.pos;
+    LOGE_RETURN_IF_ERROR(Advance());
+    if (tok_.kind != Tok::kRParen) return Unexpected("", ")");
+    LOGE_RETURN_IF_ERROR(Advance());
+    auto st = MakeIpLineFilter(type == LineFilterType::kNotContains, pat);
+    if (!st.ok()) return Fail(at, st.status().message(), st.status().message(), false);
+    stages->push_back(*st);
+    texts->push_back(std::string(op) + " ip(" + GoQuote(pat) + ")");
+    return Status::OK();
+  }
+  if (tok_.kind != Tok::kString) return ExpectedString(op);
+  std::vector<std::string> needles;
+  std::vector<size_t> positions;
+  needles.push_back(std::move(tok_.value));
+  positions.push_back(tok_.pos);
+  LOGE_RETURN_IF_ERROR(Advance());
+  while (tok_.kind == Tok::kKeyword && tok_.value == "or") {
+    LOGE_RETURN_IF_ERROR(Advance());
+    if (tok_.kind != Tok::kString) return ExpectedString("or");
+    needles.push_back(std::move(tok_.value));
+    positions.push_back(tok_.pos);
+    LOGE_RETURN_IF_ERROR(Advance());
+  }
+  std::string text = StageText(op, needles[0]);
+  if (pattern) {
+    auto st = MakePatternLineFilter(type == LineFilterType::kNotContains, needles);
+    if (!st.ok()) {
+      return Fail(positions[0], st.status().message(), "stage '" + text + "' : " + st.status().message(), false);
+    }
+    stages->push_back(*st);
+    texts->push_back(text);
+    return Status::OK();
+  }
+  auto f = LineFilter::Make(type, needles);
+  if (!f.ok()) {
+    // Only a regex fails; find the alternative to point at.
+    for (size_t i = 0; i < needles.size(); i++) {
+      auto one = LineFilter::Make(type, needles[i]);
+      if (!one.ok()) {
+        std::string m = one.status().message();
+        size_t q = m.find(": invalid regex");
+        std::string re2_err = m.substr(m.find("\": ", q) + 3);
+        return Fail(positions[i], m, "stage '" + StageText(op, needles[i]) + "' : " + GoRegexError(re2_err, needles[i]),
+                    false);
+      }
+    }
+    return Fail(positions[0], f.status().message(), f.status().message(), false);
+  }
+  stages->push_back(MakeLineFilterStage(std::move(*f)));
+  texts->push_back(text);
+  return Status::OK();
+}
+
+Status Parser::ParsePipeline(std::vector<StagePtr>* stages, std::vector<std::string>* texts, bool in_range) {
+  for (;;) {
+    if (IsLineFilterTok(tok_.kind)) {
+      LOGE_RETURN_IF_ERROR(ParseLineFilter(stages, texts));
+    } else if (tok_.kind == Tok::kPipe) {
+      // `| unwrap` ends the pipeline of a range aggregation.
+      Lexer peek = lex_;
+      auto next = peek.Next();
+      if (next.ok() && next->kind == Tok::kKeyword && next->value == "unwrap") {
+        if (in_range) return Status::OK();
+        LOGE_RETURN_IF_ERROR(Advance());
+        return Unexpected("unwrap is only allowed in a metric query (`sum_over_time({...} | unwrap x [5m])`)");
+      }
+      LOGE_RETURN_IF_ERROR(ParseStage(stages, texts));
+    } else {
+      return Status::OK();
+    }
+  }
+}
+
+void Parser::Hoist(std::vector<StagePtr> stages, Selector* sel) {
+  auto rest = std::make_shared<Pipeline>();
+  bool rewritten = false;
+  for (auto& s : stages) {
+    if (!rewritten && s->IsLineFilter()) {
+      // Plain line filters move to the selector, where blocks and rows are
+      // checked before anything is decoded; ip() and pattern filters stay.
+      if (auto* lf = dynamic_cast<const LineFilterHolder*>(s.get())) {
+        sel->line_filters.push_back(lf->filter());
+        continue;
+      }
+    }
+    if (s->ChangesLine()) rewritten = true;
+    rest->stages.push_back(std::move(s));
+  }
+  if (!rest->stages.empty()) sel->pipeline = std::move(rest);
+}
+
+Result<Selector> Parser::ParseSelectorOnly() {
+  LOGE_RETURN_IF_ERROR(Advance());
+  Selector s;
+  if (tok_.kind == Tok::kLBrace) {
+    LOGE_RETURN_IF_ERROR(ParseMatchers(&s.matchers));
+  } else if (!IsLineFilterTok(tok_.kind)) {
+    return Unexpected("expected { or a line filter, found " + lex_.Describe(tok_));
+  }
+  std::vector<StagePtr> stages;
+  std::vector<std::string> texts;
+  LOGE_RETURN_IF_ERROR(ParsePipeline(&stages, &texts, false));
+  if (tok_.kind != Tok::kEof) return Unexpected("unexpected " + lex_.Describe(tok_) + " after selector");
+  Hoist(std::move(stages), &s);
+  return s;
+}
+
+Result<Selector> ParseSelector(std::string_view input) { return Parser(input, ParseOptions{}).ParseSelectorOnly(); }
+
+Result<ExprPtr> ParseExpr(std::string_view input, const ParseOptions& opts) {
+  return Parser(input, opts).ParseQuery();
+}
 
 std::pair<int, int> ErrorPosition(const Status& st) {
   const std::string& m = st.message();

@@ -1,49 +1,142 @@
-// LogQL stream selectors with line filters and label filters: the query
-// text a user types.
+// LogQL as people write it: log queries (a stream selector and a pipeline
+// of line filters, parsers, label filters and formatters) and metric
+// queries (range and vector aggregations, binary operators, literals,
+// vector(), label_replace), parsed with Loki's grammar.
 //
-//   selector     = [ "{" [ matcher { "," matcher } [ "," ] ] "}" ] { stage }
-//   stage        = line_filter | label_filter
+//   log query    = selector { stage }
+//   selector     = "{" [ matcher { "," matcher } [ "," ] ] "}"
 //   matcher      = label_name ( "=" | "!=" | "=~" | "!~" ) string
-//   line_filter  = ( "|=" | "!=" | "|~" | "!~" ) string { "or" string }
-//   label_filter = "|" label_name ( "=" | "!=" | "=~" | "!~" ) string
-//   label_name  = [a-zA-Z_][a-zA-Z0-9_]*
-//   string      = "…" with Go escapes | `…` raw, may span lines
+//   stage        = line_filter | "|" parser | "|" label_filter | "|" line_format
+//                | "|" label_format | "|" drop | "|" keep | "|" decolorize
+//   line_filter  = ( "|=" | "!=" | "|~" | "!~" | "|>" | "!>" ) ( string | ip(string) ) { "or" string }
+//   string       = "…" with Go escapes | `…` raw, may span lines
 //
-// The brace block may be left out only when a line filter follows; `{}`
-// selects every stream. Whitespace (space, tab, CR, LF) may sit between any
-// two tokens. Label regexes are fully anchored, line regexes are not; both
-// are RE2 in Go syntax.
+// ParseSelector also takes a bare line filter chain without braces (loge's
+// own search box: `|= "panic"`); Loki requires the braces and at least one
+// matcher that does not match the empty string (ParseExpr checks that).
 //
-// A label filter (`| trace_id="abc"`) is Loki's label filter stage on string
-// labels: it matches per entry against the entry's structured metadata and
-// its stream's labels (Query::MatchesEntry); a label the entry lacks matches
-// as "". Stages are ANDed, so their order does not change the result.
+// Errors: InvalidArgument whose message starts with the 1-based position,
+// the column counted in bytes (`1:14: expected string after |=`); with
+// ParseOptions::loki_errors the message is Loki's own text instead
+// (`parse error at line 1, col 28: syntax error: unexpected )`).
 //
-// Thread-safety: pure functions; call from any thread.
+// Thread-safety: pure functions; the parsed expressions are immutable and
+// may be shared across threads.
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/status.h"
 #include "query/matcher.h"
+#include "query/pipeline.h"
+#include "query/stages.h"
 
 namespace loge::query {
 
+// A stream selector and what follows it.
 struct Selector {
-  std::vector<LabelMatcher> matchers;     // all must hold
-  std::vector<LineFilter> line_filters;   // all must hold, in order
-  std::vector<LabelMatcher> entry_filters;  // label filter stages; all must hold
+  std::vector<LabelMatcher> matchers;    // all must hold
+  // The line filters that may run before every other stage (those before
+  // any stage that rewrites the line): checked against stored blocks and
+  // rows directly, and used for pruning.
+  std::vector<LineFilter> line_filters;
+  // Label filter stages of the old, filter-only grammar; always empty from
+  // the parser (label filters live in `pipeline`), kept for callers that
+  // build queries by hand.
+  std::vector<LabelMatcher> entry_filters;
+  // Every other stage, in order (empty for a filter-only query).
+  std::shared_ptr<const Pipeline> pipeline;
 };
 
-// Parses `{name op "value", ...} |= "x" != "y" |~ "re" !~ "re" |= "a" or "b" | name op "v"`.
-// On bad input returns InvalidArgument whose message starts with the 1-based
-// position, the column counted in bytes: `1:14: expected string after |=`.
-Result<Selector> ParseSelector(std::string_view input);
+struct Grouping {
+  bool present = false;  // a by/without clause was written
+  bool without = false;
+  std::vector<std::string> labels;
+  bool Singleton() const { return present ? (!without && labels.empty()) : false; }
+};
 
-// The {line, col} at the start of a ParseSelector error message ("1:14: …"),
+enum class RangeOp {
+  kCount, kRate, kRateCounter, kBytes, kBytesRate, kAvg, kSum, kMin, kMax, kStdvar, kStddev, kQuantile,
+  kFirst, kLast, kAbsent,
+};
+enum class VecOp { kSum, kAvg, kCount, kMax, kMin, kStddev, kStdvar, kBottomK, kTopK, kSort, kSortDesc };
+enum class UnwrapConv { kNone, kBytes, kDuration, kDurationSeconds };
+
+struct Unwrap {
+  std::string label;
+  UnwrapConv conv = UnwrapConv::kNone;
+  std::vector<LabelFilterPtr> post_filters;  // `| unwrap x | __error__=""`
+};
+
+struct Expr;
+using ExprPtr = std::shared_ptr<const Expr>;
+
+struct VectorMatching {
+  bool on = false;                   // on(...) rather than ignoring(...)
+  std::vector<std::string> labels;   // the on/ignoring list
+  enum class Card { kOneToOne, kManyToOne, kOneToMany } card = Card::kOneToOne;
+  std::vector<std::string> include;  // group_left/right(...) labels
+};
+
+// A LogQL expression: one of the kinds below, with the fields it uses.
+struct Expr {
+  enum class Kind { kLog, kRangeAgg, kVecAgg, kBinOp, kLiteral, kVector, kLabelReplace };
+  Kind kind = Kind::kLog;
+
+  // kLog, kRangeAgg: the selector and pipeline.
+  Selector selector;
+  // kRangeAgg
+  RangeOp range_op = RangeOp::kCount;
+  int64_t range_ns = 0;
+  int64_t offset_ns = 0;
+  std::optional<Unwrap> unwrap;
+  std::optional<double> param;  // quantile_over_time's φ
+  Grouping grouping;            // kRangeAgg, kVecAgg
+  // kVecAgg
+  VecOp vec_op = VecOp::kSum;
+  int64_t k = 0;  // topk/bottomk
+  // kVecAgg, kLabelReplace: the operand; kBinOp: lhs, rhs.
+  ExprPtr lhs, rhs;
+  // kBinOp
+  std::string op;  // + - * / % ^ == != > >= < <= and or unless
+  bool return_bool = false;
+  VectorMatching matching;
+  // kLiteral, kVector
+  double value = 0;
+  // kLabelReplace
+  std::string dst, replacement, src, regex;
+
+  bool IsLog() const { return kind == Kind::kLog; }
+};
+
+struct ParseOptions {
+  bool loki_errors = false;  // Loki's error text instead of loge's
+  // Require a matcher that does not match "" (Loki's rule; loge's own
+  // search box may select every stream with `{}`).
+  bool require_matcher = false;
+};
+
+// Parses a log query (loge's API and CLI): `{…} |= "x" | json | status >= 500`.
+Result<Selector> ParseSelector(std::string_view input);
+// Parses any LogQL expression, log or metric.
+Result<ExprPtr> ParseExpr(std::string_view input, const ParseOptions& opts = {});
+
+// The {line, col} at the start of a loge-style error message ("1:14: …"),
 // for drawing a caret under the input; {0, 0} when the message has none.
 std::pair<int, int> ErrorPosition(const Status& st);
+
+// Prometheus' duration syntax (`1h30m`, `5m`, `2d`): ns, or Prometheus'
+// error text.
+Result<int64_t> ParsePromDuration(std::string_view s);
+// Go's strconv.Quote, for messages in Loki's wording.
+std::string GoQuote(std::string_view s);
+
+const char* RangeOpName(RangeOp op);
+const char* VecOpName(VecOp op);
 
 }  // namespace loge::query

@@ -149,12 +149,11 @@ TEST(Logql, RejectsEveryErrorWithPositionAndWhatWasExpected) {
   check(R"({app="web"} ! "x")", R"(1:13: unexpected "!" after selector)");
   check(R"({app="web"} = "x")", R"(1:13: unexpected "=" after selector)");
   check(R"({app="web"} |= "a",)", R"(1:19: unexpected "," after selector)");
-  check(R"({app="web"} | json)",
-        R"(1:15: unsupported pipeline stage json )"
-        R"((only line filters and label filters | name op "value" are supported))");
-  check(R"({app="web"} |> "x")",
-        R"(1:14: expected a label filter (name =, !=, =~ or !~ "value") after |, found ">" )"
-        R"((parsers, formatters and |> are not supported))");
+  check(R"({app="web"} | json |)", R"(1:21: expected a parser, a formatter or a label filter after |, found end of input)");
+  check(R"({app="web"} |> 5)", R"(1:16: expected string after |>, found "5")");
+  check(R"({app="web"} | line_format "{{ atoi .x }}")", R"(1:15: invalid line template: template: line:1: function "atoi" not defined)");
+  check(R"({app="web"} | logfmt | unwrap x)",
+        "1:24: unwrap is only allowed in a metric query (`sum_over_time({...} | unwrap x [5m])`)");
   check("{app=\"web\"} \xc3\xa9", R"(1:13: unexpected "\xc3" after selector)");
   check("{} " + std::string(40, 'x'), R"(1:4: unexpected ")" + std::string(32, 'x') + R"(..." after selector)");
   check("{} \"" + std::string(40, 'y') + "\"",

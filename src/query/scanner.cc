@@ -165,6 +165,8 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
     passed.clear();
     for (uint32_t i = 0; i < n; i++) {
       const auto& r = rows[i];
+      // An entry pushed twice (same stream, time and line) counts once, as in Loki.
+      if (i > 0 && rows[i - 1].ts == r.ts && rows[i - 1].line == r.line) continue;
       if (!q.InWindow(r.ts) || r.ts < floor || !q.MatchesLine(r.line)) continue;
       std::string_view m = meta.empty() ? std::string_view() : std::string_view(meta[i]);
       if (!q.MatchesEntry(it->second.labels, m)) continue;
@@ -311,7 +313,8 @@ Status FeedHead(std::vector<Hit> hits, RowConsumer* consumer) {
   // Oldest first within a stream, as rows of a block come.
   std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
     if (a.labels_json != b.labels_json) return a.labels_json < b.labels_json;
-    return a.ts < b.ts;
+    if (a.ts != b.ts) return a.ts < b.ts;
+    return a.line < b.line;
   });
   simdjson::dom::parser parser;
   std::vector<ScanRow> rows;
@@ -322,7 +325,10 @@ Status FeedHead(std::vector<Hit> hits, RowConsumer* consumer) {
     LOGE_ASSIGN_OR_RETURN(Labels labels, ParseLabelsJson(parser, hits[i].labels_json));
     ScanStream stream{hits[i].labels_json, std::move(labels)};
     rows.clear();
-    for (size_t k = i; k < j; k++) rows.push_back(ScanRow{hits[k].ts, hits[k].line, hits[k].metadata});
+    for (size_t k = i; k < j; k++) {
+      if (k > i && hits[k - 1].ts == hits[k].ts && hits[k - 1].line == hits[k].line) continue;  // pushed twice
+      rows.push_back(ScanRow{hits[k].ts, hits[k].line, hits[k].metadata});
+    }
     BlockHeader h{&stream, rows.front().ts, rows.back().ts, static_cast<uint32_t>(rows.size()), nullptr};
     if (consumer->OnBlock(h) == BlockUse::kRows) LOGE_RETURN_IF_ERROR(consumer->OnRows(stream, rows));
     i = j;

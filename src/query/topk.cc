@@ -10,28 +10,34 @@ bool HitNewer(const Hit& a, const Hit& b) {
   return a.line < b.line;
 }
 
-namespace {
-// std heap functions keep the "largest" at the front; with HitNewer as the
-// comparator the largest is the oldest, which is the one to evict.
-bool HeapLess(const Hit& a, const Hit& b) { return HitNewer(a, b); }
-}  // namespace
+bool TopK::Before(const Hit& a, const Hit& b) const {
+  if (!oldest_) return HitNewer(a, b);
+  if (a.ts != b.ts) return a.ts < b.ts;
+  if (a.labels_json != b.labels_json) return a.labels_json < b.labels_json;
+  return a.line < b.line;
+}
 
 int64_t TopK::Threshold() const {
-  if (!Full() || heap_.empty()) return std::numeric_limits<int64_t>::min();
+  if (!Full() || heap_.empty()) {
+    return oldest_ ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
   return heap_.front().ts;
 }
 
+// std heap functions keep the "largest" at the front; with Before as the
+// comparator the largest is the last-ranked hit, the one to evict.
 void TopK::Add(Hit h) {
   if (k_ == 0) return;
+  auto less = [this](const Hit& a, const Hit& b) { return Before(a, b); };
   if (!Full()) {
     heap_.push_back(std::move(h));
-    std::push_heap(heap_.begin(), heap_.end(), HeapLess);
+    std::push_heap(heap_.begin(), heap_.end(), less);
     return;
   }
-  if (!HitNewer(h, heap_.front())) return;
-  std::pop_heap(heap_.begin(), heap_.end(), HeapLess);
+  if (!Before(h, heap_.front())) return;
+  std::pop_heap(heap_.begin(), heap_.end(), less);
   heap_.back() = std::move(h);
-  std::push_heap(heap_.begin(), heap_.end(), HeapLess);
+  std::push_heap(heap_.begin(), heap_.end(), less);
 }
 
 void TopK::Merge(TopK&& other) {
@@ -42,7 +48,7 @@ void TopK::Merge(TopK&& other) {
 std::vector<Hit> TopK::TakeSortedNewestFirst() {
   std::vector<Hit> out = std::move(heap_);
   heap_.clear();
-  std::sort(out.begin(), out.end(), HitNewer);
+  std::sort(out.begin(), out.end(), [this](const Hit& a, const Hit& b) { return Before(a, b); });
   return out;
 }
 

@@ -85,9 +85,7 @@ Status ParseSelectorParam(const Params& p, query::Query* q) {
   if (v == nullptr || v->find_first_not_of(" \t\r\n") == std::string::npos) return Status::OK();
   auto sel = query::ParseSelector(*v);
   if (!sel.ok()) return sel.status();  // "1:14: …": the position leads, as in POST /api/v1/query
-  q->matchers = std::move(sel->matchers);
-  q->line_filters = std::move(sel->line_filters);
-  q->entry_filters = std::move(sel->entry_filters);
+  q->SetSelector(std::move(*sel));
   return Status::OK();
 }
 

@@ -95,9 +95,7 @@ Result<query::Query> ParseQueryRequest(std::string_view body) {
     }
     auto sel = query::ParseSelector(selector);
     if (!sel.ok()) return sel.status();  // "1:14: expected string after |=": the position leads
-    q.matchers = std::move(sel->matchers);
-    q.line_filters = std::move(sel->line_filters);
-    q.entry_filters = std::move(sel->entry_filters);
+    q.SetSelector(std::move(*sel));
   }
   if (q.start > q.end) return Bad("start is after end");
   return q;
@@ -116,6 +114,16 @@ void WriteHits(const std::vector<query::Hit>& hits, JsonWriter* out) {
     if (!h.metadata.empty()) {
       w.Key("metadata");
       w.Raw(h.metadata);
+    }
+    if (h.has_labels && !h.parsed.empty()) {
+      // Labels the pipeline's parsers and formatters added.
+      w.Key("parsed");
+      w.BeginObject();
+      for (const auto& [k, v] : h.parsed) {
+        w.Key(k);
+        w.String(v);
+      }
+      w.EndObject();
     }
     w.EndObject();
   }

@@ -57,9 +57,7 @@ Result<query::Query> ParsePlanRequest(const HttpRequest& req) {
       if (v.find_first_not_of(" \t\r\n") == std::string::npos) continue;
       auto sel = query::ParseSelector(v);
       if (!sel.ok()) return sel.status();  // "1:14: …": the position leads
-      q.matchers = std::move(sel->matchers);
-      q.line_filters = std::move(sel->line_filters);
-      q.entry_filters = std::move(sel->entry_filters);
+      q.SetSelector(std::move(*sel));
     }
   }
   if (q.start > q.end) return Status::InvalidArgument("start is after end");
