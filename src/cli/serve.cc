@@ -122,6 +122,17 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
   app->add_option("--api-key", f->api_key,
                   "bearer token required by every read endpoint (query, labels, stats, ...); push stays open; "
                   "empty disables auth");
+  app->add_option("--discover-log-levels", f->discover_log_levels,
+                  "add detected_level (from a level label or field, or level words in the line) to every pushed "
+                  "entry as structured metadata, as Loki does")
+      ->capture_default_str();
+  app->add_option("--discover-service-name", f->discover_service_name,
+                  "add a service_name label to streams pushed to /loki/api/v1/push (from service, app, ..., job; "
+                  "else unknown_service), as Loki does")
+      ->capture_default_str();
+  app->add_option("--max-query-series", f->max_query_series,
+                  "most series a metric query may answer with (400 beyond)")
+      ->capture_default_str()->check(CLI::Range(1, 10000000));
   app->add_option("--s3-bucket", f->s3_bucket,
                   "S3 bucket of the cold tier: segments older than --s3-rotate-age move there (default \"\": disabled). "
                   "Credentials come from the AWS chain only (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
@@ -195,6 +206,9 @@ int RunServe(const ServeFlags& f) {
   }
   o.engine.concurrency = f.query_concurrency;
   o.api_key = f.api_key;
+  o.discover.log_levels = f.discover_log_levels;
+  o.discover.service_name = f.discover_service_name;
+  o.max_query_series = static_cast<size_t>(f.max_query_series);
   for (auto [name, d] : {std::pair{"--flush-interval", in.flush_interval},
                          std::pair{"--checkpoint-interval", in.checkpoint_interval}}) {
     if (d <= Duration(0)) {

@@ -34,6 +34,9 @@ struct ServeFlags {
   int compact_block_filter_lines = 1024;
   std::string log_level = "info";
   std::string api_key;  // --api-key
+  bool discover_log_levels = true;    // --discover-log-levels
+  bool discover_service_name = true;  // --discover-service-name
+  int max_query_series = 500;         // --max-query-series
   // S3 cold tier (docs/s3.md). An empty bucket disables it.
   std::string s3_bucket;
   std::string s3_prefix = "loge/";

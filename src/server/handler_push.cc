@@ -80,7 +80,13 @@ Status Server::DecodePushBody(HttpRequest& req, bool loki, Payload* out) {
 HttpResponse Server::HandlePush(HttpRequest& req) {
   Payload p;
   Status st = DecodePushBody(req, /*loki=*/false, &p);
-  if (st.ok()) st = ingester_->Push(std::move(p));
+  if (st.ok()) {
+    // loge's own push keeps its streams' labels as sent.
+    ingest::DiscoverOptions d = opts_.discover;
+    d.service_name = false;
+    ingest::DiscoverFields(d, &p);
+    st = ingester_->Push(std::move(p));
+  }
   if (!st.ok()) return ErrorFromStatus(st);
   HttpResponse r;
   r.status = ingester_->durable() ? 200 : 202;

@@ -98,6 +98,10 @@ HttpResponse Server::Handle(HttpRequest& req) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"loge\"");
     return r;
   }
+  if (p == "/loki/api/v1/query_range" || p == "/loki/api/v1/query") {
+    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
+    return HandleLokiQuery(req, p == "/loki/api/v1/query_range");
+  }
   if (p == "/api/v1/query") {
     if (req.method != "POST") return method_not_allowed("POST");
     return HandleQuery(req);

@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "ingest/decode_json.h"
+#include "ingest/discover.h"
 #include "ingest/ingester.h"
 #include "query/engine.h"
 #include "server/auth.h"
@@ -22,6 +23,11 @@ class JsonWriter;
 }
 namespace loge::tier {
 class ObjectStore;
+}
+namespace loge::query {
+struct Expr;
+struct MetricQuery;
+struct MetricResult;
 }
 
 namespace loge::server {
@@ -36,6 +42,10 @@ struct ServerOptions {
   // GET /api/v1/search/plan lists no segments). Not owned; must outlive
   // the Server.
   tier::ObjectStore* object_store = nullptr;
+  // service_name / detected_level discovery on push (ingest/discover.h).
+  ingest::DiscoverOptions discover;
+  // Most series a metric query may answer with (Loki's max_query_series).
+  size_t max_query_series = 500;
   // Lifetime of the presigned URLs the search plan hands out (default 15 min).
   std::chrono::seconds presign_expiry{900};
 };
@@ -62,6 +72,12 @@ class Server {
   HttpResponse HandlePush(HttpRequest& req);
   HttpResponse HandleLokiPush(HttpRequest& req);  // handler_loki.cc
   HttpResponse HandleReady(HttpRequest& req);     // handler_loki.cc
+  // GET/POST /loki/api/v1/query_range (range) and /loki/api/v1/query
+  // (handler_loki_query.cc).
+  HttpResponse HandleLokiQuery(HttpRequest& req, bool range);
+  HttpResponse LokiLogAnswer(const query::Expr& e, int64_t start, int64_t end, int64_t limit, bool forward,
+                             bool categorize);
+  HttpResponse LokiMetricAnswer(const query::MetricQuery& mq);
   // Undoes Content-Encoding and decodes the body by Content-Type into *out
   // (handler_push.cc). `loki`: a missing or unknown Content-Type means
   // protobuf, as in Loki; otherwise it is Unsupported.
@@ -92,6 +108,10 @@ Result<query::Query> ParseQueryRequest(std::string_view body);
 // Writes hits as the `data` array entries of a query answer
 // ({timestamp, line, labels, metadata?}), shared by the query and plan endpoints.
 void WriteHits(const std::vector<query::Hit>& hits, JsonWriter* w);
+// Writes the `resultType` and `result` keys of a metric answer in Loki's
+// shapes (matrix, vector, scalar), shared by POST /api/v1/query and Loki's
+// endpoints.
+void WriteMetricResult(const query::MetricResult& res, JsonWriter* w);
 // Writes `"partial": bool, "warnings": [...]` keys of a query answer.
 void WritePartial(const query::QueryResult& res, JsonWriter* w);
 

@@ -18,7 +18,10 @@ import pytest
 
 from conftest import stream
 
-IN_MEMORY = ("--flush-interval", "1h", "--payload-size", "1000000")
+# Rows come back exactly as pushed: without Loki's service_name and
+# detected_level (tested in test_loki_conformance.py and discover_test.cc).
+AS_SENT = ("--discover-log-levels", "false", "--discover-service-name", "false")
+IN_MEMORY = ("--flush-interval", "1h", "--payload-size", "1000000", *AS_SENT)
 
 # ../shared/specs/loki-push-proto.md §2: {app="web", env="prod"} with
 # (1700000000.123456789, "hello world") and (1700000001, "second",
@@ -353,7 +356,7 @@ def test_ready_is_200_once_listening(server):
 
 
 def test_formats_survive_a_restart(loge, clock):
-    s = loge("--flush-interval", "1h")
+    s = loge("--flush-interval", "1h", *AS_SENT)
     t = clock.next()
     assert loki_push(s, VECTOR_SNAPPY).status == 204
     assert s.push_raw(mp({"streams": [{"stream": {"app": "mp"}, "values": [[t, "m", {"k": "v"}]]}]}),

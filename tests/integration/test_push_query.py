@@ -11,7 +11,10 @@ import pytest
 from conftest import LogeServer, push_request, raw_exchange, stream, wait_for
 
 # Keeps rows in memory (no flush during the test) unless a test wants files.
-IN_MEMORY = ("--flush-interval", "1h", "--payload-size", "1000000")
+# Rows come back exactly as pushed: without Loki's service_name and
+# detected_level (tested in test_loki_conformance.py and discover_test.cc).
+AS_SENT = ("--discover-log-levels", "false", "--discover-service-name", "false")
+IN_MEMORY = ("--flush-interval", "1h", "--payload-size", "1000000", *AS_SENT)
 
 
 def lines(rows):

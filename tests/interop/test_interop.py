@@ -81,9 +81,11 @@ def test_winston_loki_protobuf_lines_arrive_with_labels_and_timestamps(loge):
         assert line in by_line, f"line {i} missing"
         r = by_line[line]
         assert r["timestamp"] == (base_ms + i) * 1_000_000, (i, r)
+        # service_name and detected_level are what Loki adds to every push.
         assert r["labels"] == {"client": "winston", "job": "interop", "level": LEVELS[i % 4], "run": rid,
-                               "shard": str(i % 3)}, (i, r)
-        assert "metadata" not in r, r  # winston-loki sends no structured metadata over protobuf
+                               "service_name": "interop", "shard": str(i % 3)}, (i, r)
+        # winston-loki sends no structured metadata over protobuf: only the detected level.
+        assert r["metadata"] == {"detected_level": LEVELS[i % 4]}, r
 
 
 def test_pino_loki_json_lines_arrive_with_labels_timestamps_and_metadata(loge):
@@ -106,8 +108,9 @@ def test_pino_loki_json_lines_arrive_with_labels_timestamps_and_metadata(loge):
         assert doc["msg"] == f"interop pino line {i} {rid}" and doc["level"] == number, (i, doc)
         assert r["timestamp"] == (base_ms + i) * 1_000_000, (i, r)
         assert r["labels"] == {"client": "pino", "hostname": "interop-host", "job": "interop", "level": label,
-                               "run": rid, "shard": str(i % 3)}, (i, r)
-        assert r["metadata"] == {"seq": str(i)}, (i, r)
+                               "run": rid, "service_name": "interop", "shard": str(i % 3)}, (i, r)
+        # The level label, normalised (warning -> warn), as Loki's detected_level.
+        assert r["metadata"] == {"seq": str(i), "detected_level": LEVELS[i % 4]}, (i, r)
     assert seen == set(range(LINES))
     # The metadata is matchable: one line by its seq.
     one = s.query(query='{run="%s"} | seq="1234"' % rid, start=1, end=2**62)["data"]

@@ -1,0 +1,271 @@
+#include "ingest/discover.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/json_writer.h"
+#include "query/json_walk.h"
+#include "query/metadata_json.h"
+
+namespace loge::ingest {
+
+namespace {
+
+// Loki's discover_service_name default.
+constexpr std::string_view kServiceLabels[] = {
+    "service", "app", "application", "app_name", "name", "app_kubernetes_io_name", "container",
+    "container_name", "k8s_container_name", "component", "workload", "job", "k8s_job_name",
+};
+// Loki's log_level_fields default.
+constexpr std::string_view kLevelFields[] = {
+    "level", "LEVEL", "Level", "log.level", "severity", "SEVERITY", "Severity", "SeverityText",
+    "lvl", "LVL", "Lvl", "severity_text", "Severity_Text", "SEVERITY_TEXT",
+};
+constexpr std::string_view kServiceName = "service_name";
+constexpr std::string_view kDetectedLevel = "detected_level";
+
+bool EqualFold(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+// The standard name of a level word, or "" when it is none.
+std::string_view Known(std::string_view v) {
+  if (EqualFold(v, "trace") || EqualFold(v, "trc")) return "trace";
+  if (EqualFold(v, "debug") || EqualFold(v, "dbg")) return "debug";
+  if (EqualFold(v, "info") || EqualFold(v, "inf") || EqualFold(v, "information")) return "info";
+  if (EqualFold(v, "warn") || EqualFold(v, "wrn") || EqualFold(v, "warning")) return "warn";
+  if (EqualFold(v, "error") || EqualFold(v, "err")) return "error";
+  if (EqualFold(v, "critical")) return "critical";
+  if (EqualFold(v, "fatal")) return "fatal";
+  return {};
+}
+
+std::string Normalize(std::string_view v) {
+  std::string_view k = Known(v);
+  return std::string(k.empty() ? v : k);
+}
+
+bool LeftBoundary(std::string_view s, size_t pos) {
+  if (pos == std::string_view::npos || pos >= s.size()) return true;
+  char c = s[pos];
+  return c == ' ' || c == '\t' || c == '\n' || c == '[' || c == '(' || c == '{' || c == '"' || c == '\'' || c == '=' ||
+         c == '|';
+}
+
+bool RightBoundary(std::string_view s, size_t pos) {
+  if (pos >= s.size()) return true;
+  char c = s[pos];
+  return c == ' ' || c == '\t' || c == '\n' || c == '[' || c == ']' || c == '(' || c == ')' || c == '{' || c == '}' ||
+         c == ':' || c == ',' || c == '!' || c == '"' || c == '\'' || c == '=' || c == '|';
+}
+
+// The first level word standing alone in the line (Loki's
+// detectLevelFromLogLine), else "unknown".
+std::string FromWords(std::string_view line) {
+  std::string lower(line);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::pair<std::string_view, std::string_view> kWords[] = {
+      {"trace", "trace"}, {"debug", "debug"}, {"fatal", "fatal"}, {"critical", "critical"}, {"error", "error"},
+      {"err", "error"},   {"warning", "warn"}, {"warn", "warn"},  {"info", "info"},
+  };
+  size_t best = lower.size();
+  std::string_view guess = "unknown";
+  for (const auto& [word, level] : kWords) {
+    size_t off = 0;
+    size_t found = std::string::npos;
+    for (;;) {
+      size_t p = lower.find(word, off);
+      if (p == std::string::npos) break;
+      if (LeftBoundary(lower, p == 0 ? std::string_view::npos : p - 1) && RightBoundary(lower, p + word.size())) {
+        found = p;
+        break;
+      }
+      off = p + 1;
+    }
+    if (found == std::string::npos || found >= best) continue;
+    best = found;
+    guess = level;
+    if (best == 0) break;
+  }
+  return std::string(guess);
+}
+
+bool IsJsonLine(std::string_view s) {
+  size_t a = s.find_first_not_of(" \t\r\n\v\f");
+  size_t b = s.find_last_not_of(" \t\r\n\v\f");
+  return a != std::string_view::npos && s[a] == '{' && s[b] == '}';
+}
+
+// A string field named like a level, at any depth (Loki's getLevelUsingJSONParser).
+bool JsonLevel(std::string_view obj, std::string* out) {
+  bool found = false;
+  query::json_walk::ObjectEach(obj, [&](std::string_view key, const query::json_walk::Value& v) {
+    if (v.type == query::json_walk::Type::kString) {
+      for (auto f : kLevelFields) {
+        if (key == f) {
+          out->assign(v.raw);
+          found = true;
+          return false;
+        }
+      }
+    } else if (v.type == query::json_walk::Type::kObject) {
+      if (JsonLevel(v.raw, out)) {
+        found = true;
+        return false;
+      }
+    }
+    return true;
+  });
+  return found;
+}
+
+// The value of the best-ranked level key among the line's logfmt pairs.
+bool LogfmtLevel(std::string_view line, std::string* out) {
+  size_t rank = std::size(kLevelFields);
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && static_cast<unsigned char>(line[i]) <= ' ') i++;
+    size_t ks = i;
+    while (i < line.size() && line[i] != '=' && static_cast<unsigned char>(line[i]) > ' ' && line[i] != '"') i++;
+    if (i >= line.size() || line[i] != '=') {
+      // A key without a value, or garbage: Loki's scan stops at a bad pair.
+      if (i < line.size() && line[i] == '"') return rank < std::size(kLevelFields);
+      continue;
+    }
+    std::string_view key = line.substr(ks, i - ks);
+    i++;
+    std::string value;
+    if (i < line.size() && line[i] == '"') {
+      size_t j = i + 1;
+      bool esc = false;
+      while (j < line.size() && (esc || line[j] != '"')) {
+        esc = !esc && line[j] == '\\';
+        if (!esc || line[j] != '\\') value.push_back(line[j]);
+        j++;
+      }
+      if (j >= line.size()) return rank < std::size(kLevelFields);
+      i = j + 1;
+    } else {
+      size_t vs = i;
+      while (i < line.size() && static_cast<unsigned char>(line[i]) > ' ') {
+        if (line[i] == '=' || line[i] == '"') return rank < std::size(kLevelFields);
+        i++;
+      }
+      value.assign(line.substr(vs, i - vs));
+    }
+    for (size_t r = 0; r < rank; r++) {
+      if (EqualFold(key, kLevelFields[r])) {
+        *out = value;
+        rank = r;
+        if (r == 0) return true;
+        break;
+      }
+    }
+  }
+  return rank < std::size(kLevelFields);
+}
+
+std::string FromLine(std::string_view line) {
+  std::string v;
+  bool found;
+  if (IsJsonLine(line)) {
+    found = JsonLevel(line, &v);
+  } else if (line.find('=') != std::string_view::npos) {
+    found = LogfmtLevel(line, &v);
+  } else {
+    return FromWords(line);
+  }
+  std::string_view k = found ? Known(v) : std::string_view();
+  return k.empty() ? FromWords(line) : std::string(k);
+}
+
+void AddMetadata(std::string* meta, std::string_view key, std::string_view value) {
+  std::string pair;
+  JsonWriter::Escape(key, &pair);
+  pair.push_back(':');
+  JsonWriter::Escape(value, &pair);
+  size_t close = meta->find_last_of('}');
+  if (meta->empty() || close == std::string::npos) {
+    *meta = "{" + pair + "}";
+    return;
+  }
+  size_t open = meta->find('{');
+  bool empty_obj = meta->find_first_not_of(" \t\r\n", open + 1) == close;
+  meta->insert(close, empty_obj ? pair : "," + pair);
+}
+
+}  // namespace
+
+std::string DetectLevel(const Labels& stream, std::string_view metadata, std::string_view line) {
+  for (auto f : kLevelFields) {
+    for (const auto& [k, v] : stream) {
+      if (k == f) return Normalize(v);
+    }
+  }
+  std::string meta_level;
+  bool have = false;
+  std::string severity_number;
+  if (!metadata.empty()) {
+    for (auto f : kLevelFields) {
+      std::string scratch;
+      if (query::FindMetadata(metadata, f, &scratch, &meta_level)) {
+        have = true;
+        break;
+      }
+    }
+    std::string scratch;
+    query::FindMetadata(metadata, "severity_number", &scratch, &severity_number);
+  }
+  if (have) return Normalize(meta_level);
+  if (!severity_number.empty()) {
+    char* end = nullptr;
+    long n = std::strtol(severity_number.c_str(), &end, 10);
+    if (end != severity_number.c_str() + severity_number.size()) return "info";
+    if (n == 0) return "unknown";
+    if (n <= 4) return "trace";
+    if (n <= 8) return "debug";
+    if (n <= 12) return "info";
+    if (n <= 16) return "warn";
+    if (n <= 20) return "error";
+    if (n <= 24) return "fatal";
+    return "unknown";
+  }
+  return FromLine(line);
+}
+
+void DiscoverFields(const DiscoverOptions& opts, Payload* p) {
+  for (auto& s : p->streams) {
+    if (opts.service_name) {
+      bool has = false, aggregated = false;
+      for (const auto& [k, v] : s.labels) {
+        has = has || k == kServiceName;
+        aggregated = aggregated || k == "__aggregated_metric__";
+      }
+      if (!has && !aggregated) {
+        std::string value = "unknown_service";
+        for (auto name : kServiceLabels) {
+          auto it = std::find_if(s.labels.begin(), s.labels.end(), [&](const auto& kv) { return kv.first == name; });
+          if (it != s.labels.end()) {
+            value = it->second;
+            break;
+          }
+        }
+        auto at = std::lower_bound(s.labels.begin(), s.labels.end(), kServiceName,
+                                   [](const auto& kv, std::string_view n) { return kv.first < n; });
+        s.labels.insert(at, {std::string(kServiceName), value});
+      }
+    }
+    if (!opts.log_levels) continue;
+    for (auto& e : s.entries) {
+      std::string existing, scratch;
+      if (!e.metadata.empty() && query::FindMetadata(e.metadata, kDetectedLevel, &scratch, &existing)) continue;
+      AddMetadata(&e.metadata, kDetectedLevel, DetectLevel(s.labels, e.metadata, e.line));
+    }
+  }
+}
+
+}  // namespace loge::ingest

@@ -1,0 +1,34 @@
+// What Loki adds to pushed data, so queries group and select as Grafana
+// expects: a `service_name` stream label (from the first of service, app,
+// application, …, job; else "unknown_service") and a `detected_level`
+// structured-metadata entry on every line (from a level-like stream label,
+// metadata field, the line's logfmt/JSON level field or level words; else
+// "unknown"), normalised to trace, debug, info, warn, error, critical,
+// fatal.
+//
+// Applied to a decoded payload before Ingester::Push by the push handlers
+// (flags --discover-service-name, --discover-log-levels; both on by
+// default).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/types.h"
+
+namespace loge::ingest {
+
+struct DiscoverOptions {
+  bool service_name = true;  // --discover-service-name: add service_name to streams
+  bool log_levels = true;    // --discover-log-levels: add detected_level to entries
+};
+
+// Adds service_name and detected_level as configured. Labels stay sorted.
+void DiscoverFields(const DiscoverOptions& opts, Payload* p);
+
+// The level of one entry (Loki's rules); never empty.
+std::string DetectLevel(const Labels& stream, std::string_view metadata_json, std::string_view line);
+
+}  // namespace loge::ingest

@@ -1,0 +1,58 @@
+#include "ingest/discover.h"
+
+#include <gtest/gtest.h>
+
+namespace loge::ingest {
+namespace {
+
+TEST(Discover, DetectedLevelComesFromLabelsMetadataFieldsThenWords) {
+  auto check = [](const Labels& stream, const std::string& meta, const std::string& line, const std::string& want) {
+    SCOPED_TRACE(line);
+    EXPECT_EQ(DetectLevel(stream, meta, line), want);
+  };
+  check({{"level", "error"}}, "", "level=info x", "error");        // a stream label wins, as is
+  check({{"level", "WARNING"}}, "", "", "warn");                    // normalised
+  check({{"level", "notice"}}, "", "", "notice");                   // unknown words stay
+  check({}, R"({"severity":"DEBUG"})", "level=info", "debug");     // then metadata
+  check({}, R"({"severity_number":"17"})", "", "error");           // OTLP severity numbers
+  check({}, "", "level=warn msg=x", "warn");                        // logfmt field
+  check({}, "", "ts=1 LVL=err msg=x", "error");                     // any level-like key, any case
+  check({}, "", R"({"msg":"x","level":"info"})", "info");           // JSON field
+  check({}, "", R"({"a":{"severity":"fatal"}})", "fatal");          // nested
+  check({}, "", "2024 ERROR something broke", "error");             // words
+  check({}, "", "user debugger attached", "unknown");                // not a standalone word
+  check({}, "", R"({"level":"info","msg":"trunc)", "info");         // truncated JSON: words
+  check({}, "", "\x1b[32mINFO\x1b[0m done", "unknown");             // colour codes hide the word
+  check({}, "", "plain text", "unknown");
+}
+
+TEST(Discover, ServiceNameAndDetectedLevelAreAddedOnce) {
+  Payload p;
+  Stream s;
+  s.labels = {{"app", "api"}, {"job", "x"}};
+  s.entries.push_back(Entry{1, "level=error", ""});
+  s.entries.push_back(Entry{2, "fine", R"({"trace_id":"t"})"});
+  s.entries.push_back(Entry{3, "x", R"({"detected_level":"debug"})"});
+  p.streams.push_back(s);
+  Stream bare;
+  bare.labels = {{"host", "h"}};
+  bare.entries.push_back(Entry{1, "WARN disk", ""});
+  p.streams.push_back(bare);
+  DiscoverFields(DiscoverOptions{}, &p);
+  EXPECT_EQ(p.streams[0].labels, (Labels{{"app", "api"}, {"job", "x"}, {"service_name", "api"}}));
+  EXPECT_EQ(p.streams[0].entries[0].metadata, R"({"detected_level":"error"})");
+  EXPECT_EQ(p.streams[0].entries[1].metadata, R"({"trace_id":"t","detected_level":"unknown"})");
+  EXPECT_EQ(p.streams[0].entries[2].metadata, R"({"detected_level":"debug"})");
+  EXPECT_EQ(p.streams[1].labels, (Labels{{"host", "h"}, {"service_name", "unknown_service"}}));
+  EXPECT_EQ(p.streams[1].entries[0].metadata, R"({"detected_level":"warn"})");
+
+  Payload off = p;
+  off.streams[1].labels = {{"host", "h"}};
+  off.streams[1].entries[0].metadata.clear();
+  DiscoverFields(DiscoverOptions{false, false}, &off);
+  EXPECT_EQ(off.streams[1].labels, (Labels{{"host", "h"}}));
+  EXPECT_EQ(off.streams[1].entries[0].metadata, "");
+}
+
+}  // namespace
+}  // namespace loge::ingest
