@@ -255,7 +255,11 @@ Result<std::string> RunLocalPlan(const SearchFlags& f, const query::Query& q, co
 
 CLI::App* AddSearchCommand(CLI::App* app, SearchFlags* f) {
   CLI::App* cmd = app->add_subcommand("search", "query a running loge server with a LogQL selector");
-  cmd->add_option("selector", f->selector, "LogQL selector, e.g. '{app=\"web\"} |= \"timeout\"'")->required();
+  cmd->add_option("selector", f->selector,
+                  "LogQL log or metric query, e.g. '{app=\"web\"} |= \"timeout\"' or "
+                  "'sum by (level) (rate({app=\"web\"}[1m]))'")
+      ->required();
+  cmd->add_option("--step", f->step, "a metric query's resolution, e.g. 1m (default: the window / 250)");
   cmd->add_option("--addr", f->addr, "base URL of the running loge server")->capture_default_str();
   cmd->add_option("--since", f->since, "relative window start, e.g. 1h or 30m (from now)");
   cmd->add_option("--until", f->until, "relative window end, e.g. 5m (that long ago)");
@@ -278,10 +282,18 @@ CLI::App* AddSearchCommand(CLI::App* app, SearchFlags* f) {
 }
 
 int RunSearch(const SearchFlags& f) {
-  // The selector is checked here first, so a typo shows a caret at once.
-  auto sel = query::ParseSelector(f.selector);
+  // The query is checked here first, so a typo shows a caret at once.
+  auto expr = query::ParseExpr(f.selector);
+  const bool metric = expr.ok() && !(*expr)->IsLog();
+  auto sel = metric ? Result<query::Selector>(query::Selector{}) : query::ParseSelector(f.selector);
   if (!sel.ok()) {
-    PrintSelectorError(f.selector, sel.status());
+    bool looks_metric = !expr.ok() && f.selector.find_first_not_of(" \t\r\n") != std::string::npos &&
+                        std::string("{|!").find(f.selector[f.selector.find_first_not_of(" \t\r\n")]) == std::string::npos;
+    PrintSelectorError(f.selector, looks_metric ? expr.status() : sel.status());
+    return 2;
+  }
+  if (metric && f.local) {
+    std::fprintf(stderr, "loge search: --local runs log queries only\n");
     return 2;
   }
   const int64_t now = NowNanos();
@@ -322,6 +334,10 @@ int RunSearch(const SearchFlags& f) {
   }
   w.Key("limit");
   w.Int(f.limit);
+  if (metric && !f.step.empty()) {
+    w.Key("step");
+    w.String(f.step);
+  }
   w.EndObject();
   std::string body = w.Take();
 
@@ -351,9 +367,7 @@ int RunSearch(const SearchFlags& f) {
   if (f.local && http == 200) {
     // The same window and limit the server parsed; the selector parsed above.
     query::Query q;
-    q.matchers = std::move(sel->matchers);
-    q.line_filters = std::move(sel->line_filters);
-    q.entry_filters = std::move(sel->entry_filters);
+    q.SetSelector(std::move(*sel));
     if (start != 0) q.start = start;
     if (end != 0) q.end = end;
     q.limit = std::min<size_t>(static_cast<size_t>(f.limit), query::kMaxLimit);
@@ -387,6 +401,10 @@ int RunSearch(const SearchFlags& f) {
                    reason.empty() ? resp.substr(0, 200).c_str() : reason.c_str());
     }
     return 1;
+  }
+  simdjson::dom::object metric_data;
+  if (metric && json_ok && doc["data"].get_object().get(metric_data) == simdjson::SUCCESS) {
+    return PrintMetricAnswer(f, metric_data);
   }
   simdjson::dom::array rows;
   if (!json_ok || doc["data"].get_array().get(rows)) {

@@ -1,8 +1,12 @@
-// POST /api/v1/query: {start, end, matchers, line, limit} -> newest-first rows.
+// POST /api/v1/query: {start, end, matchers, line, limit} or {query} ->
+// newest-first rows; a metric query ({query, start, end, step, instant}) ->
+// Loki's matrix or vector.
 #include <simdjson.h>
 
 #include "core/json_writer.h"
+#include "core/time.h"
 #include "query/logql.h"
+#include "query/metric.h"
 #include "server/server.h"
 
 namespace loge::server {
@@ -20,6 +24,68 @@ Status ParseTimeField(simdjson::dom::element el, const char* name, int64_t* out)
   std::string_view s;
   if (el.get_string().get(s) == simdjson::SUCCESS && ParseInt64(s, out)) return Status::OK();
   return Bad(std::string(name) + ": want an integer of unix nanoseconds");
+}
+
+// A metric query's request: {query, start, end, step, instant}. Null when
+// the body holds no metric query (then it is a log query, parsed below).
+Result<std::optional<query::MetricQuery>> ParseMetricRequest(std::string_view body, size_t max_series) {
+  std::string_view trimmed = body;
+  while (!trimmed.empty() && isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
+  if (trimmed.empty()) return std::optional<query::MetricQuery>();
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::object obj;
+  if (parser.parse(padded).get_object().get(obj)) return std::optional<query::MetricQuery>();
+  std::string_view text;
+  if (obj["query"].get_string().get(text)) return std::optional<query::MetricQuery>();
+  auto expr = query::ParseExpr(text);
+  if (!expr.ok()) {
+    // Not a metric query either: a log query's error comes from the log parser below.
+    size_t first = text.find_first_not_of(" \t\r\n");
+    char c = first == std::string_view::npos ? '{' : text[first];
+    if (c == '{' || c == '|' || c == '!') return std::optional<query::MetricQuery>();
+    return expr.status();
+  }
+  if ((*expr)->IsLog()) return std::optional<query::MetricQuery>();
+  query::MetricQuery mq;
+  mq.expr = *expr;
+  mq.max_series = max_series;
+  int64_t start = 0, end = 0;
+  if (auto v = obj["start"]; v.error() == simdjson::SUCCESS) LOGE_RETURN_IF_ERROR(ParseTimeField(v.value(), "start", &start));
+  if (auto v = obj["end"]; v.error() == simdjson::SUCCESS) LOGE_RETURN_IF_ERROR(ParseTimeField(v.value(), "end", &end));
+  if (end == 0) end = NowNanos();
+  if (start == 0) start = end - 3600LL * 1'000'000'000;
+  if (start > end) return Bad("start is after end");
+  bool instant = false;
+  if (auto v = obj["instant"]; v.error() == simdjson::SUCCESS && v.get_bool().get(instant)) {
+    return Bad("instant: want true or false");
+  }
+  mq.instant = instant;
+  if (instant) {
+    mq.start = mq.end = end;
+    return std::optional<query::MetricQuery>(std::move(mq));
+  }
+  int64_t step = query::DefaultStep(start, end);
+  if (auto v = obj["step"]; v.error() == simdjson::SUCCESS) {
+    std::string_view sv;
+    if (v.get_int64().get(step) == simdjson::SUCCESS) {
+    } else if (v.get_string().get(sv) == simdjson::SUCCESS) {
+      auto d = ParseDuration(sv);
+      if (!d.ok()) return Bad("step: want a duration (\"1m\") or nanoseconds");
+      step = d->count();
+    } else {
+      return Bad("step: want a duration (\"1m\") or nanoseconds");
+    }
+  }
+  if (step <= 0) return Bad("step: must be positive");
+  if ((end - start) / step > 11000) return Bad("step: too small for the window (at most 11000 points per series)");
+  // Steps on multiples of the step, as Grafana and Loki align them.
+  start -= start % step;
+  if (end % step != 0) end += step - end % step;
+  mq.start = start;
+  mq.end = end;
+  mq.step = step;
+  return std::optional<query::MetricQuery>(std::move(mq));
 }
 
 }  // namespace
@@ -139,6 +205,45 @@ void WritePartial(const query::QueryResult& res, JsonWriter* w) {
 }
 
 HttpResponse Server::HandleQuery(HttpRequest& req) {
+  auto metric = ParseMetricRequest(req.body, opts_.max_query_series);
+  if (!metric.ok()) return ErrorFromStatus(metric.status());
+  if (metric->has_value()) {
+    auto res = engine_->RunMetric(**metric);
+    if (!res.ok()) return ErrorFromStatus(res.status());
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("status");
+    w.String("success");
+    w.Key("data");
+    w.BeginObject();
+    WriteMetricResult(*res, &w);
+    if (!(*metric)->instant) {
+      w.Key("step");
+      w.Int((*metric)->step);
+    }
+    w.EndObject();
+    w.Key("partial");
+    w.Bool(res->partial);
+    w.Key("warnings");
+    w.BeginArray();
+    for (const auto& m : res->warnings) w.String(m);
+    w.EndArray();
+    w.Key("stats");
+    w.BeginObject();
+    w.Key("files_opened");
+    w.Uint(res->files_opened);
+    w.Key("blocks_scanned");
+    w.Uint(res->blocks_scanned);
+    w.Key("blocks_from_headers");
+    w.Uint(res->blocks_from_headers);
+    w.Key("rows_processed");
+    w.Uint(res->rows_processed);
+    w.EndObject();
+    w.EndObject();
+    HttpResponse r;
+    r.body = w.Take();
+    return r;
+  }
   auto q = ParseQueryRequest(req.body);
   if (!q.ok()) return ErrorFromStatus(q.status());
   auto res = engine_->Run(*q);
