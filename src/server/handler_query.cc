@@ -69,6 +69,7 @@ Result<std::optional<query::MetricQuery>> ParseMetricRequest(std::string_view bo
   if (auto v = obj["step"]; v.error() == simdjson::SUCCESS) {
     std::string_view sv;
     if (v.get_int64().get(step) == simdjson::SUCCESS) {
+    } else if (v.get_string().get(sv) == simdjson::SUCCESS && ParseInt64(sv, &step)) {
     } else if (v.get_string().get(sv) == simdjson::SUCCESS) {
       auto d = ParseDuration(sv);
       if (!d.ok()) return Bad("step: want a duration (\"1m\") or nanoseconds");

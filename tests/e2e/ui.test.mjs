@@ -263,6 +263,56 @@ describe('exploring logs', () => {
       await b.close();
     }
   });
+
+  test('a metric query draws a chart with a legend and the values under the pointer', async () => {
+    const b = await openBrowser();
+    try {
+      const { page } = b;
+      const q = 'sum by (env) (count_over_time({env=~".+"}[5m]))';
+      await page.goto(`${server.url}/?since=1h&q=${encodeURIComponent(q)}`);
+      await waitForStatus(page, /^2 series/);
+      assert.equal(await page.locator('.metric-line').count(), 2);
+      assert.deepEqual(await page.$$eval('.metric-legend .metric-name', (els) => els.map((e) => e.textContent)), ['{env="dev"}', '{env="prod"}']);
+      assert.equal(await page.locator('[data-testid="histogram"]').count(), 0, 'no histogram for a metric query');
+      assert.equal(await page.locator('.row').count(), 0, 'no log rows for a metric query');
+      const box = await page.locator('.metric-plot svg').boundingBox();
+      await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
+      await waitFor(async () => (await page.locator('.metric-tip-row').count()) >= 1, 'hover values');
+      assert.match(await page.textContent('.metric-tip'), /\{env="prod"\}: \d+/);
+      await screenshot(page, 'metric-chart');
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('the histogram colours its bars by level', async () => {
+    const b = await openBrowser();
+    try {
+      const { page } = b;
+      await page.goto(`${server.url}/?since=1h&q=${encodeURIComponent('{app="web"}')}`);
+      await waitForStatus(page, /^\d+ lines/);
+      // JSON lines carry level=error; the others have no level word.
+      await waitFor(async () => (await page.locator('.hist-seg[data-level="error"]').count()) > 0, 'error segments');
+      assert.ok((await page.locator('.hist-seg[data-level="unknown"]').count()) > 0);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('a click on a parsed field in an expanded row adds a label filter', async () => {
+    const b = await openBrowser();
+    try {
+      const { page } = b;
+      await page.goto(`${server.url}/?since=1h&q=${encodeURIComponent('{app="web"} | json')}`);
+      await waitForStatus(page, /^\d+ lines/);
+      await page.locator('.row-toggle').first().click();
+      await page.locator('button[aria-label="Filter by parsed field level=error"]').click();
+      await waitFor(async () => (await queryText(page)) === '{app="web"} | json | level="error"', 'label filter added');
+      await waitForStatus(page, /^1[0-2] lines/); // the JSON lines (every tenth) still in the last hour
+    } finally {
+      await b.close();
+    }
+  });
 });
 
 // WCAG contrast of the text that matters, against its actual background.

@@ -23,6 +23,20 @@ export interface QueryResponse {
   stats: Record<string, number>;
 }
 
+// A metric query's answer, in Loki's shapes: a matrix holds [seconds,
+// "value"] points per series; a vector one `value` each.
+export interface MetricSeries {
+  metric: Record<string, string>;
+  values?: [number, string][];
+  value?: [number, string];
+}
+
+export interface MetricData {
+  resultType: 'matrix' | 'vector' | 'scalar';
+  result: MetricSeries[];
+  step?: number; // ns
+}
+
 export interface VolumeResponse {
   start: number;
   end: number;
@@ -73,6 +87,18 @@ export class Api {
       body: JSON.stringify(body),
       signal,
     });
+  }
+
+  // A metric query over [startMs, endMs] at stepMs (Loki's matrix).
+  async metric(query: string, startMs: number, endMs: number, stepMs: number, signal?: AbortSignal): Promise<MetricData> {
+    const body = { query, start: msToNs(startMs), end: msToNs(endMs), step: msToNs(stepMs) };
+    const res = await this.call<{ data: MetricData }>('/api/v1/query', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+    return res.data;
   }
 
   async volume(query: string, startMs: number, endMs: number, stepMs: number, signal?: AbortSignal): Promise<VolumeResponse> {

@@ -3,9 +3,10 @@
 // URL), talks to the API, and turns its errors into the key prompt, an
 // inline query error or the server-down banner.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { Api, ApiError, VolumeResponse } from './api';
+import { Api, ApiError, MetricData, VolumeResponse } from './api';
 import { ApiKeyDialog } from './components/ApiKeyDialog';
 import { Histogram } from './components/Histogram';
+import { MetricChart } from './components/MetricChart';
 import { Popover } from './components/Popover';
 import { QueryBar } from './components/QueryBar';
 import { Results } from './components/Results';
@@ -14,7 +15,8 @@ import { TimePicker } from './components/TimePicker';
 import { formatCount } from './format';
 import { makeHighlighter } from './highlight';
 import { loadHistory, remember } from './history';
-import { ParseErrorInfo, addMatcher, lineFiltersOf, parseErrorPosition } from './logql';
+import { LevelBuckets, levelBuckets } from './levels';
+import { ParseErrorInfo, addLabelFilter, addMatcher, isMetricQuery, levelVolumeQuery, lineFiltersOf, parseErrorPosition } from './logql';
 import { Row, TAIL_CAP, mergeTail, toRows } from './rows';
 import { KEYS, load, save } from './storage';
 import { LIMITS, TimeRange, ViewState, chooseStep, resolveRange, stateFromSearch, stateToSearch, widenRange } from './state';
@@ -69,6 +71,9 @@ export function App() {
   const [results, setResults] = useState<ResultsState>({ rows: [] });
   const [loading, setLoading] = useState(false);
   const [volume, setVolume] = useState<VolumeResponse | null>(null);
+  const [levels, setLevels] = useState<LevelBuckets | null>(null);
+  // A metric query's answer: drawn as a chart instead of the histogram and rows.
+  const [metric, setMetric] = useState<MetricData | null>(null);
   const [queryError, setQueryError] = useState<QueryError | null>(null);
   // down: the server is unreachable (retried every few seconds); key: reads need an API key.
   const [banner, setBanner] = useState<{ down: boolean; text: string; key?: boolean } | null>(null);
@@ -167,21 +172,44 @@ export function App() {
       setLoading(true);
       setQueryError(null);
       const t0 = performance.now();
-      const [q, vol] = await Promise.allSettled([
+      if (isMetricQuery(v.query)) {
+        try {
+          const m = await api.metric(v.query, w.startMs, w.endMs, step, ac.signal);
+          if (ac.signal.aborted) return;
+          setBanner(null);
+          setMetric(m);
+          setResults({ rows: [], tookMs: performance.now() - t0 });
+          setVolume(null);
+          setQueryHistory(remember(v.query));
+        } catch (e) {
+          if (ac.signal.aborted) return;
+          setMetric(null);
+          setResults({ rows: [] });
+          handleError(e, v.query, () => run(v, false));
+        }
+        setLoading(false);
+        return;
+      }
+      setMetric(null);
+      const [q, vol, lv] = await Promise.allSettled([
         api.query(v.query, w.startMs, w.endMs, v.limit, ac.signal),
         api.volume(v.query, w.startMs, w.endMs, step, ac.signal),
+        api.metric(levelVolumeQuery(v.query, step), w.startMs, w.endMs, step, ac.signal),
       ]);
       if (ac.signal.aborted) return;
       setLoading(false);
       if (q.status === 'rejected') {
         setResults({ rows: [] });
         setVolume(null);
+        setLevels(null);
         handleError(q.reason, v.query, () => run(v, false));
         return;
       }
       setBanner(null);
       setResults({ rows: toRows(q.value.data), stats: q.value.stats, tookMs: performance.now() - t0, limitHit: q.value.data.length >= v.limit });
-      setVolume(vol.status === 'fulfilled' ? vol.value : null);
+      const bars = vol.status === 'fulfilled' ? vol.value : null;
+      setVolume(bars);
+      setLevels(bars && lv.status === 'fulfilled' ? levelBuckets(lv.value, w.startMs, step, bars.counts.length) : null);
       if (v.query.trim()) setQueryHistory(remember(v.query));
     },
     [api, handleError],
@@ -259,6 +287,16 @@ export function App() {
   }, [draft, view, run, startTail]);
 
   const setRange = (range: TimeRange) => run({ ...view, query: draft, range });
+
+  // A parsed field clicked in an expanded row: `| name="value"` on the query.
+  const onAddLabelFilter = useCallback(
+    (name: string, value: string) => {
+      const q = addLabelFilter(draft, name, value);
+      if (tailLoop.current.on) startTail(q);
+      else run({ ...view, query: q });
+    },
+    [draft, view, run, startTail],
+  );
 
   const onAddMatcher = useCallback(
     (name: string, value: string) => {
@@ -433,9 +471,11 @@ export function App() {
           )}
         </div>
       )}
-      {!tail.on && (
+      {!tail.on && metric && <MetricChart data={metric} startMs={win.startMs} endMs={win.endMs} stepMs={stepMs} />}
+      {!tail.on && !metric && (
         <Histogram
           volume={volume}
+          levels={levels}
           startMs={win.startMs}
           endMs={win.endMs}
           stepMs={stepMs}
@@ -454,6 +494,11 @@ export function App() {
             </>
           ) : loading ? (
             'Running query…'
+          ) : metric ? (
+            <span>
+              {formatCount(metric.result.length)} series
+              {results.tookMs !== undefined ? ` · ${Math.round(results.tookMs)} ms` : ''}
+            </span>
           ) : stats ? (
             <span title={`files: ${stats.files_opened ?? 0} opened, ${stats.files_pruned ?? 0} skipped of ${stats.files_considered ?? 0}`}>
               {formatCount(n)} lines{results.limitHit ? ` (the limit of ${formatCount(view.limit)}: narrow the window or raise it)` : ''}
@@ -485,11 +530,13 @@ export function App() {
           </select>
         </label>
       </div>
+      {!metric && (
       <Results
         rows={results.rows}
         wrap={wrap}
         highlighter={highlighter}
         onAddMatcher={onAddMatcher}
+        onAddLabelFilter={onAddLabelFilter}
         emptyText={
           tail.on
             ? 'Waiting for new lines…'
@@ -500,6 +547,7 @@ export function App() {
                 : 'No lines match in this window. Try a wider time range.'
         }
       />
+      )}
       {keyPrompt && (
         <ApiKeyDialog
           rejected={keyPrompt.rejected}

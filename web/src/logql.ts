@@ -249,3 +249,27 @@ export function byteColumnToIndex(src: string, line: number, col: number): numbe
   }
   return i;
 }
+
+// True for a metric query (`sum(rate({…}[1m]))`, `count_over_time(…)`, a
+// number): anything that is not a log selector or a bare line filter.
+export function isMetricQuery(src: string): boolean {
+  const t = src.trim();
+  return t !== '' && !/^[{|!]/.test(t);
+}
+
+// The query with a label filter stage `| name="value"` appended (a parsed
+// field clicked in an expanded row).
+export function addLabelFilter(src: string, name: string, value: string): string {
+  const t = src.trim();
+  return `${t || '{}'} | ${name}=${quoteString(value)}`;
+}
+
+// Grafana's logs-volume query: matching lines per step by level, for the
+// histogram's colours.
+export function levelVolumeQuery(src: string, stepMs: number): string {
+  let t = src.trim();
+  if (t === '') t = '{}';
+  else if (!t.startsWith('{')) t = `{} ${t}`;
+  const step = Math.max(1, Math.round(stepMs / 1000));
+  return `sum by (level, detected_level) (count_over_time(${t} | drop __error__ [${step}s]))`;
+}

@@ -8,6 +8,7 @@ export interface Row {
   line: string;
   labels: Record<string, string>;
   metadata?: Record<string, unknown>;
+  parsed?: Record<string, string>; // labels the query's parsers and formatters added
 }
 
 export interface ApiRow {
@@ -15,12 +16,20 @@ export interface ApiRow {
   line: string;
   labels: Record<string, string>;
   metadata?: Record<string, unknown>;
+  parsed?: Record<string, string>;
 }
 
 let nextId = 1;
 
 export function toRows(data: ApiRow[]): Row[] {
-  return data.map((d) => ({ id: nextId++, tsNs: d.timestamp, line: d.line, labels: d.labels ?? {}, metadata: d.metadata }));
+  return data.map((d) => ({
+    id: nextId++,
+    tsNs: d.timestamp,
+    line: d.line,
+    labels: d.labels ?? {},
+    metadata: d.metadata,
+    parsed: d.parsed,
+  }));
 }
 
 // Rows a live tail keeps at most; older ones drop off the end.

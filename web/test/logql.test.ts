@@ -73,3 +73,15 @@ test('parseErrorPosition maps the server byte column onto the query', () => {
   assert.equal(byteColumnToIndex('{é="', 1, 5), 3);
   assert.equal(byteColumnToIndex('{a="b"}\n|= x', 2, 4), 11);
 });
+
+test('metric queries are told from log queries, and clicks build label filters and the level volume', async () => {
+  const { isMetricQuery, addLabelFilter, levelVolumeQuery } = await import('../src/logql');
+  for (const q of ['sum(rate({app="web"}[1m]))', 'count_over_time({a="b"}[5m])', '  topk(3, x)', '42']) assert.ok(isMetricQuery(q), q);
+  for (const q of ['', '{app="web"}', ' |= "x"', '!= "y"', '{a="b"} | json']) assert.ok(!isMetricQuery(q), q);
+  assert.equal(addLabelFilter('{app="web"} | json', 'status', '500'), '{app="web"} | json | status="500"');
+  assert.equal(addLabelFilter('', 'a', 'x"y'), '{} | a="x\\"y"');
+  assert.equal(levelVolumeQuery('{app="web"} |= "x"', 60_000),
+    'sum by (level, detected_level) (count_over_time({app="web"} |= "x" | drop __error__ [60s]))');
+  assert.equal(levelVolumeQuery('', 30_000), 'sum by (level, detected_level) (count_over_time({} | drop __error__ [30s]))');
+  assert.equal(levelVolumeQuery('|= "x"', 500), 'sum by (level, detected_level) (count_over_time({} |= "x" | drop __error__ [1s]))');
+});

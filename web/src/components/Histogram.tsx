@@ -4,10 +4,14 @@ import { JSX } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { VolumeResponse } from '../api';
 import { formatAxisTime, formatCount, formatTimestamp } from '../format';
+import { LEVELS, LEVEL_COLORS, LevelBuckets } from '../levels';
 import { TimeRange, narrowRange } from '../state';
 
 interface Props {
   volume: VolumeResponse | null;
+  // Counts per level per bar (the level-volume query), to colour the bars;
+  // null draws them in one colour.
+  levels: LevelBuckets | null;
   startMs: number;
   endMs: number;
   stepMs: number;
@@ -20,7 +24,7 @@ interface Props {
 const DRAG_THRESHOLD_PX = 4;
 const AXIS_TICKS = 5;
 
-export function Histogram({ volume, startMs, endMs, stepMs, loading, onNarrow, onZoomOut }: Props) {
+export function Histogram({ volume, levels, startMs, endMs, stepMs, loading, onNarrow, onZoomOut }: Props) {
   const plot = useRef<HTMLDivElement>(null);
   const [drag, setDrag] = useState<{ from: number; to: number; x0: number } | null>(null);
   const [hover, setHover] = useState<number | null>(null);
@@ -93,13 +97,20 @@ export function Histogram({ volume, startMs, endMs, stepMs, loading, onNarrow, o
             class={`hist-bar${hover === i ? ' hover' : ''}`}
             style={{ left: `${((i * stepMs) / span) * 100}%`, width: `${(Math.min(stepMs, span - i * stepMs) / span) * 100}%` }}
           >
-            <div class="hist-fill" style={{ height: `${(c / max) * 100}%` }} />
+            <Fill count={c} max={max} levels={levels?.[i]} />
           </div>
         ))}
         {sel && <div class="hist-sel" style={{ left: `${sel[0] * 100}%`, width: `${(sel[1] - sel[0]) * 100}%` }} />}
         {hover !== null && !drag && counts[hover] !== undefined && (
           <div class="hist-tip" style={{ left: `${Math.min(80, ((hover * stepMs) / span) * 100)}%` }}>
             {formatTimestamp(hoverStart).slice(11, 19)}: {formatCount(counts[hover])} lines
+            {levels?.[hover] &&
+              LEVELS.filter((l) => levels[hover][l]).map((l) => (
+                <span key={l} class="hist-tip-level">
+                  {' '}
+                  · {l} {formatCount(levels[hover][l] ?? 0)}
+                </span>
+              ))}
           </div>
         )}
       </div>
@@ -109,5 +120,25 @@ export function Histogram({ volume, startMs, endMs, stepMs, loading, onNarrow, o
         ))}
       </div>
     </section>
+  );
+}
+
+// One bar's fill: stacked by level (bottom: the most severe) when the level
+// counts are known, else one block.
+function Fill({ count, max, levels }: { count: number; max: number; levels?: Partial<Record<string, number>> }) {
+  const height = (count / max) * 100;
+  const total = levels ? LEVELS.reduce((a, l) => a + (levels[l] ?? 0), 0) : 0;
+  if (!levels || total === 0) return <div class="hist-fill" style={{ height: `${height}%` }} />;
+  return (
+    <div class="hist-stack" style={{ height: `${height}%` }}>
+      {LEVELS.filter((l) => levels[l]).map((l) => (
+        <div
+          key={l}
+          class="hist-seg"
+          data-level={l}
+          style={{ height: `${((levels[l] ?? 0) / total) * 100}%`, background: LEVEL_COLORS[l] }}
+        />
+      ))}
+    </div>
   );
 }

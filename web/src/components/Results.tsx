@@ -17,6 +17,7 @@ interface Props {
   wrap: boolean;
   highlighter: Highlighter;
   onAddMatcher: (name: string, value: string) => void;
+  onAddLabelFilter: (name: string, value: string) => void;
   emptyText: string;
 }
 
@@ -25,7 +26,7 @@ interface Props {
 const ESTIMATED_ROW_PX = 26;
 const OVERSCAN_ROWS = 10;
 
-export function Results({ rows, wrap, highlighter, onAddMatcher, emptyText }: Props) {
+export function Results({ rows, wrap, highlighter, onAddMatcher, onAddLabelFilter, emptyText }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const heights = useRef(new Map<number, number>());
   const [, remeasured] = useReducer((n: number) => n + 1, 0);
@@ -141,6 +142,7 @@ export function Results({ rows, wrap, highlighter, onAddMatcher, emptyText }: Pr
         observer={observer}
         onToggle={toggle}
         onAddMatcher={onAddMatcher}
+        onAddLabelFilter={onAddLabelFilter}
       />,
     );
   }
@@ -177,6 +179,7 @@ interface RowProps {
   observer: ResizeObserver;
   onToggle: (id: number) => void;
   onAddMatcher: (name: string, value: string) => void;
+  onAddLabelFilter: (name: string, value: string) => void;
 }
 
 const RowView = memo(function RowView(p: RowProps) {
@@ -251,6 +254,22 @@ const RowView = memo(function RowView(p: RowProps) {
               <div key={`m-${k}`} class="meta">
                 <dt>{k}</dt>
                 <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+              </div>
+            ))}
+            {Object.entries(row.parsed ?? {}).map(([k, v]) => (
+              <div key={`p-${k}`} class="parsed">
+                <dt>{k}</dt>
+                <dd>
+                  <button
+                    type="button"
+                    class="field"
+                    title={`Add | ${k}="${v}" to the query`}
+                    aria-label={`Filter by parsed field ${k}=${v}`}
+                    onClick={() => p.onAddLabelFilter(k, v)}
+                  >
+                    {v}
+                  </button>
+                </dd>
               </div>
             ))}
           </dl>
