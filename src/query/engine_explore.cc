@@ -70,6 +70,7 @@ class VolumeConsumer : public RowConsumer {
   bool OnFile(const storage::FileHandle&, const std::unordered_map<int64_t, ScanStream>&) override {
     return !truncated_;
   }
+  bool WantsMetadata(const ScanStream&) override { return q_.HasPipeline(); }
   BlockUse OnBlock(const BlockHeader& b) override {
     if (truncated_) return BlockUse::kHeader;
     if (examined_->fetch_add(b.n) + b.n > max_rows_) {

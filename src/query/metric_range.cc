@@ -89,7 +89,25 @@ class RangeConsumer : public RowConsumer {
     return BlockUse::kHeader;
   }
 
+  // Without a pipeline or unwrap, a stream whose labels alone name its
+  // series needs no metadata and no per-row label work.
+  bool WantsMetadata(const ScanStream& stream) override { return !Plain(stream); }
+
   Status OnRows(const ScanStream& stream, const std::vector<ScanRow>& rows) override {
+    if (s_.additive && Plain(stream)) {
+      SeriesAcc& acc = Series(GroupStream(stream.labels));
+      for (const auto& r : rows) {
+        rows_++;
+        double v = s_.bytes ? static_cast<double>(r.line.size()) : 1;
+        int64_t lo, hi;
+        StepRange(r.ts, &lo, &hi);
+        for (int64_t i = lo; i <= hi; i++) {
+          acc.sum[static_cast<size_t>(i)] += v;
+          acc.has[static_cast<size_t>(i)] = 1;
+        }
+      }
+      return Status::OK();
+    }
     const Pipeline* p = s_.q.HasPipeline() ? s_.q.pipeline.get() : nullptr;
     for (const auto& r : rows) {
       rows_++;
@@ -131,6 +149,8 @@ class RangeConsumer : public RowConsumer {
     *lo = std::max<int64_t>(0, CeilDiv(e - st.start, st.step));
     *hi = std::min<int64_t>(static_cast<int64_t>(st.n) - 1, FloorDiv(e + s_.e->range_ns - 1 - st.start, st.step));
   }
+
+  bool Plain(const ScanStream& s) { return !s_.unwrap && !s_.q.HasPipeline() && StreamOnly(s); }
 
   // True when a stream's samples are labelled from its labels alone
   // (metadata cannot change them).
@@ -341,8 +361,8 @@ ParserHints MakeHints(const Expr& e, const SampleGrouping& g) {
 
 }  // namespace
 
-Result<Matrix> EvalRangeAgg(DataSource* source, int concurrency, const Expr& e, const SampleGrouping& grouping,
-                            const Steps& steps, MetricResult* stats) {
+// How one range aggregation scans and labels its samples.
+RangeSpec MakeSpec(const Expr& e, const SampleGrouping& grouping, const Steps& steps) {
   RangeSpec spec;
   spec.e = &e;
   spec.steps = steps;
@@ -366,48 +386,16 @@ Result<Matrix> EvalRangeAgg(DataSource* source, int concurrency, const Expr& e, 
   spec.header_ok = !spec.unwrap && !spec.q.HasPipeline() && spec.q.line_filters.empty() &&
                    spec.q.entry_filters.empty() && e.range_op != RangeOp::kAbsent;
 
-  // The head, then the files.
-  RangeConsumer head(spec);
-  TopK all(kMaxHeadRows);
-  std::vector<FileRef> files;
-  source->Snapshot(spec.q, &all, &files);
-  LOGE_RETURN_IF_ERROR(FeedHead(all.TakeSortedNewestFirst(), &head));
-  QueryStats qs;
-  FilePlan plan = PlanFiles(files, spec.q, false, &qs);
-  ScanOptions so;
-  so.concurrency = concurrency;
-  so.newest_alone_first = false;
-  LOGE_ASSIGN_OR_RETURN(ScanResult scanned, Scan(plan, spec.q, so, [&] { return std::make_unique<RangeConsumer>(spec); }));
-  stats->files_opened += scanned.stats.files_opened;
-  stats->blocks_scanned += scanned.stats.blocks_scanned;
-  for (auto& w : scanned.warnings) stats->warnings.push_back(std::move(w));
-  stats->partial = !stats->warnings.empty();
+  return spec;
+}
 
-  // Merge the workers' series.
-  auto& merged = head.series();
-  stats->rows_processed += head.rows();
-  for (auto& c : scanned.consumers) {
-    auto& rc = static_cast<RangeConsumer&>(*c);
-    stats->blocks_from_headers += rc.blocks_from_headers();
-    stats->rows_processed += rc.rows();
-    for (auto& [key, acc] : rc.series()) {
-      auto it = merged.find(key);
-      if (it == merged.end()) {
-        merged.emplace(key, std::move(acc));
-        continue;
-      }
-      SeriesAcc& m = it->second;
-      for (size_t i = 0; i < m.sum.size(); i++) {
-        m.sum[i] += acc.sum[i];
-        m.has[i] |= acc.has[i];
-      }
-      m.samples.insert(m.samples.end(), acc.samples.begin(), acc.samples.end());
-    }
-  }
-
+// The per-step values of every merged series; a series that keeps
+// __error__ (unless the grouping asked for it) is Loki's pipeline error.
+Result<Matrix> Finish(const Expr& e, const RangeSpec& spec, const Steps& steps,
+                      std::unordered_map<std::string, SeriesAcc>* merged) {
   Matrix out;
   const double range_s = static_cast<double>(e.range_ns) / 1e9;
-  for (auto& [key, acc] : merged) {
+  for (auto& [key, acc] : *merged) {
     Series s;
     s.metric = std::move(acc.metric);
     s.v.assign(steps.n, 0);
@@ -464,30 +452,81 @@ Result<Matrix> EvalRangeAgg(DataSource* source, int concurrency, const Expr& e, 
     }
     out.push_back(std::move(s));
   }
-  if (e.range_op == RangeOp::kAbsent) {
-    // One series with the selector's equality labels where no sample was.
-    Series a;
-    for (const auto& m : e.selector.matchers) {
-      bool eq = m.type() == MatchType::kEq;
-      auto it = std::find_if(a.metric.begin(), a.metric.end(), [&](const auto& kv) { return kv.first == m.name(); });
-      if (eq && it == a.metric.end()) a.metric.emplace_back(m.name(), m.value());
-    }
-    for (const auto& m : e.selector.matchers) {
-      if (m.type() != MatchType::kEq) {
-        std::erase_if(a.metric, [&](const auto& kv) { return kv.first == m.name(); });
-      }
-    }
-    std::sort(a.metric.begin(), a.metric.end());
-    a.v.assign(steps.n, 1);
-    a.has.assign(steps.n, 1);
-    for (const auto& s : out) {
-      for (size_t i = 0; i < steps.n; i++) {
-        if (s.has[i]) a.has[i] = 0;
-      }
-    }
-    out.clear();
-    if (std::find(a.has.begin(), a.has.end(), 1) != a.has.end()) out.push_back(std::move(a));
+  return out;
+}
+
+// absent_over_time: one series with the selector's equality labels at the
+// steps where no sample was.
+Matrix Absent(const Expr& e, const Steps& steps, Matrix out) {
+  Series a;
+  for (const auto& m : e.selector.matchers) {
+    bool eq = m.type() == MatchType::kEq;
+    auto it = std::find_if(a.metric.begin(), a.metric.end(), [&](const auto& kv) { return kv.first == m.name(); });
+    if (eq && it == a.metric.end()) a.metric.emplace_back(m.name(), m.value());
   }
+  for (const auto& m : e.selector.matchers) {
+    if (m.type() != MatchType::kEq) {
+      std::erase_if(a.metric, [&](const auto& kv) { return kv.first == m.name(); });
+    }
+  }
+  std::sort(a.metric.begin(), a.metric.end());
+  a.v.assign(steps.n, 1);
+  a.has.assign(steps.n, 1);
+  for (const auto& s : out) {
+    for (size_t i = 0; i < steps.n; i++) {
+      if (s.has[i]) a.has[i] = 0;
+    }
+  }
+  out.clear();
+  if (std::find(a.has.begin(), a.has.end(), 1) != a.has.end()) out.push_back(std::move(a));
+  return out;
+}
+
+Result<Matrix> EvalRangeAgg(DataSource* source, int concurrency, const Expr& e, const SampleGrouping& grouping,
+                            const Steps& steps, MetricResult* stats) {
+  RangeSpec spec = MakeSpec(e, grouping, steps);
+
+  // The head, then the files.
+  RangeConsumer head(spec);
+  TopK all(kMaxHeadRows);
+  std::vector<FileRef> files;
+  source->Snapshot(spec.q, &all, &files);
+  LOGE_RETURN_IF_ERROR(FeedHead(all.TakeSortedNewestFirst(), &head));
+  QueryStats qs;
+  FilePlan plan = PlanFiles(files, spec.q, false, &qs);
+  ScanOptions so;
+  so.concurrency = concurrency;
+  so.newest_alone_first = false;
+  LOGE_ASSIGN_OR_RETURN(ScanResult scanned, Scan(plan, spec.q, so, [&] { return std::make_unique<RangeConsumer>(spec); }));
+  stats->files_opened += scanned.stats.files_opened;
+  stats->blocks_scanned += scanned.stats.blocks_scanned;
+  for (auto& w : scanned.warnings) stats->warnings.push_back(std::move(w));
+  stats->partial = !stats->warnings.empty();
+
+  // Merge the workers' series.
+  auto& merged = head.series();
+  stats->rows_processed += head.rows();
+  for (auto& c : scanned.consumers) {
+    auto& rc = static_cast<RangeConsumer&>(*c);
+    stats->blocks_from_headers += rc.blocks_from_headers();
+    stats->rows_processed += rc.rows();
+    for (auto& [key, acc] : rc.series()) {
+      auto it = merged.find(key);
+      if (it == merged.end()) {
+        merged.emplace(key, std::move(acc));
+        continue;
+      }
+      SeriesAcc& m = it->second;
+      for (size_t i = 0; i < m.sum.size(); i++) {
+        m.sum[i] += acc.sum[i];
+        m.has[i] |= acc.has[i];
+      }
+      m.samples.insert(m.samples.end(), acc.samples.begin(), acc.samples.end());
+    }
+  }
+
+  LOGE_ASSIGN_OR_RETURN(Matrix out, Finish(e, spec, steps, &merged));
+  if (e.range_op == RangeOp::kAbsent) return Absent(e, steps, std::move(out));
   return out;
 }
 

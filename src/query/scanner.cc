@@ -146,7 +146,8 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
     if (b.max_ts() < floor) return false;
     auto it = streams.find(b.stream());
     if (it == streams.end()) return true;
-    if (!BlockMayMatch(q, b.lines())) return true;
+    // The substring pre-check reads the block's text: only when there is a needle.
+    if (!needles.empty() && !BlockMayMatch(q, b.lines())) return true;
     BlockHeader h{&it->second, b.min_ts(), b.max_ts(), b.n(), &b};
     if (consumer->OnBlock(h) == BlockUse::kHeader) return true;
     stats->blocks_scanned++;
@@ -154,7 +155,7 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
     st = b.Rows(&rows);
     if (!st.ok()) return false;
     std::vector<std::string> meta;
-    if (b.HasMetadata()) {
+    if ((!q.entry_filters.empty() || consumer->WantsMetadata(it->second)) && b.HasMetadata()) {
       auto m = b.Metadata();
       if (!m.ok()) {
         st = m.status();

@@ -86,6 +86,10 @@ class RowConsumer {
   // Per block of a matching stream that overlaps the window and passes the
   // substring pre-check.
   virtual BlockUse OnBlock(const BlockHeader& /*b*/) { return BlockUse::kRows; }
+  // False when the rows of this stream need no structured metadata (then
+  // ScanRow::metadata is empty and the block's metadata is not decoded).
+  // Queries with entry filters always get it.
+  virtual bool WantsMetadata(const ScanStream& /*stream*/) { return true; }
   // The rows of a kRows block that pass, oldest first. A non-OK status ends
   // the scan of the file with that error.
   virtual Status OnRows(const ScanStream& stream, const std::vector<ScanRow>& rows) = 0;

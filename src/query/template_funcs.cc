@@ -10,10 +10,11 @@
 #include <ctime>
 
 #include "query/pipeline.h"
+#include "query/template_funcs_internal.h"
 
 namespace loge::query {
 
-namespace {
+namespace tmpl {
 
 constexpr TmplFuncInfo kFuncs[] = {
     // Loki's own.
@@ -406,24 +407,361 @@ Result<int64_t> GoParseTime(std::string_view layout, std::string_view value) {
   return secs * 1'000'000'000 + frac;
 }
 
-template <typename F>
-Result<TmplValue> FoldInts(const std::vector<TmplValue>& a, F f) {
-  int64_t acc = CastInt(a[0]);
-  for (size_t i = 1; i < a.size(); i++) acc = f(acc, CastInt(a[i]));
-  return TmplValue(acc);
+// One function per template function name (or a few that share code).
+using TmplFn = Result<TmplValue> (*)(const std::vector<TmplValue>& a, const TmplCallContext& ctx, std::string_view nm);
+
+Result<TmplValue> FnLine([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  return V(std::string(ctx.line));
 }
 
-template <typename F>
-Result<TmplValue> FoldFloats(const std::vector<TmplValue>& a, F f) {
-  double acc = CastFloat(a[0]);
-  for (size_t i = 1; i < a.size(); i++) acc = f(acc, CastFloat(a[i]));
-  return TmplValue(acc);
+Result<TmplValue> FnTimestamp([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  return V(TmplTime{ctx.ts});
 }
 
-}  // namespace
+Result<TmplValue> FnToLower([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  return V(Lower(s));
+}
+
+Result<TmplValue> FnToUpper([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  return V(Upper(s));
+}
+
+Result<TmplValue> FnTitle([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  return V(Title(s));
+}
+
+Result<TmplValue> FnReplace([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto o, Str(a, 1));
+  LOGE_ASSIGN_OR_RETURN(auto w, Str(a, 2));
+  LOGE_ASSIGN_OR_RETURN(auto k, Int(a, 3));
+  return V(ReplaceAll(s, o, w, k));
+}
+
+Result<TmplValue> FnSprigReplace([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto o, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto w, Str(a, 1));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 2));
+  return V(ReplaceAll(s, o, w, -1));
+}
+
+Result<TmplValue> FnTrim([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto c, Str(a, 1));
+  return V(TrimCutset(s, c, nm != "TrimRight", nm != "TrimLeft"));
+}
+
+Result<TmplValue> FnTrimAll([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto c, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
+  return V(TrimCutset(s, c, true, true));
+}
+
+Result<TmplValue> FnTrimPrefix([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  // Loki's (s, affix); Sprig's (affix, s).
+  bool sprig = nm[0] == 't';
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, sprig ? 1 : 0));
+  LOGE_ASSIGN_OR_RETURN(auto x, Str(a, sprig ? 0 : 1));
+  bool prefix = nm.ends_with("Prefix");
+  if (prefix && s.starts_with(x)) return V(s.substr(x.size()));
+  if (!prefix && s.ends_with(x)) return V(s.substr(0, s.size() - x.size()));
+  return V(s);
+}
+
+Result<TmplValue> FnTrimSpace([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  return V(TrimSpaceStr(s));
+}
+
+Result<TmplValue> FnRegexReplaceAll([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto re, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
+  RE2::Options o;
+  o.set_log_errors(false);
+  RE2 r(re, o);
+  if (!r.ok()) return Status::InvalidArgument("error parsing regexp: " + r.error());
+  if (nm == "count") {
+    int64_t c = 0;
+    re2::StringPiece in(s);
+    re2::StringPiece m;
+    size_t pos = 0;
+    while (pos <= s.size() && r.Match(in, pos, s.size(), RE2::UNANCHORED, &m, 1)) {
+      c++;
+      size_t end = static_cast<size_t>(m.data() - s.data()) + m.size();
+      pos = m.empty() ? end + 1 : end;
+    }
+    return V(c);
+  }
+  LOGE_ASSIGN_OR_RETURN(auto repl, Str(a, 2));
+  std::string out = s;
+  if (nm == "regexReplaceAllLiteral") {
+    std::string quoted;
+    for (char c : repl) {
+      if (c == '\\') quoted.push_back('\\');
+      quoted.push_back(c);
+    }
+    RE2::GlobalReplace(&out, r, quoted);
+  } else {
+    // Go's $1 / ${name} expansion becomes RE2's \1.
+    std::string rewrite;
+    for (size_t i = 0; i < repl.size(); i++) {
+      if (repl[i] == '\\') {
+        rewrite += "\\\\";
+      } else if (repl[i] == '$' && i + 1 < repl.size() && std::isdigit(static_cast<unsigned char>(repl[i + 1]))) {
+        rewrite.push_back('\\');
+        rewrite.push_back(repl[++i]);
+      } else if (repl[i] == '$' && i + 1 < repl.size() && repl[i + 1] == '{') {
+        size_t close = repl.find('}', i);
+        std::string g = close == std::string::npos ? "" : repl.substr(i + 2, close - i - 2);
+        auto it = r.NamedCapturingGroups().find(g);
+        if (it != r.NamedCapturingGroups().end()) rewrite += "\\" + std::to_string(it->second);
+        i = close == std::string::npos ? repl.size() : close;
+      } else {
+        rewrite.push_back(repl[i]);
+      }
+    }
+    RE2::GlobalReplace(&out, r, rewrite);
+  }
+  return V(out);
+}
+
+Result<TmplValue> FnUrlencode([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  return V(UrlEncode(s));
+}
+
+Result<TmplValue> FnUrldecode([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto d, UrlDecode(s));
+  return V(d);
+}
+
+Result<TmplValue> FnBytes([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(uint64_t b, ParseHumanBytes(s));
+  return V(static_cast<double>(b));
+}
+
+Result<TmplValue> FnDuration([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(int64_t d, ParseGoDuration(s));
+  return V(static_cast<double>(d) / 1e9);
+}
+
+Result<TmplValue> FnUnixEpochMillis([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(int64_t t, TimeArg(a, 0));
+  int64_t v = nm == "unixEpochNanos" ? t : nm == "unixEpochMillis" ? t / 1'000'000 : t / 1'000'000'000;
+  if (t < 0 && nm != "unixEpochNanos" && t % (nm == "unixEpochMillis" ? 1'000'000 : 1'000'000'000) != 0) v--;
+  return V(std::to_string(v));
+}
+
+Result<TmplValue> FnUnixToTime([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  char* end = nullptr;
+  long long i = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || end != s.c_str() + s.size()) {
+    return Status::InvalidArgument("unable to parse time '" + s + "': strconv.ParseInt: parsing \"" + s +
+                                   "\": invalid syntax");
+  }
+  switch (s.size()) {
+    case 5: return V(TmplTime{i * 86400LL * 1'000'000'000});
+    case 10: return V(TmplTime{i * 1'000'000'000LL});
+    case 13: return V(TmplTime{i * 1'000'000LL});
+    case 16: return V(TmplTime{i * 1000LL});
+    case 19: return V(TmplTime{i});
+    default: return Status::InvalidArgument("unable to parse time '" + s + "': <nil>");
+  }
+}
+
+Result<TmplValue> FnToDateInZone([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto layout, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, nm == "toDate" ? 1 : 2));
+  auto t = GoParseTime(layout, s);
+  return V(TmplTime{t.ok() ? *t : std::numeric_limits<int64_t>::min()});
+}
+
+Result<TmplValue> FnDate([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto layout, Str(a, 0));
+  int64_t ns;
+  if (const auto* t = std::get_if<TmplTime>(&a[1])) {
+    ns = t->ns;
+  } else if (const auto* i = std::get_if<int64_t>(&a[1])) {
+    ns = *i * 1'000'000'000;
+  } else {
+    ns = 0;
+  }
+  return V(GoFormatTime(ns, layout));
+}
+
+Result<TmplValue> FnNow([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  return V(TmplTime{static_cast<int64_t>(std::time(nullptr)) * 1'000'000'000});
+}
+
+Result<TmplValue> FnAlignLeft([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto c, Int(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
+  int64_t l = static_cast<int64_t>(RuneCount(s));
+  if (c < 0 || c == l) return V(s);
+  if (c > l) {
+    std::string pad(static_cast<size_t>(c - l), ' ');
+    return V(nm == "alignLeft" ? s + pad : pad + s);
+  }
+  if (nm == "alignLeft") return V(s.substr(0, RuneOffset(s, static_cast<size_t>(c))));
+  return V(s.substr(RuneOffset(s, static_cast<size_t>(l - c))));
+}
+
+Result<TmplValue> FnB64enc([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  return V(B64Enc(s));
+}
+
+Result<TmplValue> FnB64dec([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
+  return V(B64Dec(s));
+}
+
+Result<TmplValue> FnTrunc([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto c, Int(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
+  int64_t l = static_cast<int64_t>(RuneCount(s));
+  if (c < 0 && l + c > 0) return V(s.substr(RuneOffset(s, static_cast<size_t>(l + c))));
+  if (c >= 0 && l > c) return V(s.substr(0, RuneOffset(s, static_cast<size_t>(c))));
+  return V(s);
+}
+
+Result<TmplValue> FnSubstr([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto start, Int(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto end, Int(a, 1));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 2));
+  int64_t l = static_cast<int64_t>(s.size());
+  if (start < 0) return V(s.substr(0, static_cast<size_t>(std::clamp<int64_t>(end, 0, l))));
+  if (end < 0 || end > l) return V(start > l ? std::string() : s.substr(static_cast<size_t>(start)));
+  if (start > end) return V(std::string());
+  return V(s.substr(static_cast<size_t>(start), static_cast<size_t>(end - start)));
+}
+
+Result<TmplValue> FnContains([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto x, Str(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
+  if (nm == "contains") return V(s.find(x) != std::string::npos);
+  if (nm == "hasPrefix") return V(s.starts_with(x));
+  return V(s.ends_with(x));
+}
+
+Result<TmplValue> FnIndent([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto c, Int(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
+  return V((nm == "nindent" ? "\n" : "") + Indent(c, s));
+}
+
+Result<TmplValue> FnRepeat([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
+  LOGE_ASSIGN_OR_RETURN(auto c, Int(a, 0));
+  LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
+  std::string out;
+  for (int64_t i = 0; i < c && out.size() < (1u << 20); i++) out += s;
+  return V(out);
+}
+
+struct TmplImpl {
+  std::string_view name;
+  TmplFn fn;
+};
+
+constexpr TmplImpl kImpls[] = {
+    {"__line__", FnLine},
+    {"__timestamp__", FnTimestamp},
+    {"ToLower", FnToLower},
+    {"lower", FnToLower},
+    {"ToUpper", FnToUpper},
+    {"upper", FnToUpper},
+    {"title", FnTitle},
+    {"Replace", FnReplace},
+    {"replace", FnSprigReplace},
+    {"Trim", FnTrim},
+    {"TrimLeft", FnTrim},
+    {"TrimRight", FnTrim},
+    {"trimAll", FnTrimAll},
+    {"TrimPrefix", FnTrimPrefix},
+    {"TrimSuffix", FnTrimPrefix},
+    {"trimPrefix", FnTrimPrefix},
+    {"trimSuffix", FnTrimPrefix},
+    {"TrimSpace", FnTrimSpace},
+    {"trim", FnTrimSpace},
+    {"regexReplaceAll", FnRegexReplaceAll},
+    {"regexReplaceAllLiteral", FnRegexReplaceAll},
+    {"count", FnRegexReplaceAll},
+    {"urlencode", FnUrlencode},
+    {"urldecode", FnUrldecode},
+    {"bytes", FnBytes},
+    {"duration", FnDuration},
+    {"duration_seconds", FnDuration},
+    {"unixEpochMillis", FnUnixEpochMillis},
+    {"unixEpochNanos", FnUnixEpochMillis},
+    {"unixEpoch", FnUnixEpochMillis},
+    {"unixToTime", FnUnixToTime},
+    {"toDateInZone", FnToDateInZone},
+    {"toDate", FnToDateInZone},
+    {"date", FnDate},
+    {"now", FnNow},
+    {"alignLeft", FnAlignLeft},
+    {"alignRight", FnAlignLeft},
+    {"b64enc", FnB64enc},
+    {"b64dec", FnB64dec},
+    {"trunc", FnTrunc},
+    {"substr", FnSubstr},
+    {"contains", FnContains},
+    {"hasPrefix", FnContains},
+    {"hasSuffix", FnContains},
+    {"indent", FnIndent},
+    {"nindent", FnIndent},
+    {"repeat", FnRepeat},
+    {"int", FnInt},
+    {"float64", FnFloat64},
+    {"add", FnAdd},
+    {"sub", FnSub},
+    {"mul", FnMul},
+    {"div", FnDiv},
+    {"mod", FnDiv},
+    {"max", FnMax},
+    {"min", FnMin},
+    {"addf", FnAddf},
+    {"subf", FnSubf},
+    {"mulf", FnMulf},
+    {"divf", FnDivf},
+    {"maxf", FnMaxf},
+    {"minf", FnMinf},
+    {"ceil", FnCeil},
+    {"floor", FnFloor},
+    {"round", FnRound},
+    {"fromJson", FnFromJson},
+    {"default", FnDefault},
+    {"and", FnAnd},
+    {"or", FnOr},
+    {"not", FnNot},
+    {"len", FnLen},
+    {"print", FnPrint},
+    {"println", FnPrint},
+    {"html", FnPrint},
+    {"js", FnPrint},
+    {"urlquery", FnPrint},
+    {"printf", FnPrintf},
+    {"eq", FnEq},
+    {"ne", FnNe},
+    {"lt", FnNe},
+    {"le", FnNe},
+    {"gt", FnNe},
+    {"ge", FnNe},
+    {"index", FnIndex},
+    {"slice", FnIndex},
+};
+
+}  // namespace tmpl
 
 const TmplFuncInfo* FindTmplFunc(std::string_view name) {
-  for (const auto& f : kFuncs) {
+  for (const auto& f : tmpl::kFuncs) {
     if (name == f.name) return &f;
   }
   return nullptr;
@@ -437,330 +775,9 @@ Result<TmplValue> CallTmplFunc(const std::string& name, const std::vector<TmplVa
     return Status::InvalidArgument("wrong number of args for " + name + ": want " + std::to_string(info->min_args) +
                                    " got " + std::to_string(n));
   }
-  using V = TmplValue;
   const std::string_view nm = name;
-  if (nm == "__line__") return V(std::string(ctx.line));
-  if (nm == "__timestamp__") return V(TmplTime{ctx.ts});
-  if (nm == "ToLower" || nm == "lower") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    return V(Lower(s));
-  }
-  if (nm == "ToUpper" || nm == "upper") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    return V(Upper(s));
-  }
-  if (nm == "title") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    return V(Title(s));
-  }
-  if (nm == "Replace") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto o, Str(a, 1));
-    LOGE_ASSIGN_OR_RETURN(auto w, Str(a, 2));
-    LOGE_ASSIGN_OR_RETURN(auto k, Int(a, 3));
-    return V(ReplaceAll(s, o, w, k));
-  }
-  if (nm == "replace") {
-    LOGE_ASSIGN_OR_RETURN(auto o, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto w, Str(a, 1));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 2));
-    return V(ReplaceAll(s, o, w, -1));
-  }
-  if (nm == "Trim" || nm == "TrimLeft" || nm == "TrimRight") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto c, Str(a, 1));
-    return V(TrimCutset(s, c, nm != "TrimRight", nm != "TrimLeft"));
-  }
-  if (nm == "trimAll") {
-    LOGE_ASSIGN_OR_RETURN(auto c, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
-    return V(TrimCutset(s, c, true, true));
-  }
-  if (nm == "TrimPrefix" || nm == "TrimSuffix" || nm == "trimPrefix" || nm == "trimSuffix") {
-    // Loki's (s, affix); Sprig's (affix, s).
-    bool sprig = nm[0] == 't';
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, sprig ? 1 : 0));
-    LOGE_ASSIGN_OR_RETURN(auto x, Str(a, sprig ? 0 : 1));
-    bool prefix = nm.ends_with("Prefix");
-    if (prefix && s.starts_with(x)) return V(s.substr(x.size()));
-    if (!prefix && s.ends_with(x)) return V(s.substr(0, s.size() - x.size()));
-    return V(s);
-  }
-  if (nm == "TrimSpace" || nm == "trim") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    return V(TrimSpaceStr(s));
-  }
-  if (nm == "regexReplaceAll" || nm == "regexReplaceAllLiteral" || nm == "count") {
-    LOGE_ASSIGN_OR_RETURN(auto re, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
-    RE2::Options o;
-    o.set_log_errors(false);
-    RE2 r(re, o);
-    if (!r.ok()) return Status::InvalidArgument("error parsing regexp: " + r.error());
-    if (nm == "count") {
-      int64_t c = 0;
-      re2::StringPiece in(s);
-      re2::StringPiece m;
-      size_t pos = 0;
-      while (pos <= s.size() && r.Match(in, pos, s.size(), RE2::UNANCHORED, &m, 1)) {
-        c++;
-        size_t end = static_cast<size_t>(m.data() - s.data()) + m.size();
-        pos = m.empty() ? end + 1 : end;
-      }
-      return V(c);
-    }
-    LOGE_ASSIGN_OR_RETURN(auto repl, Str(a, 2));
-    std::string out = s;
-    if (nm == "regexReplaceAllLiteral") {
-      std::string quoted;
-      for (char c : repl) {
-        if (c == '\\') quoted.push_back('\\');
-        quoted.push_back(c);
-      }
-      RE2::GlobalReplace(&out, r, quoted);
-    } else {
-      // Go's $1 / ${name} expansion becomes RE2's \1.
-      std::string rewrite;
-      for (size_t i = 0; i < repl.size(); i++) {
-        if (repl[i] == '\\') {
-          rewrite += "\\\\";
-        } else if (repl[i] == '$' && i + 1 < repl.size() && std::isdigit(static_cast<unsigned char>(repl[i + 1]))) {
-          rewrite.push_back('\\');
-          rewrite.push_back(repl[++i]);
-        } else if (repl[i] == '$' && i + 1 < repl.size() && repl[i + 1] == '{') {
-          size_t close = repl.find('}', i);
-          std::string g = close == std::string::npos ? "" : repl.substr(i + 2, close - i - 2);
-          auto it = r.NamedCapturingGroups().find(g);
-          if (it != r.NamedCapturingGroups().end()) rewrite += "\\" + std::to_string(it->second);
-          i = close == std::string::npos ? repl.size() : close;
-        } else {
-          rewrite.push_back(repl[i]);
-        }
-      }
-      RE2::GlobalReplace(&out, r, rewrite);
-    }
-    return V(out);
-  }
-  if (nm == "urlencode") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    return V(UrlEncode(s));
-  }
-  if (nm == "urldecode") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto d, UrlDecode(s));
-    return V(d);
-  }
-  if (nm == "bytes") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(uint64_t b, ParseHumanBytes(s));
-    return V(static_cast<double>(b));
-  }
-  if (nm == "duration" || nm == "duration_seconds") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(int64_t d, ParseGoDuration(s));
-    return V(static_cast<double>(d) / 1e9);
-  }
-  if (nm == "unixEpochMillis" || nm == "unixEpochNanos" || nm == "unixEpoch") {
-    LOGE_ASSIGN_OR_RETURN(int64_t t, TimeArg(a, 0));
-    int64_t v = nm == "unixEpochNanos" ? t : nm == "unixEpochMillis" ? t / 1'000'000 : t / 1'000'000'000;
-    if (t < 0 && nm != "unixEpochNanos" && t % (nm == "unixEpochMillis" ? 1'000'000 : 1'000'000'000) != 0) v--;
-    return V(std::to_string(v));
-  }
-  if (nm == "unixToTime") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    char* end = nullptr;
-    long long i = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || end != s.c_str() + s.size()) {
-      return Status::InvalidArgument("unable to parse time '" + s + "': strconv.ParseInt: parsing \"" + s +
-                                     "\": invalid syntax");
-    }
-    switch (s.size()) {
-      case 5: return V(TmplTime{i * 86400LL * 1'000'000'000});
-      case 10: return V(TmplTime{i * 1'000'000'000LL});
-      case 13: return V(TmplTime{i * 1'000'000LL});
-      case 16: return V(TmplTime{i * 1000LL});
-      case 19: return V(TmplTime{i});
-      default: return Status::InvalidArgument("unable to parse time '" + s + "': <nil>");
-    }
-  }
-  if (nm == "toDateInZone" || nm == "toDate") {
-    LOGE_ASSIGN_OR_RETURN(auto layout, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, nm == "toDate" ? 1 : 2));
-    auto t = GoParseTime(layout, s);
-    return V(TmplTime{t.ok() ? *t : std::numeric_limits<int64_t>::min()});
-  }
-  if (nm == "date") {
-    LOGE_ASSIGN_OR_RETURN(auto layout, Str(a, 0));
-    int64_t ns;
-    if (const auto* t = std::get_if<TmplTime>(&a[1])) {
-      ns = t->ns;
-    } else if (const auto* i = std::get_if<int64_t>(&a[1])) {
-      ns = *i * 1'000'000'000;
-    } else {
-      ns = 0;
-    }
-    return V(GoFormatTime(ns, layout));
-  }
-  if (nm == "now") return V(TmplTime{static_cast<int64_t>(std::time(nullptr)) * 1'000'000'000});
-  if (nm == "alignLeft" || nm == "alignRight") {
-    LOGE_ASSIGN_OR_RETURN(auto c, Int(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
-    int64_t l = static_cast<int64_t>(RuneCount(s));
-    if (c < 0 || c == l) return V(s);
-    if (c > l) {
-      std::string pad(static_cast<size_t>(c - l), ' ');
-      return V(nm == "alignLeft" ? s + pad : pad + s);
-    }
-    if (nm == "alignLeft") return V(s.substr(0, RuneOffset(s, static_cast<size_t>(c))));
-    return V(s.substr(RuneOffset(s, static_cast<size_t>(l - c))));
-  }
-  if (nm == "b64enc") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    return V(B64Enc(s));
-  }
-  if (nm == "b64dec") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    return V(B64Dec(s));
-  }
-  if (nm == "trunc") {
-    LOGE_ASSIGN_OR_RETURN(auto c, Int(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
-    int64_t l = static_cast<int64_t>(RuneCount(s));
-    if (c < 0 && l + c > 0) return V(s.substr(RuneOffset(s, static_cast<size_t>(l + c))));
-    if (c >= 0 && l > c) return V(s.substr(0, RuneOffset(s, static_cast<size_t>(c))));
-    return V(s);
-  }
-  if (nm == "substr") {
-    LOGE_ASSIGN_OR_RETURN(auto start, Int(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto end, Int(a, 1));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 2));
-    int64_t l = static_cast<int64_t>(s.size());
-    if (start < 0) return V(s.substr(0, static_cast<size_t>(std::clamp<int64_t>(end, 0, l))));
-    if (end < 0 || end > l) return V(start > l ? std::string() : s.substr(static_cast<size_t>(start)));
-    if (start > end) return V(std::string());
-    return V(s.substr(static_cast<size_t>(start), static_cast<size_t>(end - start)));
-  }
-  if (nm == "contains" || nm == "hasPrefix" || nm == "hasSuffix") {
-    LOGE_ASSIGN_OR_RETURN(auto x, Str(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
-    if (nm == "contains") return V(s.find(x) != std::string::npos);
-    if (nm == "hasPrefix") return V(s.starts_with(x));
-    return V(s.ends_with(x));
-  }
-  if (nm == "indent" || nm == "nindent") {
-    LOGE_ASSIGN_OR_RETURN(auto c, Int(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
-    return V((nm == "nindent" ? "\n" : "") + Indent(c, s));
-  }
-  if (nm == "repeat") {
-    LOGE_ASSIGN_OR_RETURN(auto c, Int(a, 0));
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 1));
-    std::string out;
-    for (int64_t i = 0; i < c && out.size() < (1u << 20); i++) out += s;
-    return V(out);
-  }
-  if (nm == "int") return V(CastInt(a[0]));
-  if (nm == "float64") return V(CastFloat(a[0]));
-  if (nm == "add") {
-    int64_t s = 0;
-    for (const auto& v : a) s += CastInt(v);
-    return V(s);
-  }
-  if (nm == "sub") return V(CastInt(a[0]) - CastInt(a[1]));
-  if (nm == "mul") return FoldInts(a, [](int64_t x, int64_t y) { return x * y; });
-  if (nm == "div" || nm == "mod") {
-    int64_t d = CastInt(a[1]);
-    if (d == 0) return Status::InvalidArgument("runtime error: integer divide by zero");
-    return V(nm == "div" ? CastInt(a[0]) / d : CastInt(a[0]) % d);
-  }
-  if (nm == "max") return FoldInts(a, [](int64_t x, int64_t y) { return std::max(x, y); });
-  if (nm == "min") return FoldInts(a, [](int64_t x, int64_t y) { return std::min(x, y); });
-  if (nm == "addf") {
-    double s = 0;
-    for (const auto& v : a) s += CastFloat(v);
-    return V(s);
-  }
-  if (nm == "subf") return FoldFloats(a, [](double x, double y) { return x - y; });
-  if (nm == "mulf") return FoldFloats(a, [](double x, double y) { return x * y; });
-  if (nm == "divf") return FoldFloats(a, [](double x, double y) { return x / y; });
-  if (nm == "maxf") return FoldFloats(a, [](double x, double y) { return std::max(x, y); });
-  if (nm == "minf") return FoldFloats(a, [](double x, double y) { return std::min(x, y); });
-  if (nm == "ceil") return V(std::ceil(CastFloat(a[0])));
-  if (nm == "floor") return V(std::floor(CastFloat(a[0])));
-  if (nm == "round") {
-    double v = CastFloat(a[0]);
-    double p = std::pow(10.0, static_cast<double>(CastInt(a[1])));
-    double half = a.size() > 2 ? CastFloat(a[2]) : 0.5;
-    double x = v * p;
-    double fl = std::floor(x);
-    return V((x - fl >= half ? fl + 1 : fl) / p);
-  }
-  if (nm == "fromJson") return V(TmplNil{});
-  if (nm == "default") {
-    // default DEFAULT GIVEN: GIVEN unless it is empty.
-    if (a.size() >= 2 && Truth(a.back())) return a.back();
-    return a[0];
-  }
-  if (nm == "and") {
-    for (const auto& v : a) {
-      if (!Truth(v)) return v;
-    }
-    return a.back();
-  }
-  if (nm == "or") {
-    for (const auto& v : a) {
-      if (Truth(v)) return v;
-    }
-    return a.back();
-  }
-  if (nm == "not") return V(!Truth(a[0]));
-  if (nm == "len") {
-    if (const auto* s = std::get_if<std::string>(&a[0])) return V(static_cast<int64_t>(s->size()));
-    return Status::InvalidArgument("len of type " + std::string(TypeName(a[0])));
-  }
-  if (nm == "print" || nm == "println" || nm == "html" || nm == "js" || nm == "urlquery") {
-    std::string out;
-    for (size_t i = 0; i < a.size(); i++) {
-      bool both_strings = i > 0 && a[i].index() == 1 && a[i - 1].index() == 1;
-      if (i > 0 && (nm == "println" || !both_strings)) out.push_back(' ');
-      out += TmplToString(a[i]);
-    }
-    if (nm == "println") out.push_back('\n');
-    if (nm == "urlquery") out = UrlEncode(out);
-    return V(out);
-  }
-  if (nm == "printf") {
-    LOGE_ASSIGN_OR_RETURN(auto f, Str(a, 0));
-    return V(GoSprintf(f, std::vector<TmplValue>(a.begin() + 1, a.end())));
-  }
-  if (nm == "eq") {
-    if (a.size() < 2) return Status::InvalidArgument("missing argument for comparison");
-    for (size_t i = 1; i < a.size(); i++) {
-      LOGE_ASSIGN_OR_RETURN(int c, Cmp(a[0], a[i], false));
-      if (c == 0) return V(true);
-    }
-    return V(false);
-  }
-  if (nm == "ne" || nm == "lt" || nm == "le" || nm == "gt" || nm == "ge") {
-    LOGE_ASSIGN_OR_RETURN(int c, Cmp(a[0], a[1], nm != "ne"));
-    if (nm == "ne") return V(c != 0);
-    if (nm == "lt") return V(c < 0);
-    if (nm == "le") return V(c <= 0);
-    if (nm == "gt") return V(c > 0);
-    return V(c >= 0);
-  }
-  if (nm == "index" || nm == "slice") {
-    LOGE_ASSIGN_OR_RETURN(auto s, Str(a, 0));
-    if (nm == "index") {
-      if (a.size() == 1) return V(s);
-      LOGE_ASSIGN_OR_RETURN(auto i, Int(a, 1));
-      if (i < 0 || i >= static_cast<int64_t>(s.size())) return Status::InvalidArgument("index out of range");
-      return V(static_cast<int64_t>(static_cast<unsigned char>(s[static_cast<size_t>(i)])));
-    }
-    int64_t lo = a.size() > 1 ? CastInt(a[1]) : 0;
-    int64_t hi = a.size() > 2 ? CastInt(a[2]) : static_cast<int64_t>(s.size());
-    if (lo < 0 || hi < lo || hi > static_cast<int64_t>(s.size())) return Status::InvalidArgument("slice out of range");
-    return V(s.substr(static_cast<size_t>(lo), static_cast<size_t>(hi - lo)));
+  for (const auto& impl : tmpl::kImpls) {
+    if (impl.name == nm) return impl.fn(a, ctx, nm);
   }
   return Status::InvalidArgument("function \"" + name + "\" not defined");
 }
