@@ -1,6 +1,8 @@
 #include "query/logql_lexer.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstdint>
 #include <string>
 
 #include "core/utf8.h"
@@ -33,6 +35,9 @@ constexpr std::string_view kFunctions[] = {
     "max", "min", "count", "stddev", "stdvar", "bottomk", "topk", "sort", "sort_desc", "label_replace",
     "bytes", "duration", "duration_seconds", "ip",
 };
+
+// A decimal number without exceptions (strtold: "." is 0, overflow is inf).
+long double Num(const std::string& s) { return std::strtold(s.c_str(), nullptr); }
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -108,7 +113,7 @@ Result<int64_t> ParsePromDuration(std::string_view s) {
     size_t start = i;
     while (i < s.size() && IsDigit(s[i])) i++;
     if (i == start) return bad();
-    long double v = std::stold(std::string(s.substr(start, i - start)));
+    long double v = Num(std::string(s.substr(start, i - start)));
     size_t u = i;
     while (u < s.size() && !IsDigit(s[u])) u++;
     std::string_view unit = s.substr(i, u - i);
@@ -395,7 +400,7 @@ Result<Token> Lexer::LexNumber(size_t start) {
           ok = false;
           break;
         }
-        long double v = std::stold(text.substr(s, k - s));
+        long double v = Num(text.substr(s, k - s));
         size_t u = k;
         while (u < text.size() && !IsDigit(text[u]) && text[u] != '.') u++;
         std::string unit = text.substr(k, u - k);
@@ -405,7 +410,7 @@ Result<Token> Lexer::LexNumber(size_t start) {
         total += v * m;
         k = u;
       }
-      if (ok) d = static_cast<int64_t>(total);
+      if (ok && total < 9.2e18L) d = static_cast<int64_t>(total);
     }
     if (d.ok()) {
       t.kind = Tok::kDuration;
@@ -433,7 +438,8 @@ Result<Token> Lexer::LexNumber(size_t start) {
     for (const auto& [name, mult] : kUnits) {
       if (unit == name && k > 0) {
         t.kind = Tok::kBytes;
-        t.bytes = static_cast<uint64_t>(std::stold(text.substr(0, k)) * mult);
+        long double b = Num(text.substr(0, k)) * mult;
+        t.bytes = b >= 1.8e19L ? UINT64_MAX : static_cast<uint64_t>(b);
         i_ = j;
         t.end = j;
         t.value = text;
@@ -443,7 +449,7 @@ Result<Token> Lexer::LexNumber(size_t start) {
   }
   t.kind = Tok::kNumber;
   t.value = num;
-  t.number = hex ? static_cast<double>(std::stoull(num, nullptr, 16)) : std::stod(num);
+  t.number = hex ? static_cast<double>(std::strtoull(num.c_str(), nullptr, 16)) : std::strtod(num.c_str(), nullptr);
   i_ = i;
   t.end = i;
   return t;

@@ -280,101 +280,122 @@ class Evaluator {
     std::vector<std::string> lsig, rsig;
     for (const auto& s : lhs) lsig.push_back(sig(s.metric));
     for (const auto& s : rhs) rsig.push_back(sig(s.metric));
-    // Per step, result series keyed by their labels.
-    std::map<std::string, Series> out;
-    auto emit = [&](const Labels& metric, size_t i, double v) {
-      auto [it, fresh] = out.try_emplace(KeyOf(metric));
-      if (fresh) {
-        it->second.metric = metric;
-        it->second.v.assign(steps_.n, 0);
-        it->second.has.assign(steps_.n, 0);
-      }
-      it->second.v[i] = v;
-      it->second.has[i] = 1;
-    };
+    BinOut out{steps_.n, {}};
     for (size_t i = 0; i < steps_.n; i++) {
       if (e.op == "and" || e.op == "or" || e.op == "unless") {
-        std::unordered_map<std::string, bool> rset, lset;
-        bool lany = false, rany = false;
-        for (size_t j = 0; j < rhs.size(); j++) {
-          if (rhs[j].has[i]) rset[rsig[j]] = rany = true;
-        }
-        for (size_t j = 0; j < lhs.size(); j++) {
-          if (lhs[j].has[i]) lset[lsig[j]] = lany = true;
-        }
-        if (e.op == "and") {
-          if (!lany || !rany) continue;
-          for (size_t j = 0; j < lhs.size(); j++) {
-            if (lhs[j].has[i] && rset.contains(lsig[j])) emit(lhs[j].metric, i, lhs[j].v[i]);
-          }
-        } else if (e.op == "or") {
-          for (size_t j = 0; j < lhs.size(); j++) {
-            if (lhs[j].has[i]) emit(lhs[j].metric, i, lhs[j].v[i]);
-          }
-          for (size_t j = 0; j < rhs.size(); j++) {
-            if (rhs[j].has[i] && (!lany || !lset.contains(rsig[j]))) emit(rhs[j].metric, i, rhs[j].v[i]);
-          }
-        } else {
-          for (size_t j = 0; j < lhs.size(); j++) {
-            if (lhs[j].has[i] && (!rany || !rset.contains(lsig[j]))) emit(lhs[j].metric, i, lhs[j].v[i]);
-          }
-        }
-        continue;
-      }
-      // Arithmetic and comparison: one-to-one, or many-to-one / one-to-many.
-      const bool one_to_many = vm.card == VectorMatching::Card::kOneToMany;
-      const Matrix& many = one_to_many ? rhs : lhs;
-      const Matrix& one = one_to_many ? lhs : rhs;
-      const auto& msig = one_to_many ? rsig : lsig;
-      const auto& osig = one_to_many ? lsig : rsig;
-      std::unordered_map<std::string, size_t> one_by_sig;
-      for (size_t j = 0; j < one.size(); j++) {
-        if (!one[j].has[i]) continue;
-        if (!one_by_sig.emplace(osig[j], j).second) {
-          return Status::InvalidArgument(std::string("found duplicate series on the ") + (one_to_many ? "left" : "right") +
-                                         " hand-side;many-to-many matching not allowed: matching labels must be unique on one side");
-        }
-      }
-      std::unordered_map<std::string, std::vector<std::string>> matched;
-      for (size_t j = 0; j < many.size(); j++) {
-        if (!many[j].has[i]) continue;
-        auto it = one_by_sig.find(msig[j]);
-        if (it == one_by_sig.end()) continue;
-        const Series& ms = many[j];
-        const Series& os = one[it->second];
-        Labels metric = ms.metric;
-        if (vm.card == VectorMatching::Card::kOneToOne) {
-          metric = vm.on ? Keep(ms.metric, vm.labels, true) : Keep(ms.metric, vm.labels, false);
-        }
-        for (const auto& inc : vm.include) {
-          std::erase_if(metric, [&](const auto& kv) { return kv.first == inc; });
-          for (const auto& kv : os.metric) {
-            if (kv.first == inc && !kv.second.empty()) metric.push_back(kv);
-          }
-        }
-        std::sort(metric.begin(), metric.end());
-        auto& seen = matched[msig[j]];
-        std::string mkey = KeyOf(metric);
-        if (vm.card == VectorMatching::Card::kOneToOne) {
-          if (!seen.empty()) {
-            return Status::InvalidArgument(
-                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
-          }
-        } else if (std::find(seen.begin(), seen.end(), mkey) != seen.end()) {
-          return Status::InvalidArgument("multiple matches for labels: grouping labels must ensure unique matches");
-        }
-        seen.push_back(mkey);
-        double l = one_to_many ? os.v[i] : ms.v[i];
-        double r = one_to_many ? ms.v[i] : os.v[i];
-        double res;
-        if (!Merge(e.op, l, r, !e.return_bool, &res)) continue;
-        if (IsComparison(e.op) && !e.return_bool) res = l;
-        emit(metric, i, res);
+        SetOpStep(e, lhs, rhs, lsig, rsig, i, &out);
+      } else {
+        LOGE_RETURN_IF_ERROR(MatchStep(e, lhs, rhs, lsig, rsig, i, &out));
       }
     }
     Matrix result;
-    for (auto& [k, s] : out) result.push_back(std::move(s));
+    for (auto& [k, s] : out.series) result.push_back(std::move(s));
     return result;
+  }
+
+  // The result series of a binary operation, keyed by their labels.
+  struct BinOut {
+    size_t steps;
+    std::map<std::string, Series> series;
+    void Emit(const Labels& metric, size_t i, double v) {
+      auto [it, fresh] = series.try_emplace(KeyOf(metric));
+      if (fresh) {
+        it->second.metric = metric;
+        it->second.v.assign(steps, 0);
+        it->second.has.assign(steps, 0);
+      }
+      it->second.v[i] = v;
+      it->second.has[i] = 1;
+    }
+  };
+
+  // and / or / unless at step i.
+  static void SetOpStep(const Expr& e, const Matrix& lhs, const Matrix& rhs, const std::vector<std::string>& lsig,
+                        const std::vector<std::string>& rsig, size_t i, BinOut* out) {
+    auto emit = [&](const Labels& m, size_t step, double v) { out->Emit(m, step, v); };
+    std::unordered_map<std::string, bool> rset, lset;
+    bool lany = false, rany = false;
+    for (size_t j = 0; j < rhs.size(); j++) {
+      if (rhs[j].has[i]) rset[rsig[j]] = rany = true;
+    }
+    for (size_t j = 0; j < lhs.size(); j++) {
+      if (lhs[j].has[i]) lset[lsig[j]] = lany = true;
+    }
+    if (e.op == "and") {
+      if (!lany || !rany) return;
+      for (size_t j = 0; j < lhs.size(); j++) {
+        if (lhs[j].has[i] && rset.contains(lsig[j])) emit(lhs[j].metric, i, lhs[j].v[i]);
+      }
+    } else if (e.op == "or") {
+      for (size_t j = 0; j < lhs.size(); j++) {
+        if (lhs[j].has[i]) emit(lhs[j].metric, i, lhs[j].v[i]);
+      }
+      for (size_t j = 0; j < rhs.size(); j++) {
+        if (rhs[j].has[i] && (!lany || !lset.contains(rsig[j]))) emit(rhs[j].metric, i, rhs[j].v[i]);
+      }
+    } else {
+      for (size_t j = 0; j < lhs.size(); j++) {
+        if (lhs[j].has[i] && (!rany || !rset.contains(lsig[j]))) emit(lhs[j].metric, i, lhs[j].v[i]);
+      }
+    }
+  }
+
+  // Arithmetic and comparison at step i: one-to-one, or many-to-one /
+  // one-to-many with group_left / group_right.
+  static Status MatchStep(const Expr& e, const Matrix& lhs, const Matrix& rhs, const std::vector<std::string>& lsig,
+                          const std::vector<std::string>& rsig, size_t i, BinOut* out) {
+    const VectorMatching& vm = e.matching;
+    auto emit = [&](const Labels& m, size_t step, double v) { out->Emit(m, step, v); };
+    const bool one_to_many = vm.card == VectorMatching::Card::kOneToMany;
+    const Matrix& many = one_to_many ? rhs : lhs;
+    const Matrix& one = one_to_many ? lhs : rhs;
+    const auto& msig = one_to_many ? rsig : lsig;
+    const auto& osig = one_to_many ? lsig : rsig;
+    std::unordered_map<std::string, size_t> one_by_sig;
+    for (size_t j = 0; j < one.size(); j++) {
+      if (!one[j].has[i]) continue;
+      if (!one_by_sig.emplace(osig[j], j).second) {
+        return Status::InvalidArgument(std::string("found duplicate series on the ") + (one_to_many ? "left" : "right") +
+                                       " hand-side;many-to-many matching not allowed: matching labels must be unique on one side");
+      }
+    }
+    std::unordered_map<std::string, std::vector<std::string>> matched;
+    for (size_t j = 0; j < many.size(); j++) {
+      if (!many[j].has[i]) continue;
+      auto it = one_by_sig.find(msig[j]);
+      if (it == one_by_sig.end()) continue;
+      const Series& ms = many[j];
+      const Series& os = one[it->second];
+      Labels metric = ms.metric;
+      if (vm.card == VectorMatching::Card::kOneToOne) {
+        metric = vm.on ? Keep(ms.metric, vm.labels, true) : Keep(ms.metric, vm.labels, false);
+      }
+      for (const auto& inc : vm.include) {
+        std::erase_if(metric, [&](const auto& kv) { return kv.first == inc; });
+        for (const auto& kv : os.metric) {
+          if (kv.first == inc && !kv.second.empty()) metric.push_back(kv);
+        }
+      }
+      std::sort(metric.begin(), metric.end());
+      auto& seen = matched[msig[j]];
+      std::string mkey = KeyOf(metric);
+      if (vm.card == VectorMatching::Card::kOneToOne) {
+        if (!seen.empty()) {
+          return Status::InvalidArgument(
+              "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+        }
+      } else if (std::find(seen.begin(), seen.end(), mkey) != seen.end()) {
+        return Status::InvalidArgument("multiple matches for labels: grouping labels must ensure unique matches");
+      }
+      seen.push_back(mkey);
+      double l = one_to_many ? os.v[i] : ms.v[i];
+      double r = one_to_many ? ms.v[i] : os.v[i];
+      double res;
+      if (!Merge(e.op, l, r, !e.return_bool, &res)) continue;
+      if (IsComparison(e.op) && !e.return_bool) res = l;
+      emit(metric, i, res);
+    }
+    return Status::OK();
   }
 
   Result<Matrix> EvalLabelReplace(const Expr& e) {

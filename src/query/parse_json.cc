@@ -180,7 +180,7 @@ Result<std::vector<PathStep>> ParsePath(std::string_view s) {
         if (close == std::string_view::npos || close == i) return bad();
         std::string_view num = s.substr(i, close - i);
         if (!std::all_of(num.begin(), num.end(), [](char d) { return d >= '0' && d <= '9'; })) return bad();
-        out.push_back(PathStep{true, "", static_cast<size_t>(std::stoul(std::string(num)))});
+        out.push_back(PathStep{true, "", static_cast<size_t>(std::strtoull(std::string(num).c_str(), nullptr, 10))});
         i = close + 1;
       }
       expect_field = false;

@@ -199,6 +199,25 @@ TEST(Pipeline, TemplateErrorsNameTheFunctionOrLabelTheEntry) {
   EXPECT_NE(o.labels.find("__error__=TemplateFormatErr"), std::string::npos) << o.labels;
 }
 
+// Found by logql_fuzz: out-of-range numbers were thrown by std::stold and
+// huge widths or scale factors overflowed; they must be answers, not crashes.
+TEST(Pipeline, OutOfRangeNumbersAndWidthsAreBoundedNotFatal) {
+  for (const char* q : {"{a=\"b\"} | x > 1e999999", "{a=\"b\"} | x > 99999999999999999999999999",
+                        "{a=\"b\"} | x > 99999999999999999999h", "{a=\"b\"} | x > 9999999999999999999999PB"}) {
+    SCOPED_TRACE(q);
+    auto sel = ParseSelector(q);  // either parses (clamped) or is an error
+    if (!sel.ok()) {
+      EXPECT_FALSE(sel.status().message().empty());
+    }
+  }
+  Out o = RunStages(R"(| line_format "{{ printf \"%999999999d\" 1 | len }}")", "x");
+  ASSERT_TRUE(o.kept);
+  EXPECT_LE(o.line.size(), 8u) << o.line;
+  o = RunStages(R"(| logfmt | line_format "{{ unixToTime .t }}{{ indent 999999999 \"a\" | len }}")",
+                "t=99999999999999999999");
+  ASSERT_TRUE(o.kept);
+}
+
 TEST(Pipeline, LabelFormatRenamesAndTemplates) {
   ExpectLabels("| logfmt | label_format code=status, status=`{{ .method }}`", "status=200 method=GET",
                "app=api code=200 env=prod method=GET status=GET");

@@ -17,7 +17,6 @@ namespace loge::query {
 
 namespace {
 
-constexpr int64_t kNoFloor = std::numeric_limits<int64_t>::min();
 
 // The needles' trigrams that the group filters hold (those not in the file's
 // common-trigram filter), in the shape of the needles: per |= filter, per

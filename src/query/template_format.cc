@@ -121,6 +121,127 @@ std::string BadVerb(char verb, const TmplValue& v) {
   return std::string("%!") + verb + "(" + type + "=" + TmplToString(v) + ")";
 }
 
+// One verb of a format, Go's way; *zero is cleared where Go pads with
+// spaces anyway.
+struct Spec {
+  bool left = false, plus = false, zero = false, space = false, sharp = false;
+  int width = -1, prec = -1;
+};
+
+std::string FormatVerb(char verb, const TmplValue& v, Spec* sp) {
+  const bool plus = sp->plus, space = sp->space, sharp = sp->sharp;
+  const int prec = sp->prec;
+  bool& zero = sp->zero;
+  std::string body;
+  switch (verb) {
+    case 'v':
+    case 's':
+      if (verb == 's' && v.index() != 1 && v.index() != 0 && v.index() != 5) {
+        body = BadVerb(verb, v);
+      } else {
+        body = TmplToString(v);
+        if (prec >= 0 && verb == 's') {
+          size_t n = 0, k = 0;
+          for (; k < body.size(); k++) {
+            if ((static_cast<unsigned char>(body[k]) & 0xC0) != 0x80) {
+              if (n == static_cast<size_t>(prec)) break;
+              n++;
+            }
+          }
+          body.resize(k);
+        }
+      }
+      break;
+    case 'q':
+      body = v.index() == 1 ? GoQuote(std::get<std::string>(v)) : BadVerb(verb, v);
+      break;
+    case 'd':
+      if (v.index() == 2) {
+        int64_t n = std::get<int64_t>(v);
+        body = std::to_string(n);
+        if (prec >= 0) {
+          std::string digits = n < 0 ? body.substr(1) : body;
+          if (digits.size() < static_cast<size_t>(prec)) digits.insert(0, static_cast<size_t>(prec) - digits.size(), '0');
+          body = (n < 0 ? "-" : "") + digits;
+          zero = false;
+        }
+        if (n >= 0 && plus) body.insert(0, "+");
+        else if (n >= 0 && space) body.insert(0, " ");
+      } else {
+        body = BadVerb(verb, v);
+      }
+      break;
+    case 'f':
+    case 'F':
+    case 'e':
+    case 'E':
+    case 'g':
+    case 'G':
+      if (v.index() == 3) {
+        double d = std::get<double>(v);
+        if (std::isnan(d) || std::isinf(d)) {
+          body = std::isnan(d) ? "NaN" : d > 0 ? "+Inf" : "-Inf";
+          zero = false;
+        } else if ((verb == 'g' || verb == 'G') && prec < 0) {
+          body = GoShortestG(d);
+        } else {
+          char fmt[16];
+          std::snprintf(fmt, sizeof fmt, "%%%s.%d%c", sharp ? "#" : "", prec < 0 ? 6 : prec, verb == 'F' ? 'f' : verb);
+          char buf[512];
+          std::snprintf(buf, sizeof buf, fmt, d);
+          body = buf;
+        }
+        if (!body.empty() && body[0] != '-' && plus) body.insert(0, "+");
+        else if (!body.empty() && body[0] != '-' && space) body.insert(0, " ");
+      } else {
+        body = BadVerb(verb, v);
+      }
+      break;
+    case 't': body = v.index() == 4 ? TmplToString(v) : BadVerb(verb, v); break;
+    case 'x':
+    case 'X': {
+      const char* hex = verb == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
+      if (v.index() == 1) {
+        for (unsigned char c : std::get<std::string>(v)) {
+          body.push_back(hex[c >> 4]);
+          body.push_back(hex[c & 15]);
+        }
+      } else if (v.index() == 2) {
+        int64_t n = std::get<int64_t>(v);
+        uint64_t u = n < 0 ? static_cast<uint64_t>(-n) : static_cast<uint64_t>(n);
+        do {
+          body.insert(body.begin(), hex[u & 15]);
+          u >>= 4;
+        } while (u != 0);
+        if (sharp) body.insert(0, verb == 'x' ? "0x" : "0X");
+        if (n < 0) body.insert(0, "-");
+      } else {
+        body = BadVerb(verb, v);
+      }
+      break;
+    }
+    case 'c':
+      if (v.index() == 2) {
+        int64_t cp = std::get<int64_t>(v);
+        if (cp < 0x80) {
+          body.push_back(static_cast<char>(cp));
+        } else if (cp < 0x800) {
+          body.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+          body.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        } else {
+          body.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+          body.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+          body.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        }
+      } else {
+        body = BadVerb(verb, v);
+      }
+      break;
+    default: body = std::string("%!") + verb + "(" + TmplToString(v) + ")";
+  }
+  return body;
+}
+
 }  // namespace
 
 std::string TmplToString(const TmplValue& v) {
@@ -169,11 +290,11 @@ std::string GoSprintf(std::string_view f, const std::vector<TmplValue>& args) {
       }
     }
     int width = -1, prec = -1;
-    while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) width = std::max(width, 0) * 10 + (f[i++] - '0');
+    while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) width = std::min(std::max(width, 0) * 10 + (f[i++] - '0'), 1 << 16);
     if (i < f.size() && f[i] == '.') {
       i++;
       prec = 0;
-      while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) prec = prec * 10 + (f[i++] - '0');
+      while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) prec = std::min(prec * 10 + (f[i++] - '0'), 1 << 16);
     }
     if (i >= f.size()) {
       out += "%!(NOVERB)";
@@ -188,114 +309,9 @@ std::string GoSprintf(std::string_view f, const std::vector<TmplValue>& args) {
       out += std::string("%!") + verb + "(MISSING)";
       continue;
     }
-    const TmplValue& v = args[argi++];
-    std::string body;
-    switch (verb) {
-      case 'v':
-      case 's':
-        if (verb == 's' && v.index() != 1 && v.index() != 0 && v.index() != 5) {
-          body = BadVerb(verb, v);
-        } else {
-          body = TmplToString(v);
-          if (prec >= 0 && verb == 's') {
-            size_t n = 0, k = 0;
-            for (; k < body.size(); k++) {
-              if ((static_cast<unsigned char>(body[k]) & 0xC0) != 0x80) {
-                if (n == static_cast<size_t>(prec)) break;
-                n++;
-              }
-            }
-            body.resize(k);
-          }
-        }
-        break;
-      case 'q':
-        body = v.index() == 1 ? GoQuote(std::get<std::string>(v)) : BadVerb(verb, v);
-        break;
-      case 'd':
-        if (v.index() == 2) {
-          int64_t n = std::get<int64_t>(v);
-          body = std::to_string(n);
-          if (prec >= 0) {
-            std::string digits = n < 0 ? body.substr(1) : body;
-            if (digits.size() < static_cast<size_t>(prec)) digits.insert(0, static_cast<size_t>(prec) - digits.size(), '0');
-            body = (n < 0 ? "-" : "") + digits;
-            zero = false;
-          }
-          if (n >= 0 && plus) body.insert(0, "+");
-          else if (n >= 0 && space) body.insert(0, " ");
-        } else {
-          body = BadVerb(verb, v);
-        }
-        break;
-      case 'f':
-      case 'F':
-      case 'e':
-      case 'E':
-      case 'g':
-      case 'G':
-        if (v.index() == 3) {
-          double d = std::get<double>(v);
-          if (std::isnan(d) || std::isinf(d)) {
-            body = std::isnan(d) ? "NaN" : d > 0 ? "+Inf" : "-Inf";
-            zero = false;
-          } else if ((verb == 'g' || verb == 'G') && prec < 0) {
-            body = GoShortestG(d);
-          } else {
-            char fmt[16];
-            std::snprintf(fmt, sizeof fmt, "%%%s.%d%c", sharp ? "#" : "", prec < 0 ? 6 : prec, verb == 'F' ? 'f' : verb);
-            char buf[512];
-            std::snprintf(buf, sizeof buf, fmt, d);
-            body = buf;
-          }
-          if (!body.empty() && body[0] != '-' && plus) body.insert(0, "+");
-          else if (!body.empty() && body[0] != '-' && space) body.insert(0, " ");
-        } else {
-          body = BadVerb(verb, v);
-        }
-        break;
-      case 't': body = v.index() == 4 ? TmplToString(v) : BadVerb(verb, v); break;
-      case 'x':
-      case 'X': {
-        const char* hex = verb == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
-        if (v.index() == 1) {
-          for (unsigned char c : std::get<std::string>(v)) {
-            body.push_back(hex[c >> 4]);
-            body.push_back(hex[c & 15]);
-          }
-        } else if (v.index() == 2) {
-          int64_t n = std::get<int64_t>(v);
-          uint64_t u = n < 0 ? static_cast<uint64_t>(-n) : static_cast<uint64_t>(n);
-          do {
-            body.insert(body.begin(), hex[u & 15]);
-            u >>= 4;
-          } while (u != 0);
-          if (sharp) body.insert(0, verb == 'x' ? "0x" : "0X");
-          if (n < 0) body.insert(0, "-");
-        } else {
-          body = BadVerb(verb, v);
-        }
-        break;
-      }
-      case 'c':
-        if (v.index() == 2) {
-          int64_t cp = std::get<int64_t>(v);
-          if (cp < 0x80) {
-            body.push_back(static_cast<char>(cp));
-          } else if (cp < 0x800) {
-            body.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-            body.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-          } else {
-            body.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-            body.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-            body.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-          }
-        } else {
-          body = BadVerb(verb, v);
-        }
-        break;
-      default: body = std::string("%!") + verb + "(" + TmplToString(v) + ")";
-    }
+    Spec sp{left, plus, zero, space, sharp, width, prec};
+    std::string body = FormatVerb(verb, args[argi++], &sp);
+    zero = sp.zero;
     Pad(&out, body, width, left, zero && !left && verb != 's' && verb != 'q' && verb != 'v');
   }
   if (argi < args.size()) {

@@ -63,7 +63,7 @@ Result<std::string> Str(const std::vector<TmplValue>& a, size_t i) {
 Result<int64_t> Int(const std::vector<TmplValue>& a, size_t i) {
   if (const auto* n = std::get_if<int64_t>(&a[i])) return *n;
   if (const auto* d = std::get_if<double>(&a[i]); d != nullptr && *d == std::floor(*d)) {
-    return static_cast<int64_t>(*d);
+    return ToInt64(*d);
   }
   return WrongType(i, "int", a[i]);
 }
@@ -75,6 +75,25 @@ Result<int64_t> TimeArg(const std::vector<TmplValue>& a, size_t i) {
 
 // Sprig's cast.ToInt64 / ToFloat64: strings parse (0 on failure), floats
 // truncate, bools are 0/1.
+// A double as int64 the way Go converts in practice: truncated, clamped,
+// NaN as the minimum (never undefined behaviour).
+// a * b clamped to int64 (timestamps scaled to ns from user input).
+int64_t MulSat(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) return (a < 0) != (b < 0) ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+  return r;
+}
+
+// The most padding a template may ask for (indent, alignLeft, %*s): beyond
+// any line, short of exhausting memory.
+constexpr int64_t kMaxPad = 1 << 16;
+
+int64_t ToInt64(double d) {
+  if (std::isnan(d) || d <= -9.2233720368547758e18) return std::numeric_limits<int64_t>::min();
+  if (d >= 9.2233720368547758e18) return std::numeric_limits<int64_t>::max();
+  return static_cast<int64_t>(d);
+}
+
 int64_t CastInt(const TmplValue& v) {
   switch (v.index()) {
     case 1: {
@@ -89,7 +108,7 @@ int64_t CastInt(const TmplValue& v) {
       return n;
     }
     case 2: return std::get<int64_t>(v);
-    case 3: return static_cast<int64_t>(std::get<double>(v));
+    case 3: return ToInt64(std::get<double>(v));
     case 4: return std::get<bool>(v) ? 1 : 0;
     default: return 0;
   }
@@ -296,7 +315,7 @@ std::string B64Dec(std::string v) {
 }
 
 std::string Indent(int64_t n, const std::string& s) {
-  std::string pad(static_cast<size_t>(std::max<int64_t>(n, 0)), ' ');
+  std::string pad(static_cast<size_t>(std::clamp<int64_t>(n, 0, kMaxPad)), ' ');
   return pad + ReplaceAll(s, "\n", "\n" + pad, -1);
 }
 
@@ -404,7 +423,7 @@ Result<int64_t> GoParseTime(std::string_view layout, std::string_view value) {
   tm.tm_min = min;
   tm.tm_sec = sec;
   int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset;
-  return secs * 1'000'000'000 + frac;
+  return MulSat(secs, 1'000'000'000) + frac;
 }
 
 // One function per template function name (or a few that share code).
@@ -567,10 +586,10 @@ Result<TmplValue> FnUnixToTime([[maybe_unused]] const std::vector<TmplValue>& a,
                                    "\": invalid syntax");
   }
   switch (s.size()) {
-    case 5: return V(TmplTime{i * 86400LL * 1'000'000'000});
-    case 10: return V(TmplTime{i * 1'000'000'000LL});
-    case 13: return V(TmplTime{i * 1'000'000LL});
-    case 16: return V(TmplTime{i * 1000LL});
+    case 5: return V(TmplTime{MulSat(i, 86400LL * 1'000'000'000)});
+    case 10: return V(TmplTime{MulSat(i, 1'000'000'000LL)});
+    case 13: return V(TmplTime{MulSat(i, 1'000'000LL)});
+    case 16: return V(TmplTime{MulSat(i, 1000LL)});
     case 19: return V(TmplTime{i});
     default: return Status::InvalidArgument("unable to parse time '" + s + "': <nil>");
   }
@@ -589,7 +608,7 @@ Result<TmplValue> FnDate([[maybe_unused]] const std::vector<TmplValue>& a, [[may
   if (const auto* t = std::get_if<TmplTime>(&a[1])) {
     ns = t->ns;
   } else if (const auto* i = std::get_if<int64_t>(&a[1])) {
-    ns = *i * 1'000'000'000;
+    ns = MulSat(*i, 1'000'000'000);
   } else {
     ns = 0;
   }
@@ -606,7 +625,7 @@ Result<TmplValue> FnAlignLeft([[maybe_unused]] const std::vector<TmplValue>& a, 
   int64_t l = static_cast<int64_t>(RuneCount(s));
   if (c < 0 || c == l) return V(s);
   if (c > l) {
-    std::string pad(static_cast<size_t>(c - l), ' ');
+    std::string pad(static_cast<size_t>(std::min<int64_t>(c - l, kMaxPad)), ' ');
     return V(nm == "alignLeft" ? s + pad : pad + s);
   }
   if (nm == "alignLeft") return V(s.substr(0, RuneOffset(s, static_cast<size_t>(c))));

@@ -21,6 +21,7 @@ Result<int64_t> Int(const std::vector<TmplValue>& a, size_t i);
 // Sprig's cast.ToInt64 / ToFloat64: strings parse (0 on failure), floats
 // truncate, bools are 0/1.
 int64_t CastInt(const TmplValue& v);
+int64_t ToInt64(double d);
 double CastFloat(const TmplValue& v);
 // Go's template truth.
 bool Truth(const TmplValue& v);

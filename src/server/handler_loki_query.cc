@@ -65,7 +65,7 @@ Result<int64_t> ParseLokiTime(const std::string& v, int64_t def) {
   if (v.find('.') != std::string::npos) {
     char* end = nullptr;
     double t = std::strtod(v.c_str(), &end);
-    if (end == v.c_str() + v.size()) {
+    if (end == v.c_str() + v.size() && std::fabs(t) < 9e9) {
       double s = std::trunc(t);
       double frac = std::round((t - s) * 1000) / 1000;
       return static_cast<int64_t>(s) * kNsPerSec + static_cast<int64_t>(frac * kNsPerSec);
@@ -77,7 +77,7 @@ Result<int64_t> ParseLokiTime(const std::string& v, int64_t def) {
     if (t.ok()) return *t;
     return Status::InvalidArgument("strconv.ParseInt: parsing " + query::GoQuote(v) + ": invalid syntax");
   }
-  if (v.size() <= 10) return n * kNsPerSec;
+  if (v.size() <= 10) return n * kNsPerSec;  // at most 10 digits: fits
   return n;
 }
 
@@ -86,6 +86,7 @@ Result<int64_t> ParseStep(const std::string& v) {
   char* end = nullptr;
   double d = std::strtod(v.c_str(), &end);
   if (!v.empty() && end == v.c_str() + v.size() && !std::isspace(static_cast<unsigned char>(v[0]))) {
+    if (!(std::fabs(d) < 9e9)) return Status::InvalidArgument("cannot parse " + query::GoQuote(v) + " to a valid duration. It overflows int64");
     return static_cast<int64_t>(d * kNsPerSec);
   }
   auto p = query::ParsePromDuration(v);
