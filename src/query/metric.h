@@ -55,7 +55,24 @@ struct MetricResult {
   std::vector<std::string> warnings;
 };
 
+// The most steps Engine::RunMetric evaluates: a backstop against memory
+// exhaustion; the HTTP handlers hold Loki's tighter 11,000 points per series.
+constexpr size_t kMaxSteps = 1 << 16;
+
 // Loki's default step for a range: max(floor(range / 250), 1 s).
 int64_t DefaultStep(int64_t start, int64_t end);
+
+// floor((end - start) / step) without overflow; 0 when end <= start.
+uint64_t StepsBetween(int64_t start, int64_t end, int64_t step);
+
+// Rounds *start down and *end up to multiples of step (as Grafana and Loki
+// align a range query); InvalidArgument when that would leave int64.
+Status AlignToStep(int64_t step, int64_t* start, int64_t* end);
+
+// InvalidArgument naming the parameter when a query's times, step, ranges
+// or offsets are beyond what its evaluation can add without overflow
+// (metric_bounds.cc gives the bounds, all years past any data). Called by
+// Engine::RunMetric; handlers may call it to answer before planning.
+Status CheckMetricBounds(const MetricQuery& q);
 
 }  // namespace loge::query

@@ -454,12 +454,8 @@ class Evaluator {
 
 }  // namespace
 
-int64_t DefaultStep(int64_t start, int64_t end) {
-  int64_t range_s = (end - start) / 1'000'000'000;
-  return std::max<int64_t>(range_s / 250, 1) * 1'000'000'000;
-}
-
 Result<MetricResult> Engine::RunMetric(const MetricQuery& mq) {
+  LOGE_RETURN_IF_ERROR(CheckMetricBounds(mq));
   MetricResult res;
   Steps steps;
   steps.start = mq.start;

@@ -2,12 +2,19 @@
 // builtins (eq, lt, and, or, not, len, printf, …).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "query/template_funcs_internal.h"
 
 namespace loge::query::tmpl {
 
 namespace {
+
+// Go's int64 arithmetic: two's complement, wrapping on overflow (never the
+// undefined behaviour of C++'s signed overflow).
+int64_t WrapAdd(int64_t x, int64_t y) { return static_cast<int64_t>(static_cast<uint64_t>(x) + static_cast<uint64_t>(y)); }
+int64_t WrapSub(int64_t x, int64_t y) { return static_cast<int64_t>(static_cast<uint64_t>(x) - static_cast<uint64_t>(y)); }
+int64_t WrapMul(int64_t x, int64_t y) { return static_cast<int64_t>(static_cast<uint64_t>(x) * static_cast<uint64_t>(y)); }
 
 template <typename F>
 Result<TmplValue> FoldInts(const std::vector<TmplValue>& a, F f) {
@@ -35,22 +42,25 @@ Result<TmplValue> FnFloat64([[maybe_unused]] const std::vector<TmplValue>& a, [[
 
 Result<TmplValue> FnAdd([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
   int64_t s = 0;
-  for (const auto& v : a) s += CastInt(v);
+  for (const auto& v : a) s = WrapAdd(s, CastInt(v));
   return V(s);
 }
 
 Result<TmplValue> FnSub([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
-  return V(CastInt(a[0]) - CastInt(a[1]));
+  return V(WrapSub(CastInt(a[0]), CastInt(a[1])));
 }
 
 Result<TmplValue> FnMul([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
-  return FoldInts(a, [](int64_t x, int64_t y) { return x * y; });
+  return FoldInts(a, WrapMul);
 }
 
 Result<TmplValue> FnDiv([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {
   int64_t d = CastInt(a[1]);
   if (d == 0) return Status::InvalidArgument("runtime error: integer divide by zero");
-  return V(nm == "div" ? CastInt(a[0]) / d : CastInt(a[0]) % d);
+  const int64_t x = CastInt(a[0]);
+  // The one quotient past int64 (it traps on x86): Go answers x, remainder 0.
+  if (d == -1) return V(nm == "div" ? WrapSub(0, x) : int64_t{0});
+  return V(nm == "div" ? x / d : x % d);
 }
 
 Result<TmplValue> FnMax([[maybe_unused]] const std::vector<TmplValue>& a, [[maybe_unused]] const TmplCallContext& ctx, [[maybe_unused]] std::string_view nm) {

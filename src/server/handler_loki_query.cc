@@ -11,6 +11,7 @@
 // status 400.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "core/json_writer.h"
@@ -77,7 +78,13 @@ Result<int64_t> ParseLokiTime(const std::string& v, int64_t def) {
     if (t.ok()) return *t;
     return Status::InvalidArgument("strconv.ParseInt: parsing " + query::GoQuote(v) + ": invalid syntax");
   }
-  if (v.size() <= 10) return n * kNsPerSec;  // at most 10 digits: fits
+  if (v.size() <= 10) {  // seconds; 10 digits may still overflow in ns
+    int64_t ns;
+    if (__builtin_mul_overflow(n, kNsPerSec, &ns)) {
+      return Status::InvalidArgument("parsing " + query::GoQuote(v) + ": out of range");
+    }
+    return ns;
+  }
   return n;
 }
 
@@ -333,7 +340,9 @@ HttpResponse Server::HandleLokiQuery(HttpRequest& req, bool range) {
     auto e = ParseLokiTime(f.Get("end"), now);
     if (!e.ok()) return LokiError(400, "could not parse 'end' parameter: " + e.status().message());
     end = *e;
-    auto s = ParseLokiTime(f.Get("start"), std::min(end, now) - since);
+    int64_t def_start;
+    if (__builtin_sub_overflow(std::min(end, now), since, &def_start)) def_start = std::numeric_limits<int64_t>::min();
+    auto s = ParseLokiTime(f.Get("start"), def_start);
     if (!s.ok()) return LokiError(400, "could not parse 'start' parameter: " + s.status().message());
     start = *s;
     if (end < start) return LokiError(400, "end timestamp must not be before or equal to start time");
@@ -345,7 +354,7 @@ HttpResponse Server::HandleLokiQuery(HttpRequest& req, bool range) {
       step = query::DefaultStep(start, end);
     }
     if (step <= 0) return LokiError(400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
-    if ((end - start) / step > kMaxPoints) {
+    if (query::StepsBetween(start, end, step) > kMaxPoints) {
       return LokiError(400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
     }
   } else {
@@ -375,10 +384,7 @@ HttpResponse Server::HandleLokiQuery(HttpRequest& req, bool range) {
   if (range) {
     // Loki's query frontend aligns a metric query to its step: start down,
     // end up (queryrange splitters.go alignStartEnd).
-    if (step > 0) {
-      start -= start % step;
-      if (end % step != 0) end += step - end % step;
-    }
+    if (Status st = query::AlignToStep(step, &start, &end); !st.ok()) return LokiError(400, st.message());
     mq.start = start;
     mq.end = end;
     mq.step = step;

@@ -68,5 +68,57 @@ TEST(HandlerLoki, PushAnswers204OrATextReason) {
   EXPECT_NE(r.body.find("snappy"), std::string::npos) << r.body;
 }
 
+// Found by logql_fuzz's neighbours: times and steps past int64 once scaled
+// to ns (or once aligned to the step) were signed overflows; now each is a
+// 400 naming the parameter, or an answer.
+TEST(HandlerLoki, QueryTimesAndStepsPastInt64AreA400NotAnOverflow) {
+  auto s = StartServer();
+  ASSERT_NE(s, nullptr);
+  auto get = [&](const std::string& path, const std::string& query) {
+    HttpRequest r = Request("GET", path);
+    r.query = query;
+    r.target = path + "?" + query;
+    return s->Handle(r);
+  };
+  const std::string q = "query=count_over_time(%7Ba%3D%22b%22%7D%5B1m%5D)";
+  for (const std::string& params : {
+           q + "&time=9999999999",
+           q + "&time=-9999999999",
+           q + "&start=9999999999&end=9999999999",
+           q + "&start=-9223372036854775808&end=9223372036854775807&step=9000000000",
+           q + "&start=9223372036854775000&end=9223372036854775807&step=3600",
+           q + "&end=-9223372036854775808&since=99999999h",
+           q + "&start=1&end=2&step=1e300",
+           q + "&start=1&end=2&step=-1e300",
+           q + "&start=1.5&end=1e300.5",
+       }) {
+    SCOPED_TRACE(params);
+    const bool instant = params.find("time=") != std::string::npos;
+    HttpResponse r = get(instant ? "/loki/api/v1/query" : "/loki/api/v1/query_range", params);
+    EXPECT_TRUE(r.status == 400 || r.status == 200) << r.status << " " << r.body;
+  }
+  HttpResponse r = get("/loki/api/v1/query", q + "&time=9999999999");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("out of range"), std::string::npos) << r.body;
+  r = get("/loki/api/v1/query_range", q + "&start=9223372036854775000&end=9223372036854775807&step=3600");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("out of range"), std::string::npos) << r.body;
+
+  auto post = [&](const std::string& body) {
+    HttpRequest r = Request("POST", "/api/v1/query", body, {{"content-type", "application/json"}});
+    return s->Handle(r);
+  };
+  for (const char* body : {
+           R"j({"query":"count_over_time({a=\"b\"}[1m])","start":-9223372036854775807,"end":9223372036854775807,"step":"3000000000000000000"})j",
+           R"j({"query":"count_over_time({a=\"b\"}[1m])","end":-9223372036854775807})j",
+           R"j({"query":"count_over_time({a=\"b\"}[1m])","start":9223372036854775000,"end":9223372036854775807,"step":3600})j",
+           R"j({"query":"count_over_time({a=\"b\"}[1m])","start":1,"end":9223372036854775807,"instant":true})j",
+       }) {
+    SCOPED_TRACE(body);
+    r = post(body);
+    EXPECT_EQ(r.status, 400) << r.body;
+  }
+}
+
 }  // namespace
 }  // namespace loge::server

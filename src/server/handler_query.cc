@@ -3,6 +3,8 @@
 // Loki's matrix or vector.
 #include <simdjson.h>
 
+#include <limits>
+
 #include "core/json_writer.h"
 #include "core/time.h"
 #include "query/logql.h"
@@ -54,7 +56,7 @@ Result<std::optional<query::MetricQuery>> ParseMetricRequest(std::string_view bo
   if (auto v = obj["start"]; v.error() == simdjson::SUCCESS) LOGE_RETURN_IF_ERROR(ParseTimeField(v.value(), "start", &start));
   if (auto v = obj["end"]; v.error() == simdjson::SUCCESS) LOGE_RETURN_IF_ERROR(ParseTimeField(v.value(), "end", &end));
   if (end == 0) end = NowNanos();
-  if (start == 0) start = end - 3600LL * 1'000'000'000;
+  if (start == 0 && __builtin_sub_overflow(end, 3600LL * 1'000'000'000, &start)) start = std::numeric_limits<int64_t>::min();
   if (start > end) return Bad("start is after end");
   bool instant = false;
   if (auto v = obj["instant"]; v.error() == simdjson::SUCCESS && v.get_bool().get(instant)) {
@@ -79,10 +81,11 @@ Result<std::optional<query::MetricQuery>> ParseMetricRequest(std::string_view bo
     }
   }
   if (step <= 0) return Bad("step: must be positive");
-  if ((end - start) / step > 11000) return Bad("step: too small for the window (at most 11000 points per series)");
+  if (query::StepsBetween(start, end, step) > 11000) {
+    return Bad("step: too small for the window (at most 11000 points per series)");
+  }
   // Steps on multiples of the step, as Grafana and Loki align them.
-  start -= start % step;
-  if (end % step != 0) end += step - end % step;
+  LOGE_RETURN_IF_ERROR(query::AlignToStep(step, &start, &end));
   mq.start = start;
   mq.end = end;
   mq.step = step;
