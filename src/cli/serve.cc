@@ -80,7 +80,7 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
   app->add_option("--listen", f->listen, "address to listen on")->capture_default_str();
   app->add_option("--buckets", f->buckets, "number of in-memory bucket workers")
       ->capture_default_str()->check(CLI::Range(1, 1024));
-  app->add_option("--payload-size", f->payload_size, "rows in a batch before it is flushed")
+  app->add_option("--payload-size", f->payload_size, "rows in a head batch before it is flushed (a batch also flushes at its byte share of --max-head-size)")
       ->capture_default_str()->check(CLI::Range(1, 10000000));
   app->add_option("--output-path", f->output_path, "directory for the data files and the WAL")->capture_default_str();
   app->add_option("--flush-interval", f->flush_interval, "how often a bucket flushes a non-empty batch")
@@ -102,17 +102,29 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(dur);
   app->add_option("--max-head-size", f->max_head_size, "unflushed bytes held in memory before pushes wait")
       ->capture_default_str()->check(size);
-  app->add_option("--compact-interval", f->compact_interval, "how often to merge flush files into segments (0 disables)")
+  app->add_option("--compact-interval", f->compact_interval,
+                  "how often background merges re-check their policy besides each new flush file (0 disables "
+                  "background merges: only POST /api/v1/admin/compact merges; docs/merges.md)")
       ->capture_default_str()->check(dur);
-  app->add_option("--compact-min-files", f->compact_min_files, "flush files needed before a compaction pass runs")
+  app->add_option("--compact-min-files", f->compact_min_files,
+                  "flush files that start a merge into a segment (so does --segment-size of their text)")
       ->capture_default_str()->check(CLI::Range(1, 100000));
-  app->add_option("--compact-level", f->compact_level,
-                  "zstd level of compacted segments: 19 stores ~2% smaller than 15 at ~5x the CPU")
+  app->add_option("--compact-max-age", f->compact_max_age, "longest a flush file waits for a merge")
+      ->capture_default_str()->check(dur);
+  app->add_option("--compact-level", f->compact_level, "zstd level of merged segments (docs/benchmarks.md)")
       ->capture_default_str()->check(CLI::Range(1, 19));
   app->add_option("--compact-block-filter-lines", f->compact_block_filter_lines,
-                  "lines per group of blocks that gets its own token and trigram filters in a segment (0 = one pair "
-                  "per segment only; docs/format-segment.md)")
+                  "lines per group of blocks with its own filter in every file (0 = no content filters; "
+                  "docs/format-segment.md)")
       ->capture_default_str()->check(CLI::Range(0, 1 << 24));
+  app->add_option("--segment-size", f->segment_size,
+                  "line text a merged segment aims at; a segment of half that is final and never merged again")
+      ->capture_default_str()->check(size);
+  app->add_option("--merge-threads", f->merge_threads, "merges that may run at once")
+      ->capture_default_str()->check(CLI::Range(1, 64));
+  app->add_option("--max-merge-backlog", f->max_merge_backlog,
+                  "flush files waiting for merges before flushes wait, and then pushes (429 after --backpressure-wait)")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
   app->add_option("--query-concurrency", f->query_concurrency, "max files a query scans in parallel")
       ->capture_default_str()->check(CLI::Range(1, 256));
   app->add_option("--max-body-size", f->max_body_size, "largest request body accepted (413 beyond)")
@@ -172,12 +184,12 @@ int RunServe(const ServeFlags& f) {
   o.http.address = f.listen;
   o.http.max_body_bytes = *ParseByteSize(f.max_body_size);
   o.limits.max_line_bytes = *ParseByteSize(f.max_line_size);
-  auto& in = o.ingest;
+  auto& in = o.store;
   in.output_path = f.output_path;
   in.buckets = f.buckets;
   in.payload_size = static_cast<size_t>(f.payload_size);
   in.flush_interval = MustDuration(f.flush_interval);
-  in.flush_level = *ingest::CompressionLevel(f.flush_compression);
+  in.flush_level = *store::CompressionLevel(f.flush_compression);
   in.flush_workers = f.flush_workers > 0 ? f.flush_workers : std::max(f.buckets / 2, 2);
   in.flush_queue = f.flush_queue > 0 ? f.flush_queue : f.buckets;
   in.durable = f.durable;
@@ -185,11 +197,15 @@ int RunServe(const ServeFlags& f) {
   in.drop_on_backpressure = f.drop_on_backpressure;
   in.backpressure_wait = MustDuration(f.backpressure_wait);
   in.max_head_bytes = *ParseByteSize(f.max_head_size);
-  in.compact_interval = MustDuration(f.compact_interval);
-  in.compact_min_files = static_cast<size_t>(f.compact_min_files);
-  in.compact_level = f.compact_level;
-  in.compact_block_filter_lines = static_cast<size_t>(f.compact_block_filter_lines);
-  if (in.compact_interval < Duration(0)) {
+  in.merge_interval = MustDuration(f.compact_interval);
+  in.flush_merge_files = static_cast<size_t>(f.compact_min_files);
+  in.flush_merge_age = MustDuration(f.compact_max_age);
+  in.merge_level = f.compact_level;
+  in.group_lines = static_cast<size_t>(f.compact_block_filter_lines);
+  in.segment_bytes = *ParseByteSize(f.segment_size);
+  in.merge_threads = f.merge_threads;
+  in.max_backlog_files = static_cast<size_t>(f.max_merge_backlog);
+  if (in.merge_interval < Duration(0)) {
     std::fprintf(stderr, "loge: --compact-interval must not be negative\n");
     return 2;
   }
@@ -204,7 +220,7 @@ int RunServe(const ServeFlags& f) {
   }
 
   // The S3 cold tier. Declared before the server, so it outlives it: the
-  // ingester stops the uploader in Close(), before the catalog closes.
+  // store stops the uploader in Close(), before the catalog closes.
   std::unique_ptr<tier::S3Store> store;
   std::unique_ptr<tier::Uploader> uploader;
   if (!f.s3_bucket.empty()) {

@@ -14,7 +14,7 @@ struct ServeFlags {
   int port = 3000;
   std::string listen = "0.0.0.0";
   int buckets = 4;
-  int payload_size = 1000;
+  int payload_size = 1000000;
   std::string output_path = "tmp/";
   std::string flush_interval = "1s";
   std::string flush_compression = "fastest";
@@ -28,10 +28,14 @@ struct ServeFlags {
   std::string max_line_size = "256KiB";
   std::string max_head_size = "48MiB";
   std::string backpressure_wait = "5s";
-  std::string compact_interval = "30s";
-  int compact_min_files = 8;
-  int compact_level = 15;
+  std::string compact_interval = "10s";
+  int compact_min_files = 64;
+  int compact_level = 1;
   int compact_block_filter_lines = 1024;
+  std::string compact_max_age = "5m";
+  std::string segment_size = "256MiB";
+  int merge_threads = 2;
+  int max_merge_backlog = 128;
   std::string log_level = "info";
   std::string api_key;  // --api-key
   // S3 cold tier (docs/s3.md). An empty bucket disables it.

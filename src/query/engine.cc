@@ -31,7 +31,7 @@ struct RareKeys {
 
 RareKeys RareTrigrams(std::string_view common, const NeedleSet& needles) {
   RareKeys r;
-  for (const auto& alternatives : needles) {
+  for (const auto& alternatives : needles.v1) {
     auto& f = r.filters.emplace_back();
     bool prunable = true;
     for (const auto& n : alternatives) {
@@ -112,26 +112,43 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
   };
 
   // Candidate groups, newest first, when group filters narrow the scan.
-  std::vector<storage::BlockGroup> groups;
+  struct Range {
+    int64_t first_block, last_block, min_ts, max_ts;
+  };
+  std::vector<Range> groups;
   bool use_groups = false;
-  RareKeys rare;
-  if (!needles.empty()) {
+  if (!needles.empty() && f.entry.format >= 2 && f.entry.filters) {
+    // Format 2: the filters came with the catalog row (or were read at open).
+    const storage::FileFilters& ff = *f.entry.filters;
+    const storage::UsableKeys keys = storage::UsableKeysFor(ff, needles.v2);
+    if (keys.prunes) {
+      const auto candidates = storage::CandidateGroups(ff, keys, q.start, q.end);
+      use_groups = !ff.groups.empty() && candidates.size() * 2 <= ff.groups.size();
+      if (use_groups) {
+        stats->block_groups_skipped += ff.groups.size() - candidates.size();
+        for (size_t i : candidates) {
+          const auto& g = ff.groups[i];
+          groups.push_back(Range{g.first_block, g.last_block, g.min_ts, g.max_ts});
+        }
+      }
+    }
+  } else if (!needles.empty() && f.entry.format < 2) {
+    RareKeys rare;
     auto common = reader->ReadCommonTrigrams();
     if (!common.ok() && common.status().code() != Code::kNotFound) return common.status();
     if (common.ok()) rare = RareTrigrams(*common, needles);
+    if (rare.useful) {
+      LOGE_ASSIGN_OR_RETURN(auto all, reader->ReadBlockGroups());
+      for (auto& g : all) {
+        if (g.max_ts < q.start || g.min_ts > q.end) continue;
+        if (GroupMayHold(g.trigrams, rare)) groups.push_back(Range{g.first_block, g.last_block, g.min_ts, g.max_ts});
+      }
+      use_groups = !all.empty() && groups.size() * 2 <= all.size();
+      if (use_groups) stats->block_groups_skipped += all.size() - groups.size();
+    }
   }
-  if (rare.useful) {
-    LOGE_ASSIGN_OR_RETURN(auto all, reader->ReadBlockGroups());
-    for (auto& g : all) {
-      if (g.max_ts < q.start || g.min_ts > q.end) continue;
-      if (GroupMayHold(g.trigrams, rare)) groups.push_back(std::move(g));
-    }
-    use_groups = !all.empty() && groups.size() * 2 <= all.size();
-    if (use_groups) {
-      stats->block_groups_skipped += all.size() - groups.size();
-      std::sort(groups.begin(), groups.end(),
-                [](const storage::BlockGroup& a, const storage::BlockGroup& b) { return a.max_ts > b.max_ts; });
-    }
+  if (use_groups) {
+    std::sort(groups.begin(), groups.end(), [](const Range& a, const Range& b) { return a.max_ts > b.max_ts; });
   }
 
   std::vector<storage::RowView> rows;

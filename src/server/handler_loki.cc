@@ -30,7 +30,7 @@ HttpResponse Server::HandleLokiPush(HttpRequest& req) {
   // X-Scope-OrgID (the tenant) is accepted and ignored: loge has one tenant.
   Payload p;
   Status st = DecodePushBody(req, /*loki=*/true, &p);
-  if (st.ok()) st = ingester_->Push(std::move(p));
+  if (st.ok()) st = store_->Push(std::move(p));
   if (!st.ok()) return TextError(st);
   HttpResponse r;
   r.status = 204;

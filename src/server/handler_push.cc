@@ -80,10 +80,10 @@ Status Server::DecodePushBody(HttpRequest& req, bool loki, Payload* out) {
 HttpResponse Server::HandlePush(HttpRequest& req) {
   Payload p;
   Status st = DecodePushBody(req, /*loki=*/false, &p);
-  if (st.ok()) st = ingester_->Push(std::move(p));
+  if (st.ok()) st = store_->Push(std::move(p));
   if (!st.ok()) return ErrorFromStatus(st);
   HttpResponse r;
-  r.status = ingester_->durable() ? 200 : 202;
+  r.status = store_->durable() ? 200 : 202;
   r.body = R"({"status":"success"})";
   return r;
 }

@@ -45,13 +45,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
   std::unique_ptr<Server> s(new Server());
   s->opts_ = opts;
   s->auth_ = std::make_unique<ApiKeyAuth>(opts.api_key);
-  LOGE_ASSIGN_OR_RETURN(s->ingester_, ingest::Ingester::Open(opts.ingest));
-  s->engine_ = std::make_unique<query::Engine>(opts.engine, s->ingester_.get());
+  LOGE_ASSIGN_OR_RETURN(s->store_, store::Store::Open(opts.store));
+  s->engine_ = std::make_unique<query::Engine>(opts.engine, s->store_.get());
   Server* raw = s.get();
   s->http_ = std::make_unique<HttpServer>(opts.http, [raw](HttpRequest& req) { return raw->Handle(req); });
   Status st = s->http_->Start();
   if (!st.ok()) {
-    (void)s->ingester_->Close();
+    (void)s->store_->Close();
     return st;
   }
   return s;
@@ -65,7 +65,7 @@ Status Server::Shutdown() {
   if (shut_) return Status::OK();
   shut_ = true;
   if (http_) http_->Stop();
-  return ingester_ ? ingester_->Close() : Status::OK();
+  return store_ ? store_->Close() : Status::OK();
 }
 
 HttpResponse Server::Handle(HttpRequest& req) {
@@ -120,11 +120,11 @@ HttpResponse Server::Handle(HttpRequest& req) {
   }
   if (p == "/api/v1/admin/rotate") {
     if (req.method != "POST") return method_not_allowed("POST");
-    return HandleAdminRotate(ingester_.get(), req);
+    return HandleAdminRotate(store_.get(), req);
   }
   if (p == "/api/v1/volume") {
     if (req.method != "GET") return method_not_allowed("GET");
-    return HandleVolume(ingester_.get(), req);
+    return HandleVolume(store_.get(), req);
   }
   // /api/v1/label/<name>/values
   constexpr std::string_view kLabelPrefix = "/api/v1/label/", kValuesSuffix = "/values";
@@ -133,7 +133,7 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "GET") return method_not_allowed("GET");
     std::string_view name(p);
     name = name.substr(kLabelPrefix.size(), name.size() - kLabelPrefix.size() - kValuesSuffix.size());
-    return HandleLabelValues(ingester_.get(), req, name);
+    return HandleLabelValues(store_.get(), req, name);
   }
   // Everything outside /api/ is the embedded web UI (index.html for any path
   // it does not hold, so client-side routes survive a reload).
@@ -142,7 +142,7 @@ HttpResponse Server::Handle(HttpRequest& req) {
 }
 
 HttpResponse Server::HandleStats(HttpRequest&) {
-  auto s = ingester_->Stats();
+  auto s = store_->Stats();
   JsonWriter w;
   w.BeginObject();
   w.Key("status");
@@ -175,20 +175,57 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.rejected_backpressure);
   w.Key("backpressure_waiting");
   w.Uint(s.backpressure_waiting);
+  // Merges (docs/merges.md). compacted_rows and compaction_seconds keep
+  // their old names for existing dashboards and scripts.
   w.Key("compacted_rows");
-  w.Uint(s.compacted_rows);
+  w.Uint(s.merged_rows);
   w.Key("compaction_seconds");
-  w.Raw(std::to_string(s.compaction_seconds));
+  w.Raw(std::to_string(s.merge_seconds));
+  w.Key("merges");
+  w.Uint(s.merges);
+  w.Key("merged_rows");
+  w.Uint(s.merged_rows);
+  w.Key("merge_seconds");
+  w.Raw(std::to_string(s.merge_seconds));
+  w.Key("merge_cpu_seconds");
+  w.Raw(std::to_string(s.merge_cpu_seconds));
+  w.Key("merges_running");
+  w.Uint(s.merges_running);
+  w.Key("merge_failures");
+  w.Uint(s.merge_failures);
+  w.Key("merge_backlog_files");
+  w.Uint(s.backlog_files);
+  w.Key("merge_backlog_bytes");
+  w.Uint(s.backlog_bytes);
+  w.Key("merge_lag_seconds");
+  w.Raw(std::to_string(s.merge_lag_seconds));
+  w.Key("flush_failures");
+  w.Uint(s.flush_failures);
+  w.Key("flush_stalls");
+  w.Uint(s.flush_stalls);
+  w.Key("flush_stalled");
+  w.Bool(s.flush_stalled);
+  w.Key("local_bytes");
+  w.Uint(s.local_bytes);
+  w.Key("line_bytes");
+  w.Uint(s.line_bytes);
+  w.Key("files_by_level");
+  w.BeginObject();
+  for (const auto& [level, n] : s.files_by_level) {
+    w.Key(std::to_string(level));
+    w.Uint(n);
+  }
+  w.EndObject();
   w.EndObject();
   HttpResponse r;
   r.body = w.Take();
   return r;
 }
 
-// Forces a checkpoint and compaction now, so tests and operators never wait
-// for --compact-interval.
+// Flushes, checkpoints and merges until the layout is final, so tests,
+// benchmarks and operators never wait for background merges.
 HttpResponse Server::HandleCompact(HttpRequest&) {
-  Status st = ingester_->CompactNow();
+  Status st = store_->CompactNow();
   if (!st.ok()) return ErrorFromStatus(st);
   HttpResponse r;
   r.body = R"({"status":"success"})";

@@ -1,7 +1,7 @@
-// Server: the `loge serve` process. Owns the ingester (write path), the query
+// Server: the `loge serve` process. Owns the store (write path), the query
 // engine (read path) and the HTTP server, and routes requests between them.
 //
-// Threads: see HttpServer (I/O and handler pools) and Ingester (flush
+// Threads: see HttpServer (I/O and handler pools) and Store (flush
 // workers, ticker, checkpointer). Server itself adds none.
 #pragma once
 
@@ -12,7 +12,7 @@
 
 #include "core/status.h"
 #include "ingest/decode_json.h"
-#include "ingest/ingester.h"
+#include "store/store.h"
 #include "query/engine.h"
 #include "server/auth.h"
 #include "server/http_server.h"
@@ -28,7 +28,7 @@ namespace loge::server {
 
 struct ServerOptions {
   std::string api_key;  // --api-key: bearer token for every read endpoint; empty = open
-  ingest::IngestOptions ingest;
+  store::StoreOptions store;
   ingest::Limits limits;
   query::EngineOptions engine;
   HttpServerOptions http;
@@ -42,7 +42,7 @@ struct ServerOptions {
 
 class Server {
  public:
-  // Opens the ingester (replaying the WAL) and then starts listening, so the
+  // Opens the store (replaying the WAL) and then starts listening, so the
   // port opens only once every acknowledged line is queryable again.
   static Result<std::unique_ptr<Server>> Start(const ServerOptions& opts);
   ~Server();
@@ -74,7 +74,7 @@ class Server {
 
   ServerOptions opts_;
   std::unique_ptr<ApiKeyAuth> auth_;
-  std::unique_ptr<ingest::Ingester> ingester_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<HttpServer> http_;
   std::atomic<bool> shut_{false};  // set first thing in Shutdown; /ready answers 503 from then on

@@ -7,11 +7,14 @@
 
 #include "ingest/decode_json.h"
 #include "ingest/decode_loki_proto.h"
-#include "ingest/ingester.h"
+#include "store/store.h"
 #include "ingest/loki_push.pb.h"
 #include "query/logql.h"
 
-namespace loge::ingest {
+namespace loge::store {
+using ingest::DecodeJsonPush;
+using ingest::DecodeLokiProtoPush;
+using ingest::Limits;
 namespace {
 
 std::string TempDir() {
@@ -56,7 +59,7 @@ Payload JsonPayload() {
   return p;
 }
 
-std::vector<query::Hit> Run(Ingester* ing, const std::string& selector) {
+std::vector<query::Hit> Run(Store* ing, const std::string& selector) {
   auto sel = query::ParseSelector(selector);
   EXPECT_TRUE(sel.ok()) << sel.status().ToString();
   query::Query q;
@@ -70,7 +73,7 @@ std::vector<query::Hit> Run(Ingester* ing, const std::string& selector) {
   return r.ok() ? r->hits : std::vector<query::Hit>{};
 }
 
-void ExpectFiltersWork(Ingester* ing) {
+void ExpectFiltersWork(Store* ing) {
   auto hits = Run(ing, R"({app="web"} | trace_id="t3")");
   ASSERT_EQ(hits.size(), 10u);
   for (const auto& h : hits) EXPECT_NE(h.metadata.find(R"("trace_id":"t3")"), std::string::npos) << h.metadata;
@@ -86,11 +89,11 @@ void ExpectFiltersWork(Ingester* ing) {
 
 TEST(StructuredMetadata, IsStoredReturnedAndMatchedInTheHeadAndInFiles) {
   std::string dir = TempDir();
-  IngestOptions o;
+  StoreOptions o;
   o.output_path = dir;
   o.flush_interval = std::chrono::hours(1);
   o.checkpoint_interval = std::chrono::hours(1);
-  auto ing = Ingester::Open(o);
+  auto ing = Store::Open(o);
   ASSERT_TRUE(ing.ok()) << ing.status().ToString();
   ASSERT_TRUE((*ing)->Push(ProtoPayload()).ok());
   ASSERT_TRUE((*ing)->Push(JsonPayload()).ok());
@@ -107,4 +110,4 @@ TEST(StructuredMetadata, IsStoredReturnedAndMatchedInTheHeadAndInFiles) {
 }
 
 }  // namespace
-}  // namespace loge::ingest
+}  // namespace loge::store

@@ -1,15 +1,16 @@
-// Compaction through the ingester: results unchanged, pruning works, and a
-// crash at every step loses and duplicates nothing.
+// Merges through the store: results unchanged, pruning works, and a crash at
+// every step of every merge kind loses and duplicates nothing.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <map>
+#include <thread>
 
-#include "ingest/ingester.h"
+#include "store/store.h"
 #include "io/file_system.h"
 
-namespace loge::ingest {
+namespace loge::store {
 namespace {
 
 std::string TempDir() {
@@ -18,19 +19,18 @@ std::string TempDir() {
   return tmpl;
 }
 
-IngestOptions Opts(const std::string& dir) {
-  IngestOptions o;
+StoreOptions Opts(const std::string& dir) {
+  StoreOptions o;
   o.output_path = dir;
   o.flush_interval = std::chrono::hours(1);
   o.checkpoint_interval = std::chrono::hours(1);
-  o.compact_interval = Duration(0);  // only when told
-  o.compact_min_files = 4;
-  o.compact_level = 3;
+  o.merge_interval = Duration(0);  // only when told
+  o.merge_level = 1;
   return o;
 }
 
 // Pushes `files` flushes of 50 rows each over three streams.
-void Fill(Ingester* ing, int files, int first = 0) {
+void Fill(Store* ing, int files, int first = 0) {
   const char* apps[] = {"web", "api", "db"};
   for (int f = first; f < first + files; f++) {
     Payload p;
@@ -49,7 +49,7 @@ void Fill(Ingester* ing, int files, int first = 0) {
   }
 }
 
-query::QueryResult RunQuery(Ingester* ing, query::Query q) {
+query::QueryResult RunQuery(Store* ing, query::Query q) {
   query::Engine engine(query::EngineOptions{}, ing);
   auto r = engine.Run(q);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -63,7 +63,7 @@ query::Query All() {
 }
 
 // Every (ts, labels, line) exactly once.
-void ExpectEachRowOnce(Ingester* ing, size_t want) {
+void ExpectEachRowOnce(Store* ing, size_t want) {
   auto r = RunQuery(ing, All());
   std::map<std::string, int> seen;
   for (const auto& h : r.hits) seen[std::to_string(h.ts) + h.labels_json + h.line]++;
@@ -71,9 +71,9 @@ void ExpectEachRowOnce(Ingester* ing, size_t want) {
   for (const auto& [k, n] : seen) EXPECT_EQ(n, 1) << k;
 }
 
-TEST(Compaction, MergesFlushFilesAndKeepsResultsIdentical) {
+TEST(Merges, MergesFlushFilesAndKeepsResultsIdentical) {
   std::string dir = TempDir();
-  auto ing = Ingester::Open(Opts(dir));
+  auto ing = Store::Open(Opts(dir));
   ASSERT_TRUE(ing.ok());
   Fill(ing->get(), 10);
   auto before = RunQuery(ing->get(), All());
@@ -94,9 +94,11 @@ TEST(Compaction, MergesFlushFilesAndKeepsResultsIdentical) {
   for (const auto& n : *names) EXPECT_NE(n.rfind("flush-", 0), 0u) << n;
 }
 
-TEST(Compaction, FiltersPruneSegmentsWithoutOpeningThem) {
+TEST(Merges, FiltersPruneSegmentsWithoutOpeningThem) {
   std::string dir = TempDir();
-  auto ing = Ingester::Open(Opts(dir));
+  auto o = Opts(dir);
+  o.segment_bytes = 30000;  // 4 flushes (~16 KB of text) make a final segment: two stay apart
+  auto ing = Store::Open(o);
   ASSERT_TRUE(ing.ok());
   Fill(ing->get(), 4);
   ASSERT_TRUE((*ing)->CompactNow().ok());
@@ -111,7 +113,7 @@ TEST(Compaction, FiltersPruneSegmentsWithoutOpeningThem) {
   EXPECT_EQ(r.stats.files_opened, 0u);
   EXPECT_EQ(r.stats.pruned_by_filter, 2u);
 
-  // A whole token that exists in one segment only.
+  // A token that exists in one segment only.
   q = All();
   q.line_filters.push_back(*query::LineFilter::Make(query::LineFilterType::kContains, " request_id=req1010 "));
   r = RunQuery(ing->get(), q);
@@ -132,34 +134,34 @@ TEST(Compaction, FiltersPruneSegmentsWithoutOpeningThem) {
   EXPECT_EQ(r.stats.files_opened, 1u);
 }
 
-TEST(Compaction, SurvivesRestartWithSegments) {
+TEST(Merges, SurvivesRestartWithSegments) {
   std::string dir = TempDir();
   {
-    auto ing = Ingester::Open(Opts(dir));
+    auto ing = Store::Open(Opts(dir));
     ASSERT_TRUE(ing.ok());
     Fill(ing->get(), 5);
     ASSERT_TRUE((*ing)->CompactNow().ok());
     ASSERT_TRUE((*ing)->Close().ok());
   }
-  auto ing = Ingester::Open(Opts(dir));
+  auto ing = Store::Open(Opts(dir));
   ASSERT_TRUE(ing.ok());
   EXPECT_EQ((*ing)->Stats().segments, 1u);
   ExpectEachRowOnce(ing->get(), 750);
 }
 
-// A crash at each step of a pass (the hook abandons the pass there, and the
-// directory is copied as a crash would leave it) loses and duplicates nothing,
-// and a later pass on the recovered copy still works.
-TEST(Compaction, CrashAtEveryStepLosesAndDuplicatesNothing) {
+// A crash at each step of a merge of flush files (the hook abandons the
+// merge there, and the directory is copied as a crash would leave it) loses
+// and duplicates nothing, and a later merge on the recovered copy works.
+TEST(Merges, CrashAtEveryStepLosesAndDuplicatesNothing) {
   for (int crash_step : {1, 2, 4, 5}) {
     SCOPED_TRACE("crash at step " + std::to_string(crash_step));
     std::string dir = TempDir();
     std::string copy = TempDir();
     {
-      auto ing = Ingester::Open(Opts(dir));
+      auto ing = Store::Open(Opts(dir));
       ASSERT_TRUE(ing.ok());
       Fill(ing->get(), 6);
-      (*ing)->TEST_SetCompactionHook([&](int step) {
+      (*ing)->TEST_SetMergeHook([&](int step) {
         if (step == crash_step) {
           EXPECT_EQ(std::system(("cp -a " + dir + "/. " + copy + "/").c_str()), 0);
           return Status::IOError("injected crash");
@@ -168,7 +170,7 @@ TEST(Compaction, CrashAtEveryStepLosesAndDuplicatesNothing) {
       });
       EXPECT_FALSE((*ing)->CompactNow().ok());
     }
-    auto ing = Ingester::Open(Opts(copy));
+    auto ing = Store::Open(Opts(copy));
     ASSERT_TRUE(ing.ok()) << ing.status().ToString();
     ExpectEachRowOnce(ing->get(), 900);
     auto st = (*ing)->Stats();
@@ -178,5 +180,65 @@ TEST(Compaction, CrashAtEveryStepLosesAndDuplicatesNothing) {
   }
 }
 
+// The same for a merge of segments: two small segments into one. The
+// inputs of a committed merge are retired in the same transaction, so a
+// crash that leaves them on disk never brings them back as second copies.
+TEST(Merges, CrashAtEveryStepOfASegmentMergeLosesAndDuplicatesNothing) {
+  for (int crash_step : {1, 2, 4, 5}) {
+    SCOPED_TRACE("crash at step " + std::to_string(crash_step));
+    std::string dir = TempDir();
+    std::string copy = TempDir();
+    {
+      auto ing = Store::Open(Opts(dir));
+      ASSERT_TRUE(ing.ok());
+      Fill(ing->get(), 4);
+      ASSERT_TRUE((*ing)->CompactNow().ok());
+      Fill(ing->get(), 4, 4);
+      ASSERT_TRUE((*ing)->CompactNow().ok());  // flush files -> segment, then the two segments -> one
+      ASSERT_EQ((*ing)->Stats().segments, 1u);
+      Fill(ing->get(), 4, 8);
+      // The next forced pass makes a third segment, then merges it with the
+      // first: crash in that second merge (a merge of segments).
+      int merges = 0;
+      (*ing)->TEST_SetMergeHook([&](int step) {
+        if (step == 1) merges++;
+        if (merges == 2 && step == crash_step) {
+          EXPECT_EQ(std::system(("cp -a " + dir + "/. " + copy + "/").c_str()), 0);
+          return Status::IOError("injected crash");
+        }
+        return Status::OK();
+      });
+      EXPECT_FALSE((*ing)->CompactNow().ok());
+    }
+    auto ing = Store::Open(Opts(copy));
+    ASSERT_TRUE(ing.ok()) << ing.status().ToString();
+    ExpectEachRowOnce(ing->get(), 1800);
+    ASSERT_TRUE((*ing)->CompactNow().ok());
+    ExpectEachRowOnce(ing->get(), 1800);
+    EXPECT_EQ((*ing)->Stats().segments, 1u);
+  }
+}
+
+// Merges run in the background: after enough flush files the policy merges
+// them without being told, and the stats say so.
+TEST(Merges, BackgroundMergesRunOnTheirOwn) {
+  std::string dir = TempDir();
+  auto o = Opts(dir);
+  o.merge_interval = std::chrono::hours(1);  // only woken by new flush files
+  o.flush_merge_files = 4;
+  auto ing = Store::Open(o);
+  ASSERT_TRUE(ing.ok());
+  Fill(ing->get(), 4);
+  ASSERT_TRUE((*ing)->TEST_Checkpoint().ok());  // the flush files' WAL records are now safe to merge away
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((*ing)->Stats().merges == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+  }
+  auto st = (*ing)->Stats();
+  EXPECT_EQ(st.merges, 1u);
+  EXPECT_EQ(st.merged_rows, 600u);
+  ExpectEachRowOnce(ing->get(), 600);
+}
+
 }  // namespace
-}  // namespace loge::ingest
+}  // namespace loge::store

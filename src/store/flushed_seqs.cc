@@ -1,9 +1,9 @@
-#include "ingest/flushed_seqs.h"
+#include "store/flushed_seqs.h"
 
 #include <algorithm>
 #include <charconv>
 
-namespace loge::ingest {
+namespace loge::store {
 
 std::string EncodeSeqRanges(std::vector<uint64_t> seqs) {
   std::sort(seqs.begin(), seqs.end());
@@ -74,4 +74,4 @@ bool FlushedSeqs::Contains(uint64_t seq, uint64_t fp) const {
   return false;
 }
 
-}  // namespace loge::ingest
+}  // namespace loge::store

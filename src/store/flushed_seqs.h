@@ -19,7 +19,7 @@
 
 #include "core/status.h"
 
-namespace loge::ingest {
+namespace loge::store {
 
 // Sorted, merged ranges of seqs: {1,2,3,5} -> "1-3,5".
 std::string EncodeSeqRanges(std::vector<uint64_t> seqs);
@@ -38,4 +38,4 @@ class FlushedSeqs {
   std::map<std::pair<uint32_t, uint32_t>, std::map<uint64_t, uint64_t>> ranges_;
 };
 
-}  // namespace loge::ingest
+}  // namespace loge::store

@@ -1,4 +1,4 @@
-#include "ingest/ingester.h"
+#include "store/store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <thread>
 
-#include "ingest/flushed_seqs.h"
+#include <sqlite3.h>
+
+#include "store/flushed_seqs.h"
 #include "io/file_system.h"
 
-namespace loge::ingest {
+namespace loge::store {
 namespace {
 
 std::string TempDir() {
@@ -27,7 +29,7 @@ Payload MakePayload(const std::string& app, int64_t ts0, int n, const std::strin
   return p;
 }
 
-std::vector<query::Hit> QueryAll(Ingester* ing) {
+std::vector<query::Hit> QueryAll(Store* ing) {
   query::Engine engine(query::EngineOptions{}, ing);
   query::Query q;
   q.limit = query::kMaxLimit;
@@ -43,17 +45,18 @@ size_t CountFiles(const std::string& dir, const std::string& prefix) {
   return n;
 }
 
-IngestOptions Opts(const std::string& dir) {
-  IngestOptions o;
+StoreOptions Opts(const std::string& dir) {
+  StoreOptions o;
   o.output_path = dir;
   o.flush_interval = std::chrono::hours(1);         // flush only when told
   o.checkpoint_interval = std::chrono::hours(1);    // checkpoint only when told
+  o.merge_interval = Duration(0);                    // merge only when told
   return o;
 }
 
-TEST(Ingester, PushedRowsAreQueryableBeforeAndAfterFlush) {
+TEST(Store, PushedRowsAreQueryableBeforeAndAfterFlush) {
   std::string dir = TempDir();
-  auto ing = Ingester::Open(Opts(dir));
+  auto ing = Store::Open(Opts(dir));
   ASSERT_TRUE(ing.ok()) << ing.status().ToString();
   ASSERT_TRUE((*ing)->Push(MakePayload("web", 100, 10, "w")).ok());
   ASSERT_TRUE((*ing)->Push(MakePayload("api", 200, 5, "a")).ok());
@@ -68,12 +71,12 @@ TEST(Ingester, PushedRowsAreQueryableBeforeAndAfterFlush) {
   EXPECT_EQ((*ing)->Stats().head_rows, 0u);
 }
 
-TEST(Ingester, PayloadSizeSealsABatch) {
+TEST(Store, PayloadSizeSealsABatch) {
   std::string dir = TempDir();
   auto o = Opts(dir);
   o.payload_size = 10;
   o.buckets = 1;
-  auto ing = Ingester::Open(o);
+  auto ing = Store::Open(o);
   ASSERT_TRUE(ing.ok());
   ASSERT_TRUE((*ing)->Push(MakePayload("web", 0, 25, "x")).ok());
   // The batch sealed at payload_size is written by a worker: wait for it.
@@ -85,43 +88,43 @@ TEST(Ingester, PayloadSizeSealsABatch) {
   EXPECT_EQ(QueryAll(ing->get()).size(), 25u);
 }
 
-TEST(Ingester, CleanRestartKeepsEveryRowOnceAndEmptiesTheWal) {
+TEST(Store, CleanRestartKeepsEveryRowOnceAndEmptiesTheWal) {
   std::string dir = TempDir();
   {
-    auto ing = Ingester::Open(Opts(dir));
+    auto ing = Store::Open(Opts(dir));
     ASSERT_TRUE(ing.ok());
     for (int i = 0; i < 20; i++) ASSERT_TRUE((*ing)->Push(MakePayload("web", i * 100, 10, "r")).ok());
     ASSERT_TRUE((*ing)->Close().ok());
   }
-  auto ing = Ingester::Open(Opts(dir));
+  auto ing = Store::Open(Opts(dir));
   ASSERT_TRUE(ing.ok());
   EXPECT_EQ((*ing)->Stats().replayed_records, 0u);
   EXPECT_EQ(QueryAll(ing->get()).size(), 200u);
 }
 
-TEST(Ingester, ReplayRestoresUnflushedRows) {
+TEST(Store, ReplayRestoresUnflushedRows) {
   std::string dir = TempDir();
   std::string copy = TempDir();
   {
-    auto ing = Ingester::Open(Opts(dir));
+    auto ing = Store::Open(Opts(dir));
     ASSERT_TRUE(ing.ok());
     for (int i = 0; i < 5; i++) ASSERT_TRUE((*ing)->Push(MakePayload("web", i * 100, 10, "r")).ok());
     // A crash now: copy the durable state while the ingester still runs.
     ASSERT_EQ(std::system(("cp -a " + dir + "/. " + copy + "/").c_str()), 0);
   }
-  auto ing = Ingester::Open(Opts(copy));
+  auto ing = Store::Open(Opts(copy));
   ASSERT_TRUE(ing.ok()) << ing.status().ToString();
   EXPECT_EQ((*ing)->Stats().replayed_records, 5u);
   EXPECT_EQ(QueryAll(ing->get()).size(), 50u);
 }
 
-TEST(Ingester, ReplayDoesNotDuplicateRowsAlreadyFlushed) {
+TEST(Store, ReplayDoesNotDuplicateRowsAlreadyFlushed) {
   std::string dir = TempDir();
   std::string copy = TempDir();
   {
     auto o = Opts(dir);
     o.buckets = 3;
-    auto ing = Ingester::Open(o);
+    auto ing = Store::Open(o);
     ASSERT_TRUE(ing.ok());
     for (int i = 0; i < 4; i++) {
       Payload p = MakePayload("web", i * 100, 10, "a");
@@ -136,7 +139,7 @@ TEST(Ingester, ReplayDoesNotDuplicateRowsAlreadyFlushed) {
   }
   auto o = Opts(copy);
   o.buckets = 5;  // a different bucket count must not confuse the dedup
-  auto ing = Ingester::Open(o);
+  auto ing = Store::Open(o);
   ASSERT_TRUE(ing.ok()) << ing.status().ToString();
   auto hits = QueryAll(ing->get());
   EXPECT_EQ(hits.size(), 90u);
@@ -144,9 +147,9 @@ TEST(Ingester, ReplayDoesNotDuplicateRowsAlreadyFlushed) {
   for (const auto& h : hits) EXPECT_TRUE(seen.insert({h.ts, h.labels_json + h.line}).second) << h.line;
 }
 
-TEST(Ingester, CheckpointTrimsTheWalBehindFlushes) {
+TEST(Store, CheckpointTrimsTheWalBehindFlushes) {
   std::string dir = TempDir();
-  auto ing = Ingester::Open(Opts(dir));
+  auto ing = Store::Open(Opts(dir));
   ASSERT_TRUE(ing.ok());
   for (int i = 0; i < 10; i++) ASSERT_TRUE((*ing)->Push(MakePayload("web", i, 10, "x")).ok());
   ASSERT_TRUE((*ing)->FlushAll().ok());
@@ -154,12 +157,12 @@ TEST(Ingester, CheckpointTrimsTheWalBehindFlushes) {
   EXPECT_EQ((*ing)->Stats().watermark, 10u);
 }
 
-TEST(Ingester, SaturatedHeadAnswersResourceExhausted) {
+TEST(Store, SaturatedHeadAnswersResourceExhausted) {
   std::string dir = TempDir();
   auto o = Opts(dir);
   o.max_head_bytes = 4096;
   o.drop_on_backpressure = true;
-  auto ing = Ingester::Open(o);
+  auto ing = Store::Open(o);
   ASSERT_TRUE(ing.ok());
   Status st;
   int accepted = 0;
@@ -174,10 +177,10 @@ TEST(Ingester, SaturatedHeadAnswersResourceExhausted) {
   EXPECT_TRUE((*ing)->Push(MakePayload("web", 0, 1, "y")).ok());
 }
 
-TEST(Ingester, ReconcileReregistersFilesTheCatalogLost) {
+TEST(Store, ReconcileReregistersFilesTheCatalogLost) {
   std::string dir = TempDir();
   {
-    auto ing = Ingester::Open(Opts(dir));
+    auto ing = Store::Open(Opts(dir));
     ASSERT_TRUE(ing.ok());
     for (int i = 0; i < 3; i++) {
       ASSERT_TRUE((*ing)->Push(MakePayload("web", i * 100, 10, "r")).ok());
@@ -186,17 +189,17 @@ TEST(Ingester, ReconcileReregistersFilesTheCatalogLost) {
     ASSERT_TRUE((*ing)->Close().ok());
   }
   ASSERT_EQ(std::system(("rm " + dir + "/catalog.sqlite*").c_str()), 0);
-  auto ing = Ingester::Open(Opts(dir));
+  auto ing = Store::Open(Opts(dir));
   ASSERT_TRUE(ing.ok()) << ing.status().ToString();
   EXPECT_EQ((*ing)->Stats().files, 3u);
   EXPECT_EQ(QueryAll(ing->get()).size(), 30u);
 }
 
-TEST(Ingester, ReconcileDropsMissingFilesAndDeletesLeftovers) {
+TEST(Store, ReconcileDropsMissingFilesAndDeletesLeftovers) {
   std::string dir = TempDir();
   std::string victim;
   {
-    auto ing = Ingester::Open(Opts(dir));
+    auto ing = Store::Open(Opts(dir));
     ASSERT_TRUE(ing.ok());
     for (int i = 0; i < 2; i++) {
       ASSERT_TRUE((*ing)->Push(MakePayload("web", i * 100, 10, "r")).ok());
@@ -212,7 +215,7 @@ TEST(Ingester, ReconcileDropsMissingFilesAndDeletesLeftovers) {
   ASSERT_TRUE(io::DefaultFileSystem()->Remove(dir + "/" + victim).ok());
   ASSERT_TRUE(io::WriteFileAtomic(io::DefaultFileSystem(), dir + "/flush-0-99.sqlite.zst.tmp", "partial").ok());
   ASSERT_TRUE(io::WriteFileAtomic(io::DefaultFileSystem(), dir + "/segment-1-2-3.sqlite.zst", "uncommitted").ok());
-  auto ing = Ingester::Open(Opts(dir));
+  auto ing = Store::Open(Opts(dir));
   ASSERT_TRUE(ing.ok()) << ing.status().ToString();
   EXPECT_EQ((*ing)->Stats().files, 1u);
   EXPECT_EQ(QueryAll(ing->get()).size(), 10u);
@@ -221,11 +224,11 @@ TEST(Ingester, ReconcileDropsMissingFilesAndDeletesLeftovers) {
   EXPECT_TRUE(io::DefaultFileSystem()->Exists(dir + "/segment-1-2-3.sqlite.zst.corrupt"));
 }
 
-TEST(Ingester, SeqsContinueWhenTheWalDirectoryIsWiped) {
+TEST(Store, SeqsContinueWhenTheWalDirectoryIsWiped) {
   std::string dir = TempDir();
   std::string copy = TempDir();
   {
-    auto ing = Ingester::Open(Opts(dir));
+    auto ing = Store::Open(Opts(dir));
     ASSERT_TRUE(ing.ok());
     for (int i = 0; i < 5; i++) ASSERT_TRUE((*ing)->Push(MakePayload("web", i * 100, 10, "old")).ok());
     ASSERT_TRUE((*ing)->FlushAll().ok());
@@ -234,16 +237,84 @@ TEST(Ingester, SeqsContinueWhenTheWalDirectoryIsWiped) {
   }
   ASSERT_EQ(std::system(("rm -rf " + dir + "/wal").c_str()), 0);
   {
-    auto ing = Ingester::Open(Opts(dir));
+    auto ing = Store::Open(Opts(dir));
     ASSERT_TRUE(ing.ok());
     for (int i = 0; i < 3; i++) ASSERT_TRUE((*ing)->Push(MakePayload("api", i * 100, 10, "new")).ok());
     // Crash with the new rows only in the WAL: they must not look already
     // stored (persisted watermark, flush files' seqs) after the restart.
     ASSERT_EQ(std::system(("cp -a " + dir + "/. " + copy + "/").c_str()), 0);
   }
-  auto ing = Ingester::Open(Opts(copy));
+  auto ing = Store::Open(Opts(copy));
   ASSERT_TRUE(ing.ok());
   EXPECT_EQ(QueryAll(ing->get()).size(), 80u);
+}
+
+TEST(Store, ASecondProcessCannotOpenTheSameDirectory) {
+  std::string dir = TempDir();
+  auto a = Store::Open(Opts(dir));
+  ASSERT_TRUE(a.ok());
+  auto b = Store::Open(Opts(dir));
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), Code::kUnavailable);
+  EXPECT_NE(b.status().message().find("another loge"), std::string::npos) << b.status().ToString();
+  a->reset();
+  EXPECT_TRUE(Store::Open(Opts(dir)).ok());  // the lock goes with the store
+}
+
+// Once every pushed row is in a file, two checkpoint passes leave the WAL
+// with no bytes (the first rotates the caught-up file, the second deletes it).
+TEST(Store, CaughtUpWalLeavesNothingBehind) {
+  std::string dir = TempDir();
+  auto ing = Store::Open(Opts(dir));
+  ASSERT_TRUE(ing.ok());
+  for (int i = 0; i < 10; i++) ASSERT_TRUE((*ing)->Push(MakePayload("web", i, 10, "x")).ok());
+  ASSERT_TRUE((*ing)->FlushAll().ok());
+  ASSERT_GT((*ing)->Stats().wal_bytes, 0u);
+  ASSERT_TRUE((*ing)->TEST_Checkpoint().ok());
+  // The rotation runs on the WAL's writer thread: wait for the new file.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((*ing)->Stats().wal_files < 2 && (*ing)->Stats().wal_bytes > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE((*ing)->TEST_Checkpoint().ok());
+  EXPECT_EQ((*ing)->Stats().wal_bytes, 0u);
+  EXPECT_EQ((*ing)->Stats().wal_files, 1u);
+  // Pushing again works, into the new file.
+  ASSERT_TRUE((*ing)->Push(MakePayload("web", 500, 3, "y")).ok());
+  EXPECT_EQ(QueryAll(ing->get()).size(), 103u);
+}
+
+// A catalog write that fails after the flush file is in place (here another
+// process holds catalog.sqlite's write lock, as an operator's sqlite3 shell
+// or a backup may) is retried for the same file: no second copy is written,
+// and after a restart every row is there once.
+TEST(Store, FailedCatalogInsertIsRetriedWithoutASecondCopy) {
+  std::string dir = TempDir();
+  std::string copy = TempDir();
+  auto ing = Store::Open(Opts(dir));
+  ASSERT_TRUE(ing.ok());
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/catalog.sqlite").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_TRUE((*ing)->Push(MakePayload("web", 0, 10, "x")).ok());
+  std::thread flusher([&] { EXPECT_TRUE((*ing)->FlushAll().ok()); });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((*ing)->Stats().flush_failures == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+  }
+  ASSERT_GT((*ing)->Stats().flush_failures, 0u);
+  EXPECT_EQ(CountFiles(dir, "flush-"), 1u);
+  // A crash now, with the file in place but not cataloged.
+  ASSERT_EQ(std::system(("cp -a " + dir + "/. " + copy + "/").c_str()), 0);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  flusher.join();
+  EXPECT_EQ(CountFiles(dir, "flush-"), 1u);
+  EXPECT_EQ(QueryAll(ing->get()).size(), 10u);
+  auto recovered = Store::Open(Opts(copy));
+  ASSERT_TRUE(recovered.ok()) << recovered.status().ToString();
+  EXPECT_EQ(CountFiles(copy, "flush-"), 1u);
+  EXPECT_EQ(QueryAll(recovered->get()).size(), 10u);
 }
 
 TEST(FlushedSeqs, RangesRoundTripAndMerge) {
@@ -262,4 +333,4 @@ TEST(FlushedSeqs, RangesRoundTripAndMerge) {
 }
 
 }  // namespace
-}  // namespace loge::ingest
+}  // namespace loge::store
