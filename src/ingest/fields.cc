@@ -173,22 +173,32 @@ bool NumberToLogTime(double v, int64_t* ns) {
 bool ParseLogTime(std::string_view text, int64_t* ns) {
   if (text.empty()) return false;
   if (text.size() >= 10 && text[4] == '-') return ParseIsoTime(text, ns);
-  // A number: integers exactly (nanoseconds need all 19 digits), else a double.
+  // A number, read exactly: integer digits, then up to 9 fraction digits.
+  const size_t dot = text.find('.');
+  const std::string_view int_part = text.substr(0, dot);
+  const std::string_view frac_part = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
   int64_t iv = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), iv);
-  if (ec == std::errc() && end == text.data() + text.size()) {
-    if (iv < 0) return false;
-    if (iv >= 10'000'000'000'000'000) {  // >= 1e16: nanoseconds already
-      *ns = iv;
-      return true;
-    }
-    const int64_t mul = iv < 10'000'000'000 ? 1'000'000'000 : iv < 10'000'000'000'000 ? 1'000'000 : 1'000;
-    return !__builtin_mul_overflow(iv, mul, ns);
+  auto [end, ec] = std::from_chars(int_part.data(), int_part.data() + int_part.size(), iv);
+  if (int_part.empty() || ec != std::errc() || end != int_part.data() + int_part.size() || iv < 0) return false;
+  if (dot != std::string_view::npos && frac_part.empty()) return false;
+  for (char c : frac_part) {
+    if (!IsDigit(c)) return false;
   }
-  double dv = 0;
-  auto [dend, dec] = std::from_chars(text.data(), text.data() + text.size(), dv);
-  if (dec != std::errc() || dend != text.data() + text.size()) return false;
-  return NumberToLogTime(dv, ns);
+  // The unit by magnitude; `digits` fraction digits still count at that unit.
+  int64_t mul;
+  size_t digits;
+  if (iv < 10'000'000'000) {
+    mul = 1'000'000'000, digits = 9;
+  } else if (iv < 10'000'000'000'000) {
+    mul = 1'000'000, digits = 6;
+  } else if (iv < 10'000'000'000'000'000) {
+    mul = 1'000, digits = 3;
+  } else {
+    mul = 1, digits = 0;
+  }
+  int64_t frac = 0;
+  for (size_t i = 0; i < digits; i++) frac = frac * 10 + (i < frac_part.size() ? frac_part[i] - '0' : 0);
+  return !__builtin_mul_overflow(iv, mul, ns) && !__builtin_add_overflow(*ns, frac, ns);
 }
 
 std::string HexEncode(std::string_view bytes) {
