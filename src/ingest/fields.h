@@ -43,6 +43,8 @@ class StreamGrouper {
   // may normalize to one name). Labels with an empty value are dropped, as
   // Loki does. The pointer is valid until the next call.
   Stream* For(Labels labels);
+  // Forgets every stream (after the payload was moved out and cleared).
+  void Reset() { index_.clear(); }
 
  private:
   Payload* out_;
