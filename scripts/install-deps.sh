@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libgtest-dev libbenchmark-dev zstd sqlite3 python3 python3-pytest clang libclang-rt-14-dev
   chromium  # the web UI's browser tests (tests/e2e), driven by playwright-core
   ruby ruby-rspec ruby-railties ruby-webrick  # clients/ruby: the gem's rspec suite, its Railtie on Rails 6.1
+  rsyslog bsdutils  # the syslog interop tests (tests/interop): rsyslogd's omfwd and logger(1)
 )
 # Node runs the interop tests' third-party clients (tests/interop). A node
 # that is already there (Debian's, or NodeSource's, which bundles npm) is

@@ -96,7 +96,7 @@ void Parse5424(std::string_view rest, Parsed* p) {
       return;
     }
   }
-  if (rest.starts_with(' ')) rest.remove_prefix(1);
+  if (rest.starts_with(' ')) rest.remove_prefix(1);  // the SP before MSG
   if (rest.starts_with("\xEF\xBB\xBF")) rest.remove_prefix(3);
   p->msg = rest;
 }
@@ -191,7 +191,6 @@ void Parse3164(std::string_view rest, int64_t now_ns, Parsed* p) {
       p->app = tag;
       p->procid = pid;
       rest.remove_prefix(j + 1);
-      if (rest.starts_with(' ')) rest.remove_prefix(1);
     }
   }
   p->msg = rest;
@@ -227,6 +226,9 @@ Status SyslogDecoder::Add(std::string_view message, int64_t now_ns) {
   } else {
     Parse3164(rest, now_ns, &p);
   }
+  // Leading spaces go: rsyslog keeps the space after "tag:" in its msg
+  // property, so every line it forwards would start with one.
+  while (!p.msg.empty() && p.msg.front() == ' ') p.msg.remove_prefix(1);
   if (p.msg.size() > limits_.max_line_bytes) {
     return Status::InvalidArgument("syslog message of " + std::to_string(p.msg.size()) +
                                    " bytes exceeds the maximum line size of " + std::to_string(limits_.max_line_bytes));

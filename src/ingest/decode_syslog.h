@@ -13,7 +13,8 @@
 //   time      the header's timestamp; RFC 3164's "Mmm dd hh:mm:ss" is read
 //             in the server's local time zone, in the year that puts it
 //             nearest to now; "-" or unreadable: the receive time
-//   line      MSG (a leading UTF-8 BOM dropped)
+//   line      MSG, without a leading UTF-8 BOM or leading spaces (rsyslog
+//             forwards the space after "tag:" as part of MSG)
 // A message without a PRI is user.notice with the whole text as MSG
 // (RFC 3164 4.3.3); any header a parser cannot follow leaves the rest as
 // MSG rather than losing the message.

@@ -34,6 +34,9 @@ constexpr size_t kDatagramBytes = 65536;
 // A syslog frame may carry this much header and structured data on top
 // of the longest accepted line.
 constexpr size_t kFrameSlackBytes = 64 * 1024;
+// SO_RCVBUF asked for the UDP socket: a burst of ~10^4 datagrams waits in
+// the kernel while the I/O thread is not scheduled (capped by rmem_max).
+constexpr int kUdpReceiveBufferBytes = 8 << 20;
 // UDP messages held while a push is in flight; past this, datagrams drop.
 constexpr size_t kMaxUdpPending = 50000;
 // A TCP batch refused with 429 is retried after this, doubling up to the max.
@@ -228,13 +231,24 @@ void SyslogListener::Impl::ReceiveUdp() {
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping.load()) return;
       spdlog::debug("syslog: UDP receive failed: {}", ec.message());
-    } else if (udp_batch->lines() >= kMaxUdpPending) {
-      counters.udp_dropped++;
-    } else if (!udp_batch->Add(std::string_view(udp_buf.data(), n), NowNanos()).ok()) {
-      counters.invalid++;
-    } else {
-      FlushUdp();
+      ReceiveUdp();
+      return;
     }
+    // Take every datagram already queued before waiting again: one wake-up
+    // per burst rather than per datagram keeps the socket buffer from
+    // overflowing when a sender blasts.
+    const int64_t now = NowNanos();
+    for (;;) {
+      if (udp_batch->lines() >= kMaxUdpPending) {
+        counters.udp_dropped++;
+      } else if (!udp_batch->Add(std::string_view(udp_buf.data(), n), now).ok()) {
+        counters.invalid++;
+      }
+      boost::system::error_code e;
+      n = udp_sock.receive_from(asio::buffer(udp_buf), udp_from, 0, e);
+      if (e) break;  // would_block: the queue is empty
+    }
+    FlushUdp();
     ReceiveUdp();
   });
 }
@@ -285,7 +299,11 @@ Result<std::unique_ptr<SyslogListener>> SyslogListener::Start(const SyslogListen
     udp::endpoint uep(addr, bound);
     impl->udp_sock.open(uep.protocol(), e);
     if (!e) impl->udp_sock.bind(uep, e);
+    if (!e) impl->udp_sock.non_blocking(true, e);
     if (!e) {
+      // Room for bursts; the kernel caps it at net.core.rmem_max.
+      boost::system::error_code ignored;
+      impl->udp_sock.set_option(asio::socket_base::receive_buffer_size(kUdpReceiveBufferBytes), ignored);
       impl->port = bound;
       break;
     }
