@@ -123,34 +123,46 @@ Stream* StreamGrouper::For(Labels labels) {
   return &out_->streams[it->second];
 }
 
+Stream* StreamGrouper::For(std::vector<std::pair<std::string_view, std::string_view>>* labels) {
+  auto& v = *labels;
+  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  key_.clear();
+  std::string_view last;
+  bool any = false;
+  for (const auto& [n, val] : v) {
+    if (val.empty() || (any && n == last)) continue;
+    key_.append(n).push_back('\0');
+    key_.append(val).push_back('\0');
+    last = n;
+    any = true;
+  }
+  if (!any) return For(Labels{});
+  if (auto it = index_.find(key_); it != index_.end()) return &out_->streams[it->second];
+  Labels owned;
+  for (const auto& [n, val] : v) owned.emplace_back(n, val);
+  return For(std::move(owned));
+}
+
 void MetadataBuilder::Add(std::string_view key, std::string_view value) {
   if (key.empty() || value.empty() || Has(key)) return;
-  kv_.emplace_back(std::string(key), std::string(value));
-  if (kv_.size() == kLinearKeyScan + 1) {
-    for (const auto& kv : kv_) many_.insert(kv.first);
-  } else if (kv_.size() > kLinearKeyScan + 1) {
-    many_.insert(kv_.back().first);
+  json_.push_back(json_.empty() ? '{' : ',');
+  JsonWriter::Escape(key, &json_);
+  keys_.emplace_back(static_cast<uint32_t>(json_.size() - key.size() - 1), static_cast<uint32_t>(key.size()));
+  json_.push_back(':');
+  JsonWriter::Escape(value, &json_);
+  if (keys_.size() == kLinearKeyScan + 1) {
+    for (const auto& [off, len] : keys_) many_.emplace(json_, off, len);
+  } else if (keys_.size() > kLinearKeyScan + 1) {
+    many_.emplace(key);
   }
 }
 
 bool MetadataBuilder::Has(std::string_view key) const {
-  if (kv_.size() > kLinearKeyScan) return many_.count(std::string(key)) != 0;
-  for (const auto& kv : kv_) {
-    if (kv.first == key) return true;
+  if (keys_.size() > kLinearKeyScan) return many_.count(std::string(key)) != 0;
+  for (const auto& [off, len] : keys_) {
+    if (std::string_view(json_).substr(off, len) == key) return true;
   }
   return false;
-}
-
-std::string MetadataBuilder::Json() const {
-  if (kv_.empty()) return {};
-  JsonWriter w;
-  w.BeginObject();
-  for (const auto& [k, v] : kv_) {
-    w.Key(k);
-    w.String(v);
-  }
-  w.EndObject();
-  return w.Take();
 }
 
 bool NumberToLogTime(double v, int64_t* ns) {

@@ -43,6 +43,9 @@ class StreamGrouper {
   // may normalize to one name). Labels with an empty value are dropped, as
   // Loki does. The pointer is valid until the next call.
   Stream* For(Labels labels);
+  // The same for a label set given as views (the decoders' hot path: the
+  // strings are copied only when the set is new). Sorts *labels in place.
+  Stream* For(std::vector<std::pair<std::string_view, std::string_view>>* labels);
   // Forgets every stream (after the payload was moved out and cleared).
   void Reset() { index_.clear(); }
 
@@ -54,23 +57,27 @@ class StreamGrouper {
 
 // A flat structured-metadata object: string keys to string values, keys
 // unique (the first value given for a key wins), serialized in insertion
-// order as the JSON text Entry::metadata holds.
+// order as the JSON text Entry::metadata holds. The text is written as
+// pairs arrive; keys are normalized names, which JSON never escapes, so
+// duplicates are found in the text itself.
 class MetadataBuilder {
  public:
   // key must already be normalized. An empty key or value is ignored.
   void Add(std::string_view key, std::string_view value);
   bool Has(std::string_view key) const;
-  size_t size() const { return kv_.size(); }
+  size_t size() const { return keys_.size(); }
   void Clear() {
-    kv_.clear();
+    json_.clear();
+    keys_.clear();
     many_.clear();
   }
   // The JSON object text, or "" when empty (an entry without metadata).
-  std::string Json() const;
+  std::string Json() const { return json_.empty() ? std::string() : json_ + "}"; }
 
  private:
-  std::vector<std::pair<std::string, std::string>> kv_;
-  std::unordered_set<std::string> many_;  // the keys, once there are many (hostile input)
+  std::string json_;                                 // "{"k":"v","k2":"v2" (no closing brace)
+  std::vector<std::pair<uint32_t, uint32_t>> keys_;  // offset and length of each key in json_
+  std::unordered_set<std::string> many_;             // the keys, once there are many (hostile input)
 };
 
 // Parses a log timestamp the way shippers send them, into unix ns:

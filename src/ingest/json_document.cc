@@ -12,21 +12,6 @@ bool Contains(const std::vector<std::string>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-// A field's value as text; "" for null, empty objects and empty strings.
-std::string Text(dom::element v) {
-  switch (v.type()) {
-    case dom::element_type::STRING: return std::string(std::string_view(v));
-    case dom::element_type::INT64: return std::to_string(int64_t(v));
-    case dom::element_type::UINT64: return std::to_string(uint64_t(v));
-    case dom::element_type::DOUBLE: return FormatDouble(double(v));
-    case dom::element_type::BOOL: return bool(v) ? "true" : "false";
-    case dom::element_type::NULL_VALUE: return {};
-    case dom::element_type::ARRAY:
-    case dom::element_type::OBJECT: return simdjson::minify(v);
-  }
-  return {};
-}
-
 std::string Quote(std::string_view s) {
   constexpr size_t kMax = 64;
   std::string out = "\"" + std::string(s.substr(0, kMax));
@@ -37,19 +22,58 @@ std::string Quote(std::string_view s) {
 }  // namespace
 
 DocumentMapper::DocumentMapper(const DocumentOptions& opts, const Limits& limits, int64_t now_ns, Payload* out)
-    : opts_(opts), limits_(limits), now_ns_(now_ns), out_(out), grouper_(out) {}
+    : opts_(opts), limits_(limits), now_ns_(now_ns), grouper_(out) {}
 
-void DocumentMapper::Flatten(dom::object obj, const std::string& prefix) {
+std::string_view DocumentMapper::Text(dom::element v, std::string* owned) {
+  owned->clear();
+  switch (v.type()) {
+    case dom::element_type::STRING: return std::string_view(v);
+    case dom::element_type::INT64: *owned = std::to_string(int64_t(v)); break;
+    case dom::element_type::UINT64: *owned = std::to_string(uint64_t(v)); break;
+    case dom::element_type::DOUBLE: *owned = FormatDouble(double(v)); break;
+    case dom::element_type::BOOL: *owned = bool(v) ? "true" : "false"; break;
+    case dom::element_type::NULL_VALUE: break;
+    case dom::element_type::ARRAY:
+    case dom::element_type::OBJECT: *owned = simdjson::minify(v); break;
+  }
+  return *owned;
+}
+
+std::string_view DocumentMapper::Normalized(std::string_view name) {
+  if (IsValidLabelName(name)) return name;
+  auto it = normalized_.find(name);
+  if (it == normalized_.end()) it = normalized_.emplace(std::string(name), NormalizeName(name)).first;
+  return it->second;
+}
+
+void DocumentMapper::Flatten(dom::object obj, const Field* parent) {
   for (dom::key_value_pair kv : obj) {
-    std::string name = prefix.empty() ? std::string(kv.key) : prefix + "." + std::string(kv.key);
+    Field f;
+    f.value = kv.value;
+    if (parent == nullptr) {
+      f.key = kv.key;
+    } else {
+      // parent's name may itself live in names_: reserve first, so the
+      // append below reads it before anything moves.
+      const std::string_view pname = Name(*parent);
+      const size_t need = pname.size() + 1 + kv.key.size();
+      if (parent->nested) {
+        names_.reserve(names_.size() + need);
+      }
+      const std::string_view pn = Name(*parent);
+      f.off = static_cast<uint32_t>(names_.size());
+      names_.append(pn).append(".").append(kv.key);
+      f.len = static_cast<uint32_t>(need);
+      f.nested = true;
+    }
     dom::object inner;
     if (kv.value.get_object().get(inner) == simdjson::SUCCESS && inner.size() > 0) {
       // An object named as a message field may be the line (when no
       // message field is a plain value): remember it whole too.
-      if (Contains(opts_.message_fields, name)) objects_.push_back({name, kv.value});
-      Flatten(inner, name);
+      if (Contains(opts_.message_fields, Name(f))) objects_.push_back(f);
+      Flatten(inner, &f);
     } else {
-      fields_.push_back({std::move(name), kv.value});
+      fields_.push_back(f);
     }
   }
 }
@@ -59,51 +83,56 @@ Status DocumentMapper::Add(dom::element doc, std::string_view raw) {
   if (doc.get_object().get(obj) != simdjson::SUCCESS) return Status::InvalidArgument("want a JSON object");
   fields_.clear();
   objects_.clear();
-  Flatten(obj, "");
+  names_.clear();
+  // names_ must not move while fields point into it by offset only; views
+  // are taken after flattening ends.
+  Flatten(obj, nullptr);
 
-  // The line: the first message field present, in the options' order.
+  // The line: the first message field present, in the options' order;
+  // else the first message field that is an object (its JSON), whose
+  // members are then not metadata as well.
   const Field* message = nullptr;
-  for (const auto& want : opts_.message_fields) {
+  for (size_t i = 0; message == nullptr && i < opts_.message_fields.size(); i++) {
     for (const auto& f : fields_) {
-      if (f.name == want && !f.value.is_null()) {
+      if (Name(f) == opts_.message_fields[i] && !f.value.is_null()) {
         message = &f;
         break;
       }
     }
-    if (message != nullptr) break;
   }
-  // Else the first message field that is an object: its JSON is the line,
-  // and its members are not metadata as well.
   std::string consumed_prefix;
   for (size_t i = 0; message == nullptr && i < opts_.message_fields.size(); i++) {
     for (const auto& o : objects_) {
-      if (o.name == opts_.message_fields[i]) {
+      if (Name(o) == opts_.message_fields[i]) {
         message = &o;
-        consumed_prefix = o.name + ".";
+        consumed_prefix = std::string(Name(o)) + ".";
         break;
       }
     }
   }
+  std::string owned;
   std::string line;
   if (message != nullptr) {
-    line = Text(message->value);
+    line.assign(Text(message->value, &owned));
   } else {
     while (!raw.empty() && (raw.back() == '\r' || raw.back() == ' ' || raw.back() == '\t')) raw.remove_suffix(1);
     line.assign(raw);
   }
   if (line.size() > limits_.max_line_bytes) {
     return Status::InvalidArgument(
-        (message != nullptr ? "field " + Quote(message->name) : std::string("document")) + ": line of " +
+        (message != nullptr ? "field " + Quote(Name(*message)) : std::string("document")) + ": line of " +
         std::to_string(line.size()) + " bytes exceeds the maximum of " + std::to_string(limits_.max_line_bytes));
   }
 
   int64_t ts = now_ns_;
-  Labels labels;
+  labels_.clear();
+  owned_.clear();
   md_.Clear();
   for (const auto& f : fields_) {
-    if (&f == message || Contains(opts_.ignore_fields, f.name)) continue;
-    if (!consumed_prefix.empty() && f.name.starts_with(consumed_prefix)) continue;
-    if (!opts_.time_field.empty() && f.name == opts_.time_field) {
+    const std::string_view name = Name(f);
+    if (&f == message || Contains(opts_.ignore_fields, name)) continue;
+    if (!consumed_prefix.empty() && name.starts_with(consumed_prefix)) continue;
+    if (!opts_.time_field.empty() && name == opts_.time_field) {
       int64_t t = 0;
       bool ok;
       switch (f.value.type()) {
@@ -114,31 +143,29 @@ Status DocumentMapper::Add(dom::element doc, std::string_view raw) {
         }
         case dom::element_type::INT64:
         case dom::element_type::UINT64:
+          // Integers read exactly (nanosecond numbers need all 19 digits).
+          ok = ParseLogTime(Text(f.value, &owned), &t) || double(f.value) == 0;
+          break;
         case dom::element_type::DOUBLE: ok = NumberToLogTime(double(f.value), &t) || double(f.value) == 0; break;
         case dom::element_type::NULL_VALUE: ok = true; break;
         default: ok = false;
       }
       if (!ok) {
-        return Status::InvalidArgument("field " + Quote(f.name) + ": cannot read time " + Quote(Text(f.value)) +
-                                       " (want RFC 3339 or a unix timestamp)");
+        return Status::InvalidArgument("field " + Quote(name) + ": cannot read time " +
+                                       Quote(Text(f.value, &owned)) + " (want RFC 3339 or a unix timestamp)");
       }
-      if (t != 0) {
-        // Integers past 2^53 lose digits as doubles: nanosecond numbers are
-        // read exactly (ParseLogTime on their text).
-        if (f.value.type() != dom::element_type::STRING && f.value.type() != dom::element_type::DOUBLE) {
-          (void)ParseLogTime(Text(f.value), &t);
-        }
-        ts = t;
-      }
+      if (t != 0) ts = t;
       continue;
     }
-    if (Contains(opts_.stream_fields, f.name)) {
-      labels.emplace_back(NormalizeName(f.name), Text(f.value));
-      continue;
+    std::string_view value = Text(f.value, &owned);
+    if (!owned.empty()) value = owned_.emplace_back(std::move(owned));
+    if (Contains(opts_.stream_fields, name)) {
+      labels_.emplace_back(Normalized(name), value);
+    } else {
+      md_.Add(Normalized(name), value);
     }
-    md_.Add(NormalizeName(f.name), Text(f.value));
   }
-  Entry& e = grouper_.For(std::move(labels))->entries.emplace_back();
+  Entry& e = grouper_.For(&labels_)->entries.emplace_back();
   e.ts = ts;
   e.line = std::move(line);
   e.metadata = md_.Json();

@@ -21,7 +21,9 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -52,20 +54,41 @@ class DocumentMapper {
   Status Add(simdjson::dom::element doc, std::string_view raw);
 
  private:
+  // A flattened field. Top-level names are views into the parsed document;
+  // nested ones ("a.b.c") are built in names_.
   struct Field {
-    std::string name;                 // dotted path
+    std::string_view key;  // the name when !nested
+    uint32_t off = 0;      // the name in names_ when nested
+    uint32_t len = 0;
+    bool nested = false;
     simdjson::dom::element value;
   };
-  void Flatten(simdjson::dom::object obj, const std::string& prefix);
+  std::string_view Name(const Field& f) const {
+    return f.nested ? std::string_view(names_).substr(f.off, f.len) : f.key;
+  }
+  void Flatten(simdjson::dom::object obj, const Field* parent);
+  // The label/metadata name of a field name: the name itself when it is
+  // already valid, else its normalized form (cached per mapper).
+  std::string_view Normalized(std::string_view name);
+  // A value as text: a view of a string value, else `owned` filled.
+  static std::string_view Text(simdjson::dom::element v, std::string* owned);
+
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
 
   const DocumentOptions& opts_;
   const Limits& limits_;
   const int64_t now_ns_;
-  Payload* out_;
   StreamGrouper grouper_;
   std::vector<Field> fields_;   // scratch: the leaves
   std::vector<Field> objects_;  // scratch: objects named as message fields
-  MetadataBuilder md_;         // scratch
+  std::string names_;           // scratch: nested field names
+  std::vector<std::pair<std::string_view, std::string_view>> labels_;  // scratch
+  std::deque<std::string> owned_;                                      // scratch: non-string values
+  std::unordered_map<std::string, std::string, Hash, std::equal_to<>> normalized_;  // name -> label name
+  MetadataBuilder md_;          // scratch
 };
 
 // ["a","b"] from "a,b" (spaces around names trimmed, empty names dropped).
