@@ -1,7 +1,9 @@
 """Interop with shippers nobody here wrote: the OpenTelemetry JS SDK's OTLP
 HTTP log exporters (protobuf and JSON) and the official Elasticsearch JS
 client's bulk helper, from npm at the versions package-lock.json pins
-(`npm ci` in scripts/install-deps.sh); Debian's logger(1) (RFC 5424 over
+(`npm ci` in scripts/install-deps.sh); the OpenTelemetry Python SDK's
+OTLP/HTTP protobuf exporter (gzip), from PyPI at the versions
+requirements.txt pins (a venv built by scripts/install-deps.sh); Debian's logger(1) (RFC 5424 over
 TCP with octet counting, RFC 3164 over UDP) and rsyslog (omfwd over TCP
 and UDP), both installed by scripts/install-deps.sh.
 
@@ -95,6 +97,42 @@ def test_opentelemetry_js_exporter_lines_arrive_with_labels_metadata_and_time(lo
     one = s.query(query='{service_namespace="%s"} | seq="1234" | detected_level="error"' % rid, start=1,
                   end=2**62)["data"]
     assert [r["line"] for r in one] == [f"interop {client} line 1234 {rid}"]
+
+
+def test_opentelemetry_python_exporter_lines_arrive_gzipped_with_labels_metadata_and_time(loge):
+    py = os.path.join(HERE, ".venv", "bin", "python")
+    if not os.access(py, os.X_OK):
+        pytest.fail("tests/interop/.venv missing: run scripts/install-deps.sh")
+    s = loge("--flush-interval", "1s")
+    rid = run_id("otel-py")
+    base_ms = 1_700_000_100_000
+    p = subprocess.run([py, os.path.join(HERE, "ship_otel.py"), f"http://127.0.0.1:{s.port}", str(LINES), rid,
+                        str(base_ms)], cwd=HERE, capture_output=True, timeout=SHIP_TIMEOUT_S)
+    out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    assert p.returncode == 0, f"ship_otel.py exited {p.returncode}\nstdout: {out}\nstderr: {err}"
+    rows = rows_of(s, '{service_namespace="%s"}' % rid, LINES)
+    assert len(rows) == LINES
+    seen, instances = set(), set()
+    for r in rows:
+        i = int(r["metadata"]["seq"])
+        assert i not in seen, f"line {i} arrived twice"
+        seen.add(i)
+        level = "warn" if i % 2 else "info"
+        assert r["line"] == f"interop otel-python line {i} {rid}", r
+        assert r["timestamp"] == (base_ms + i) * 1_000_000, (i, r)
+        # The SDK adds service.instance.id (a UUID), one of Loki's label attributes.
+        labels = dict(r["labels"])
+        instances.add(labels.pop("service_instance_id"))
+        assert labels == {"service_name": "interop-otel-py", "service_namespace": rid}, r
+        md = dict(r["metadata"])
+        # The SDK's own resource attributes (telemetry.sdk.*) come along as metadata.
+        assert md.pop("telemetry_sdk_language") == "python" and md.pop("telemetry_sdk_name") == "opentelemetry", md
+        md.pop("telemetry_sdk_version")
+        assert md == {"severity_text": level.upper(), "severity_number": str(SEVERITY[level]),
+                      "detected_level": level, "seq": str(i), "code_function": "ship",
+                      "scope_name": "interop-python", "scope_version": "0.1"}, r
+    assert seen == set(range(LINES))
+    assert len(instances) == 1, instances
 
 
 def test_elasticsearch_js_bulk_helper_lines_arrive_with_labels_metadata_and_time(loge):
