@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 #include <vector>
+
+#include "core/mutex.h"
 
 namespace loge::ingest {
 
@@ -26,20 +27,20 @@ constexpr size_t kPooledScratches = 4;
 class Pool {
  public:
   std::unique_ptr<JsonScratch::Scratch> Take() {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (free_.empty()) return std::make_unique<JsonScratch::Scratch>();
     auto s = std::move(free_.back());
     free_.pop_back();
     return s;
   }
   void Give(std::unique_ptr<JsonScratch::Scratch> s) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (free_.size() < kPooledScratches) free_.push_back(std::move(s));
   }
 
  private:
-  std::mutex mu_;
-  std::vector<std::unique_ptr<JsonScratch::Scratch>> free_;  // guarded by mu_
+  Mutex mu_;  // guards free_
+  std::vector<std::unique_ptr<JsonScratch::Scratch>> free_ GUARDED_BY(mu_);
 };
 
 Pool& ThePool() {

@@ -6,13 +6,12 @@
 #include <array>
 #include <boost/asio.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
 
+#include "core/mutex.h"
 #include "core/time.h"
 #include "ingest/decode_syslog.h"
 
@@ -85,8 +84,8 @@ struct SyslogListener::Impl {
   udp::socket udp_sock{ioc};
   std::thread io_thread;
   std::atomic<bool> stopping{false};
-  std::mutex stop_mu;  // serializes Stop
-  bool stopped = false;  // guarded by stop_mu
+  Mutex stop_mu;  // serializes Stop; guards stopped
+  bool stopped GUARDED_BY(stop_mu) = false;
   int port = 0;
   std::string address;
   Counters counters;
@@ -329,7 +328,7 @@ const std::string& SyslogListener::address() const { return impl_->address; }
 const SyslogListener::Counters& SyslogListener::counters() const { return impl_->counters; }
 
 void SyslogListener::Stop() {
-  std::lock_guard<std::mutex> l(impl_->stop_mu);
+  MutexLock l(&impl_->stop_mu);
   if (impl_->stopped) return;
   impl_->stopped = true;
   Impl* d = impl_.get();
