@@ -233,6 +233,17 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.compacted_rows);
   w.Key("compaction_seconds");
   w.Raw(std::to_string(s.compaction_seconds));
+  if (syslog_) {  // --syslog-listen: what the listener stored, refused and dropped
+    const auto& c = syslog_->counters();
+    w.Key("syslog_stored");
+    w.Uint(c.stored.load());
+    w.Key("syslog_invalid");
+    w.Uint(c.invalid.load());
+    w.Key("syslog_udp_dropped");
+    w.Uint(c.udp_dropped.load());
+    w.Key("syslog_tcp_connections");
+    w.Uint(c.tcp_connections.load());
+  }
   w.EndObject();
   HttpResponse r;
   r.body = w.Take();

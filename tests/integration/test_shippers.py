@@ -375,10 +375,17 @@ def test_syslog_tcp_and_udp_messages_arrive_with_labels(loge):
     assert by_line["tcp 3164 message"]["metadata"] == {"procid": "99"}
     assert by_line["udp message"]["timestamp"] == 1704164645000000000
     assert by_line["udp message"]["labels"]["level"] == "err"
+    # Empty messages are refused and counted.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.sendto(b"\n", ("127.0.0.1", port))
+    st = wait_for(lambda: (lambda d: d if d["syslog_invalid"] == 1 else None)(s.request("GET", "/api/v1/stats").json()),
+                  30, "the empty datagram counted")
+    assert st["syslog_stored"] == 3 and st["syslog_udp_dropped"] == 0 and st["syslog_tcp_connections"] == 2, st
 
 
 def test_syslog_is_off_by_default(server):
     assert "syslog listening" not in server.log()
+    assert "syslog_stored" not in server.request("GET", "/api/v1/stats").json()
 
 
 # --- durability -----------------------------------------------------------------
