@@ -13,10 +13,12 @@ constexpr int64_t kFutureSlackSeconds = 31 * 86400;
 // Longest RFC 3164 TAG we take as the app name (the RFC says 32; rsyslog
 // allows more).
 constexpr size_t kMaxTagBytes = 48;
+constexpr int64_t kNanosPerSecond = 1'000'000'000;
 
 struct Parsed {
   int pri = 13;  // user.notice: RFC 3164 4.3.3, for a message without a PRI
   int64_t ts = 0;  // 0 = the receive time
+  bool whole_seconds = false;  // the header's time has no fraction of a second
   std::string_view hostname, app, procid, msgid, msg;
   std::vector<std::pair<std::string, std::string>> sd;  // normalized name, unescaped value
 };
@@ -83,7 +85,10 @@ bool ParseStructuredData(std::string_view* rest, Parsed* p) {
 void Parse5424(std::string_view rest, Parsed* p) {
   const std::string_view ts = Token(&rest);
   int64_t t = 0;
-  if (!ts.empty() && ParseLogTime(ts, &t)) p->ts = t;
+  if (!ts.empty() && ParseLogTime(ts, &t)) {
+    p->ts = t;
+    p->whole_seconds = ts.find('.') == std::string_view::npos;
+  }
   p->hostname = Token(&rest);
   p->app = Token(&rest);
   p->procid = Token(&rest);
@@ -152,12 +157,15 @@ void Parse3164(std::string_view rest, int64_t now_ns, Parsed* p) {
   int64_t t = 0;
   if (rest.size() > 15 && Parse3164Time(rest.substr(0, 15), now_ns, &t)) {
     p->ts = t;
+    p->whole_seconds = true;
     rest.remove_prefix(rest[15] == ' ' ? 16 : 15);
     have_time = true;
   } else if (rest.size() > 10 && IsDigit(rest[0]) && rest[4] == '-') {  // an RFC 3339 stamp (rsyslog's forward format)
     std::string_view probe = rest;
-    if (ParseLogTime(Token(&probe), &t)) {
+    const std::string_view stamp = Token(&probe);
+    if (ParseLogTime(stamp, &t)) {
       p->ts = t;
+      p->whole_seconds = stamp.find('.') == std::string_view::npos;
       rest = probe;
       have_time = true;
     }
@@ -244,6 +252,10 @@ Status SyslogDecoder::Add(std::string_view message, int64_t now_ns) {
   for (const auto& [k, v] : p.sd) md_.Add(k, v);
   Entry& e = grouper_.For(std::move(labels))->entries.emplace_back();
   e.ts = p.ts != 0 ? p.ts : now_ns;
+  // A stamp of whole seconds takes its fraction from the receive time, so
+  // that a line repeated within one second is not taken for a duplicate
+  // (loge drops an entry identical in stream, time and line).
+  if (p.ts != 0 && p.whole_seconds) e.ts += now_ns % kNanosPerSecond;
   e.line.assign(p.msg);
   e.metadata = md_.Json();
   lines_++;

@@ -12,7 +12,10 @@
 //             -> exampleSDID_32473_iut="3")
 //   time      the header's timestamp; RFC 3164's "Mmm dd hh:mm:ss" is read
 //             in the server's local time zone, in the year that puts it
-//             nearest to now; "-" or unreadable: the receive time
+//             nearest to now; "-" or unreadable: the receive time. A stamp
+//             of whole seconds (RFC 3164's always) takes its fraction of a
+//             second from the receive time, so a line repeated within a
+//             second is not dropped as a duplicate
 //   line      MSG, without a leading UTF-8 BOM or leading spaces (rsyslog
 //             forwards the space after "tag:" as part of MSG)
 // A message without a PRI is user.notice with the whole text as MSG

@@ -98,6 +98,23 @@ TEST(DecodeSyslog, Rfc3164Variants) {
   check("<0>x\r\n", {{"facility", "kern"}, {"level", "emerg"}}, kNow, "x", "");
 }
 
+TEST(DecodeSyslog, WholeSecondStampsTakeTheReceiveFractionSoRepeatsAreNotDuplicates) {
+  SyslogDecoder d(Limits{});
+  for (int64_t frac : {111, 222}) {
+    ASSERT_TRUE(d.Add("<13>Jan  2 03:04:05 h app: again", kNow + frac).ok());
+    ASSERT_TRUE(d.Add("<13>1 2024-01-02T03:04:05Z h app - - - again", kNow + frac).ok());
+    ASSERT_TRUE(d.Add("<13>1 2024-01-02T03:04:05.5Z h app - - - again", kNow + frac).ok());
+  }
+  auto p = d.Take();
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->streams.size(), 1u);
+  std::vector<int64_t> ts;
+  for (const auto& e : p->streams[0].entries) ts.push_back(e.ts);
+  const int64_t local = LocalNs(2024, 1, 2, 3, 4, 5);
+  EXPECT_EQ(ts, (std::vector<int64_t>{local + 111, kNow + 111, kNow + 500000000, local + 222, kNow + 222,
+                                      kNow + 500000000}));
+}
+
 TEST(DecodeSyslog, MessagesWithTheSameLabelsShareAStream) {
   SyslogDecoder d(Limits{});
   ASSERT_TRUE(d.Add("<13>1 - h a - - - one", kNow).ok());
