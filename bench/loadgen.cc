@@ -301,7 +301,9 @@ int Main(int argc, char** argv) {
   app.add_option("--lines", f.lines, "stop after about this many lines (whole pushes); 0 = no limit")
       ->capture_default_str();
   app.add_option("--rate", f.rate, "target lines/s over all connections; 0 = flat out")->capture_default_str();
-  app.add_option("--format", f.format, "push encoding: json, msgpack or protobuf (Loki PushRequest + snappy)")
+  app.add_option("--format", f.format,
+                 "push encoding: json, msgpack or protobuf (Loki PushRequest + snappy) to /api/v1/push; otlp or "
+                 "otlp-json to /otlp/v1/logs, es-bulk to /_bulk, jsonline to /insert/jsonline (bench/body_pool.h)")
       ->capture_default_str();
   app.add_option("--pool", f.pool, "distinct pre-built bodies to cycle through")
       ->capture_default_str()->check(CLI::Range(1, 100000));
@@ -314,8 +316,9 @@ int Main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   PushFormat format;
-  if (!ParsePushFormat(f.format, &format)) {
-    std::fprintf(stderr, "loge-loadgen: --format %s: want json, msgpack or protobuf\n", f.format.c_str());
+  if (!ParsePushFormat(f.format, &format) || format == PushFormat::kSyslog) {
+    std::fprintf(stderr, "loge-loadgen: --format %s: want json, msgpack, protobuf, otlp, otlp-json, es-bulk or jsonline\n",
+                 f.format.c_str());
     return 2;
   }
   std::string host, port;
@@ -365,7 +368,7 @@ int Main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<PushClient>> clients;
   for (int i = 0; i < f.connections; i++) {
-    clients.push_back(std::make_unique<PushClient>(host, port, "/api/v1/push"));
+    clients.push_back(std::make_unique<PushClient>(host, port, PushPath(format)));
     clients.back()->set_content_type(ContentType(format));
     std::string err = clients.back()->Connect();
     if (!err.empty()) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "core/time.h"
+#include "ingest/json_document.h"
 #include "server/server.h"
 #include "tier/remote_reads.h"
 #include "tier/s3_store.h"
@@ -173,6 +174,26 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
                   "this node's id in object keys, 1-64 of A-Za-z0-9_- (default \"\": generated once and kept in "
                   "the catalog)")
       ->capture_default_str();
+  std::string otlp_default;
+  for (const auto& a : ingest::DefaultOtlpLabelAttributes()) otlp_default += (otlp_default.empty() ? "" : ",") + a;
+  app->add_option("--otlp-resource-labels", f->otlp_resource_labels,
+                  "OTLP resource attributes that become stream labels (dots become underscores), comma-separated; "
+                  "the rest is structured metadata (default: Loki's list, " + otlp_default + ")");
+  app->add_option("--es-message-field", f->es_message_field,
+                  "Elasticsearch bulk: fields holding the log line, first present wins (nested fields as a.b)")
+      ->capture_default_str();
+  app->add_option("--es-time-field", f->es_time_field,
+                  "Elasticsearch bulk: the field holding the time (RFC 3339 or unix seconds/ms/us/ns)")
+      ->capture_default_str();
+  app->add_option("--es-stream-fields", f->es_stream_fields,
+                  "Elasticsearch bulk: fields that become stream labels, comma-separated; the rest is metadata")
+      ->capture_default_str();
+  app->add_option("--es-version", f->es_version,
+                  "the Elasticsearch version GET / reports to Filebeat, Logstash and the clients")
+      ->capture_default_str();
+  app->add_option("--syslog-listen", f->syslog_listen,
+                  "host:port for syslog (RFC 5424 and 3164) over TCP and UDP, e.g. 0.0.0.0:514 (default \"\": off)")
+      ->capture_default_str();
   app->add_option("--log-level", f->log_level, "server log level")
       ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 }
@@ -210,6 +231,16 @@ int RunServe(const ServeFlags& f) {
     return 2;
   }
   o.engine.concurrency = f.query_concurrency;
+  if (!f.otlp_resource_labels.empty()) o.otlp.label_attributes = ingest::SplitFieldList(f.otlp_resource_labels);
+  o.es.doc.message_fields = ingest::SplitFieldList(f.es_message_field);
+  o.es.doc.time_field = f.es_time_field;
+  o.es.doc.stream_fields = ingest::SplitFieldList(f.es_stream_fields);
+  o.es_version = f.es_version;
+  o.syslog_listen = f.syslog_listen;
+  if (o.es.doc.message_fields.empty()) {
+    std::fprintf(stderr, "loge: --es-message-field must name at least one field\n");
+    return 2;
+  }
   o.api_key = f.api_key;
   for (auto [name, d] : {std::pair{"--flush-interval", in.flush_interval},
                          std::pair{"--checkpoint-interval", in.checkpoint_interval}}) {
@@ -285,6 +316,9 @@ int RunServe(const ServeFlags& f) {
   if (!srv.ok()) {
     spdlog::error("cannot start: {}", srv.status().ToString());
     return 1;
+  }
+  if ((*srv)->syslog_port() != 0) {
+    spdlog::info("syslog listening on tcp and udp port {}", (*srv)->syslog_port());
   }
   spdlog::info("listening on {}:{}", f.listen, (*srv)->port());
   int sig = 0;

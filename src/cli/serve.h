@@ -52,6 +52,13 @@ struct ServeFlags {
   int s3_frame_cache_size = 512;
   std::string s3_presign_expiry = "15m";
   std::string node_id;  // --node-id; "" = generated once, kept in the catalog
+  // Shippers' protocols (docs/push-formats.md).
+  std::string otlp_resource_labels;  // "" = Loki's default list
+  std::string es_message_field = "message,log,msg";
+  std::string es_time_field = "@timestamp";
+  std::string es_stream_fields = "host.name,service.name,app";
+  std::string es_version = "8.17.0";
+  std::string syslog_listen;  // "" = off
 };
 
 // Registers the serve flags on app (the root command and `serve` share them).

@@ -5,13 +5,14 @@
 #include "core/json_writer.h"
 #include "server/handler_admin_tier.h"
 #include "server/handler_explore.h"
+#include "server/handler_ingest.h"
 #include "server/web_assets.h"
 
 namespace loge::server {
 
 namespace {
 
-// Seconds a client should wait before retrying after a 429.
+// Seconds a client should wait before retrying after a 429 or 503.
 constexpr int kRetryAfterSeconds = 1;
 
 }  // namespace
@@ -27,7 +28,10 @@ HttpResponse ErrorFromStatus(const Status& st) {
       r.status = 429;
       r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
       break;
-    case Code::kUnavailable: r.status = 503; break;
+    case Code::kUnavailable:
+      r.status = 503;
+      r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
+      break;
     default: r.status = 500; break;
   }
   JsonWriter w;
@@ -54,6 +58,19 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
     (void)s->store_->Close();
     return st;
   }
+  if (!opts.syslog_listen.empty()) {
+    SyslogListenerOptions so;
+    so.listen = opts.syslog_listen;
+    so.limits = opts.limits;
+    store::Store* store = s->store_.get();
+    auto listener = SyslogListener::Start(so, [store](Payload p) { return store->Push(std::move(p)); });
+    if (!listener.ok()) {
+      s->http_->Stop();
+      (void)s->store_->Close();
+      return listener.status();
+    }
+    s->syslog_ = std::move(*listener);
+  }
   return s;
 }
 
@@ -61,9 +78,12 @@ Server::~Server() { (void)Shutdown(); }
 
 int Server::port() const { return http_->port(); }
 
+int Server::syslog_port() const { return syslog_ ? syslog_->port() : 0; }
+
 Status Server::Shutdown() {
   if (shut_) return Status::OK();
   shut_ = true;
+  if (syslog_) syslog_->Stop();  // its last batches still reach the store
   if (http_) http_->Stop();
   return store_ ? store_->Close() : Status::OK();
 }
@@ -84,6 +104,40 @@ HttpResponse Server::Handle(HttpRequest& req) {
   if (p == "/loki/api/v1/push") {
     if (req.method != "POST") return method_not_allowed("POST");
     return HandleLokiPush(req);
+  }
+  // The shippers' protocols (docs/push-formats.md), open like the pushes.
+  if (p == "/otlp/v1/logs" || p == "/v1/logs") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return HandleOtlpLogs(req);
+  }
+  if (p == "/insert/jsonline") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return HandleJsonLine(req);
+  }
+  // Elasticsearch: under /insert/elasticsearch, or at the root for the
+  // paths only Elasticsearch has (/_bulk, /<index>/_bulk, /_license, …),
+  // and / itself when an Elasticsearch client asks.
+  constexpr std::string_view kEsPrefix = "/insert/elasticsearch";
+  std::string_view es_path;
+  bool es = false;
+  if (p.starts_with(kEsPrefix) && (p.size() == kEsPrefix.size() || p[kEsPrefix.size()] == '/')) {
+    es = true;
+    es_path = std::string_view(p).substr(kEsPrefix.size());
+  } else if (p.starts_with("/_") || (p.ends_with("/_bulk") && !p.starts_with("/api/"))) {
+    es = true;
+    es_path = p;
+  } else if (p == "/" && (req.method == "GET" || req.method == "HEAD") && IsEsProbe(req)) {
+    es = true;
+    es_path = "/";
+  }
+  if (es) {
+    if (es_path == "/_bulk" || es_path.ends_with("/_bulk")) {
+      if (req.method != "POST" && req.method != "PUT") return method_not_allowed("POST, PUT");
+      std::string_view index = es_path.substr(0, es_path.size() - std::string_view("/_bulk").size());
+      while (index.starts_with('/')) index.remove_prefix(1);
+      return HandleEsBulk(req, index);
+    }
+    return HandleEsApi(req, es_path);
   }
   if (p == "/ready") {
     if (req.method != "GET") return method_not_allowed("GET");
@@ -216,6 +270,17 @@ HttpResponse Server::HandleStats(HttpRequest&) {
     w.Uint(n);
   }
   w.EndObject();
+  if (syslog_) {  // --syslog-listen: what the listener stored, refused and dropped
+    const auto& c = syslog_->counters();
+    w.Key("syslog_stored");
+    w.Uint(c.stored.load());
+    w.Key("syslog_invalid");
+    w.Uint(c.invalid.load());
+    w.Key("syslog_udp_dropped");
+    w.Uint(c.udp_dropped.load());
+    w.Key("syslog_tcp_connections");
+    w.Uint(c.tcp_connections.load());
+  }
   w.EndObject();
   HttpResponse r;
   r.body = w.Take();

@@ -11,11 +11,14 @@
 #include <string>
 
 #include "core/status.h"
+#include "ingest/decode_es_bulk.h"
 #include "ingest/decode_json.h"
+#include "ingest/decode_otlp.h"
 #include "store/store.h"
 #include "query/engine.h"
 #include "server/auth.h"
 #include "server/http_server.h"
+#include "server/syslog_listener.h"
 
 namespace loge {
 class JsonWriter;
@@ -38,6 +41,14 @@ struct ServerOptions {
   tier::ObjectStore* object_store = nullptr;
   // Lifetime of the presigned URLs the search plan hands out (default 15 min).
   std::chrono::seconds presign_expiry{900};
+  // POST /otlp/v1/logs: which resource attributes become labels.
+  ingest::OtlpOptions otlp;
+  // POST /_bulk: the message, time and stream fields (--es-*-field(s)).
+  ingest::EsBulkOptions es;
+  // --es-version: the Elasticsearch version GET / reports to shippers.
+  std::string es_version = "8.17.0";
+  // --syslog-listen: "host:port" for syslog over TCP and UDP; "" = off.
+  std::string syslog_listen;
 };
 
 class Server {
@@ -50,6 +61,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   int port() const;
+  // The syslog port (TCP and UDP), or 0 when --syslog-listen is off.
+  int syslog_port() const;
   // Graceful stop: stop accepting, finish in-flight requests, flush every
   // batch, close the WAL. Idempotent.
   Status Shutdown();
@@ -62,6 +75,12 @@ class Server {
   HttpResponse HandlePush(HttpRequest& req);
   HttpResponse HandleLokiPush(HttpRequest& req);  // handler_loki.cc
   HttpResponse HandleReady(HttpRequest& req);     // handler_loki.cc
+  HttpResponse HandleOtlpLogs(HttpRequest& req);  // handler_otlp.cc
+  HttpResponse HandleJsonLine(HttpRequest& req);  // handler_jsonline.cc
+  // handler_es.cc: POST /[<index>/]_bulk, and the other Elasticsearch
+  // paths (`api_path` is the path below the root or /insert/elasticsearch).
+  HttpResponse HandleEsBulk(HttpRequest& req, std::string_view default_index);
+  HttpResponse HandleEsApi(HttpRequest& req, std::string_view api_path);
   // Undoes Content-Encoding and decodes the body by Content-Type into *out
   // (handler_push.cc). `loki`: a missing or unknown Content-Type means
   // protobuf, as in Loki; otherwise it is Unsupported.
@@ -77,12 +96,13 @@ class Server {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<SyslogListener> syslog_;  // null unless --syslog-listen
   std::atomic<bool> shut_{false};  // set first thing in Shutdown; /ready answers 503 from then on
 };
 
 // Status -> HTTP, in exactly one place: 400 InvalidArgument, 404 NotFound,
-// 413 PayloadTooLarge, 415 Unsupported, 429 ResourceExhausted (with
-// Retry-After), 503 Unavailable, 500 otherwise. Body {"status":"error","error":…}.
+// 413 PayloadTooLarge, 415 Unsupported, 429 ResourceExhausted and 503
+// Unavailable (both with Retry-After, so shippers retry), 500 otherwise. Body {"status":"error","error":…}.
 HttpResponse ErrorFromStatus(const Status& st);
 
 // Decodes a POST /api/v1/query body; an empty body is an all-defaults query.

@@ -109,7 +109,7 @@ TEST(Store, ReplayRestoresUnflushedRows) {
     auto ing = Store::Open(Opts(dir));
     ASSERT_TRUE(ing.ok());
     for (int i = 0; i < 5; i++) ASSERT_TRUE((*ing)->Push(MakePayload("web", i * 100, 10, "r")).ok());
-    // A crash now: copy the durable state while the ingester still runs.
+    // A crash now: copy the durable state while the store still runs.
     ASSERT_EQ(std::system(("cp -a " + dir + "/. " + copy + "/").c_str()), 0);
   }
   auto ing = Store::Open(Opts(copy));

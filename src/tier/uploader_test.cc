@@ -294,7 +294,7 @@ TEST_F(UploaderMinio, StoppedServerLeavesSegmentsLocalAndALaterPassSucceeds) {
 }
 
 // A crash after each step of a rotation (uploader.cc, RotateOne), then a
-// restart through the real ingester: exactly one catalog row for the
+// restart through the real store: exactly one catalog row for the
 // segment, never both local and remote, and one object once a pass runs.
 TEST_F(UploaderMinio, CrashAtEveryStepLosesAndDuplicatesNothing) {
   for (int crash_step = 1; crash_step <= 5; crash_step++) {
