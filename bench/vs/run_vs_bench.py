@@ -76,8 +76,11 @@ def word_re(word):
 
 def pick_needles(path, seed_row):
     """Pass 1: uid counts. Needle = the uid in 3-5 rows (else 1-5) whose first
-    row is nearest seed_row; substring = 9 bytes from the middle of the next
-    such uid that occur in no other row."""
+    row is nearest seed_row. Substring candidates: 9 bytes from the middle of
+    the next such uids — bytes 4-12 (the centre), else bytes 8-16: corpus.py
+    changes only a uid's last two characters per cycle, so past one cycle the
+    centre bytes are shared by every cycle's copy of the uid, while bytes
+    8-16 include the changed one (still mid-token: neither end is in it)."""
     counts = collections.Counter()
     first = {}
     _, rows = read_corpus(path)
@@ -91,7 +94,7 @@ def pick_needles(path, seed_row):
     if not cands:
         cands = sorted((abs(first[u] - seed_row), u) for u, c in counts.items() if 1 <= c <= 5)
     needle = cands[0][1]
-    subs = [(u, u[4:13]) for _, u in cands[1:40] if u[4:13] != needle[4:13]]
+    subs = [(u, u[a:b]) for _, u in cands[1:21] for a, b in ((4, 13), (8, 17)) if u[a:b] not in needle]
     return needle, counts[needle], subs, len(counts)
 
 
