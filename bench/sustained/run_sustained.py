@@ -55,6 +55,9 @@ LIMIT = 100
 # Backlog series, in order of preference: the first one the server reports
 # is judged for the trend (the storage work adds merge_backlog_*).
 BACKLOG_KEYS = ["merge_backlog_files", "flush_files"]
+# The merge-rate panel averages over this many seconds: loge counts a pass's
+# rows when the pass ends, and passes start every --compact-interval (30 s).
+MERGE_RATE_SPAN = 30.0
 
 
 def parse_duration(s):
@@ -307,10 +310,20 @@ def series(samples, f):
     return out
 
 
-def rates(samples, f):
-    """Per-second rate of a counter between consecutive samples."""
-    pts = series(samples, f)
-    return [(b[0], (b[1] - a[1]) / (b[0] - a[0])) for a, b in zip(pts, pts[1:]) if b[0] > a[0]]
+def rates(samples, f, span=0.0, until=None):
+    """Per-second rate of a counter: between consecutive samples, or over the
+    last `span` seconds at each sample (for counters that move in steps, such
+    as rows merged, which count a whole pass at its end). Samples after
+    `until` are left out."""
+    pts = [p for p in series(samples, f) if until is None or p[0] <= until]
+    out, j = [], 0
+    for i in range(1, len(pts)):
+        while j < i - 1 and pts[i][0] - pts[j + 1][0] >= span:
+            j += 1
+        a, b = pts[j] if span else pts[i - 1], pts[i]
+        if b[0] > a[0]:
+            out.append((b[0], (b[1] - a[1]) / (b[0] - a[0])))
+    return out
 
 
 def merged_rows(s):
@@ -344,9 +357,9 @@ def plot(r, path, title):
     else:
         ar.set_visible(False)
     a = ax[1]
-    pts = rates(samples, merged_rows)
-    a.plot(*mins(pts), label="merged_rows/s" if any("merged_rows" in s["stats"] for s in samples)
-           else "compacted_rows/s")
+    pts = rates(samples, merged_rows, span=MERGE_RATE_SPAN)
+    a.plot(*mins(pts), label=("merged_rows" if any("merged_rows" in s["stats"] for s in samples)
+                              else "compacted_rows") + f"/s over the last {MERGE_RATE_SPAN:.0f} s")
     pts = rates(samples, lambda s: s["stats"]["rows_total"])
     a.plot(*mins(pts), alpha=0.6, label="rows_total/s (flushed)")
     a.set_ylabel("rows/s")
@@ -380,7 +393,7 @@ def plot(r, path, title):
     a.set_title("CPU")
     a.legend(loc="upper left", fontsize=7)
     a = ax[5]
-    a.plot(*mins(rates(samples, lambda s: s["progress"]["lines"])), label="acknowledged lines/s")
+    a.plot(*mins(rates(samples, lambda s: s["progress"]["lines"], until=r["push_end"])), label="acknowledged lines/s")
     a.axhline(r["rate"], color="gray", ls=":", label="target")
     pts = rates(samples, lambda s: s["progress"]["retries"])
     if any(v for _, v in pts):
