@@ -254,6 +254,20 @@ void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
   sh->done_cv.notify_all();
 }
 
+// One --progress-file line: running totals since the start, and the slowest
+// acknowledgement since the previous line.
+void WriteProgress(std::FILE* out, Shared& sh) {
+  std::fprintf(out,
+               "{\"t\":%.3f,\"lines\":%llu,\"pushes\":%llu,\"retries\":%llu,\"errors\":%llu,"
+               "\"claimed\":%llu,\"max_ms\":%.3f}\n",
+               std::chrono::duration<double>(Clock::now() - sh.start).count(),
+               static_cast<unsigned long long>(sh.acked_lines.load()),
+               static_cast<unsigned long long>(sh.acked_pushes.load()),
+               static_cast<unsigned long long>(sh.retries.load()), static_cast<unsigned long long>(sh.errors.load()),
+               static_cast<unsigned long long>(sh.lines_claimed.load()), sh.max_latency_us.exchange(0) / 1000.0);
+  std::fflush(out);
+}
+
 double CpuSeconds() {
   rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -426,7 +440,8 @@ int Main(int argc, char** argv) {
   std::string sample;
   BodyPoolOptions po{f.seed, f.pool, f.batch, f.streams, format};
   const std::vector<PushBody> pool =
-      own_source ? std::vector<PushBody>{} : BuildBodies(po, f.dump_sample.empty() ? nullptr : &sample, kSampleMaxLines);
+      own_source ? std::vector<PushBody>{}
+                 : BuildBodies(po, f.dump_sample.empty() ? nullptr : &sample, kSampleMaxLines);
   size_t pool_lines = 0, pool_line_bytes = 0, pool_bytes = 0;
   for (const auto& b : pool) {
     pool_lines += b.lines;
@@ -486,20 +501,11 @@ int Main(int argc, char** argv) {
     std::unique_lock<std::mutex> l(sh.mu);
     const auto hard_stop = sh.deadline + std::chrono::duration_cast<Clock::duration>(*grace);
     // One progress line per second until every connection is done.
-    for (auto next = sh.start + kProgressInterval;
-         progress != nullptr && !sh.done_cv.wait_until(l, std::min(next, hard_stop), [&] { return sh.done == f.connections; }) &&
-         next < hard_stop;
+    auto all_done = [&] { return sh.done == f.connections; };
+    for (auto next = sh.start + kProgressInterval; progress != nullptr && next < hard_stop;
          next += kProgressInterval) {
-      std::fprintf(progress,
-                   "{\"t\":%.3f,\"lines\":%llu,\"pushes\":%llu,\"retries\":%llu,\"errors\":%llu,"
-                   "\"claimed\":%llu,\"max_ms\":%.3f}\n",
-                   std::chrono::duration<double>(Clock::now() - sh.start).count(),
-                   static_cast<unsigned long long>(sh.acked_lines.load()),
-                   static_cast<unsigned long long>(sh.acked_pushes.load()),
-                   static_cast<unsigned long long>(sh.retries.load()),
-                   static_cast<unsigned long long>(sh.errors.load()),
-                   static_cast<unsigned long long>(sh.lines_claimed.load()), sh.max_latency_us.exchange(0) / 1000.0);
-      std::fflush(progress);
+      if (sh.done_cv.wait_until(l, next, all_done)) break;
+      WriteProgress(progress, sh);
     }
     if (!sh.done_cv.wait_until(l, hard_stop, [&] { return sh.done == f.connections; })) {
       std::fprintf(stderr, "loge-loadgen: pushes still in flight %.0f s after the deadline; aborting them\n",

@@ -271,7 +271,14 @@ def judge(args, r):
     sl = slope(pts)
     rise = sl * window
     mean = statistics.fmean(y for _, y in pts) if pts else 0
-    limit = max(args.min_rise, args.rise_share * mean)
+    # The backlog is a sawtooth (it grows between merge passes and drops at
+    # each): a fitted rise smaller than the sawtooth's own height (the
+    # peak-to-peak of the residuals around the fitted line) depends on where
+    # the window cuts the teeth, and is not a trend.
+    mt = statistics.fmean(t for t, _ in pts) if pts else 0
+    resid = [y - (mean + sl * (t - mt)) for t, y in pts]
+    sawtooth = max(resid) - min(resid) if resid else 0
+    limit = max(args.min_rise, args.rise_share * mean, sawtooth)
     pushes = lg.get("pushes", 0)
     retries, errors = lg.get("retries", 0), lg.get("errors", 0) + lg.get("abandoned", 0)
     achieved = lg.get("lines_per_s", 0.0)
@@ -293,7 +300,8 @@ def judge(args, r):
         why.append(f"{key} rose {rise:+.1f} over the window (limit {limit:.1f})")
     return {"ok": not why, "why": why, "achieved": achieved, "retries": retries, "errors": errors,
             "late_429": late_429, "backlog_key": key, "window_s": window, "slope_per_min": sl * 60, "rise": rise,
-            "rise_limit": limit, "backlog_end": pts[-1][1] if pts else None, "backlog_mean": mean}
+            "rise_limit": limit, "sawtooth": sawtooth, "backlog_end": pts[-1][1] if pts else None,
+            "backlog_mean": mean}
 
 
 # ---------------------------------------------------------------- report
@@ -434,7 +442,8 @@ def run_summary(r):
                                          f"{lg.get('max_ms', 0):.0f} ms"),
         ("429s (retried) / errors", f"{v['retries']} / {v['errors']} ({v['late_429']} 429s in the judged window)"),
         (f"backlog ({v['backlog_key']}) over the last {v['window_s'] / 60:.1f} min",
-         f"slope {v['slope_per_min']:+.2f}/min, fitted rise {v['rise']:+.1f} (limit {v['rise_limit']:.1f}); "
+         f"slope {v['slope_per_min']:+.2f}/min, fitted rise {v['rise']:+.1f} (limit {v['rise_limit']:.1f}, "
+         f"sawtooth height {v.get('sawtooth', 0):.0f}); "
          f"mean {v['backlog_mean']:.1f}, at the end {v['backlog_end']}"),
     ]
     for q in ["needle", "label", "common"]:
@@ -491,8 +500,9 @@ def main():
     ap.add_argument("--window", type=parse_duration, default=parse_duration("10m"),
                     help="the judged window at the end of the run (at most half the run)")
     ap.add_argument("--rise-share", type=float, default=0.10,
-                    help="backlog trend limit: fitted rise over the window at most this share of its mean ...")
-    ap.add_argument("--min-rise", type=float, default=8.0, help="... or this much, whichever is larger")
+                    help="backlog trend limit: fitted rise over the window at most this share of its mean, ...")
+    ap.add_argument("--min-rise", type=float, default=8.0,
+                    help="... or this much, or the sawtooth's height, whichever is largest")
     ap.add_argument("--max-429-share", type=float, default=0.01, help="429s allowed, as a share of pushes")
     ap.add_argument("--stop-timeout", type=float, default=300)
     ap.add_argument("--loge", default=os.path.join(REPO, "build/release/loge"))
