@@ -98,11 +98,15 @@ Result<Block> BlockCursor::Encoded() const {
   return EncodeBlock2(ptrs.data(), ptrs.data() + ptrs.size());
 }
 
-Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::string& path) {
+Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::string& path, int page_cache_kib) {
   LOGE_RETURN_IF_ERROR(RegisterZstdVfs());
   std::unique_ptr<SegmentReader> r(new SegmentReader());
   r->path_ = IsRemoteUrl(path) ? RemoteCacheKey(path) : path;  // messages never show a signature
   LOGE_RETURN_IF_ERROR(OpenCompressedDb(path, &r->db_));
+  if (page_cache_kib > 0) {
+    const std::string pragma = "PRAGMA cache_size=-" + std::to_string(page_cache_kib);
+    sqlite3_exec(r->db_, pragma.c_str(), nullptr, nullptr, nullptr);
+  }
   {
     Stmt st(r->db_, "SELECT value FROM meta WHERE key = 'format_version'");
     if (!st.ok()) return Status::Corruption(r->path_ + ": no meta table: " + sqlite3_errmsg(r->db_));

@@ -83,8 +83,10 @@ struct BlockHeader {
 class SegmentReader {
  public:
   // NotFound if the file is missing; Corruption if it is not a segment or
-  // its format version is newer than this loge.
-  static Result<std::unique_ptr<SegmentReader>> Open(const std::string& path);
+  // its format version is newer than this loge. page_cache_kib > 0 bounds
+  // SQLite's page cache of this connection (default: SQLite's 2 MiB), for
+  // readers that keep many files open at once, such as a merge's.
+  static Result<std::unique_ptr<SegmentReader>> Open(const std::string& path, int page_cache_kib = 0);
   ~SegmentReader();
   SegmentReader(const SegmentReader&) = delete;
   SegmentReader& operator=(const SegmentReader&) = delete;
