@@ -31,7 +31,7 @@ struct ServeFlags {
   std::string compact_interval = "10s";
   int compact_min_files = 64;
   int compact_level = 1;
-  int compact_block_filter_lines = 1024;
+  int compact_block_filter_lines = 2048;
   std::string compact_max_age = "5m";
   std::string segment_size = "256MiB";
   int merge_threads = 2;

@@ -13,12 +13,13 @@ namespace {
 // A trigram in more than this share of a file's groups is common.
 constexpr size_t kCommonShareDenominator = 8;
 // Rare trigram keys the group filters hold, per line of the file: at about
-// 9 bits a key, 0.75 keys cost ~0.85 bytes per line. Trigrams are taken
+// 1.3 bytes a key, 0.4 keys cost ~0.5 bytes per line (0.75 cost 0.42 B/line
+// more on the side-by-side corpus, docs/benchmarks.md). Trigrams are taken
 // rarest first until the budget is spent; the rest are common. On text with
 // few distinct trigrams every rare one fits; on id-heavy text (base62 or hex
 // ids put most trigrams in a tenth of the groups) only the rarest do, which
 // are the ones that prune (docs/format-segment.md, "Filters").
-constexpr double kRareTrigramKeysPerLine = 0.75;
+constexpr double kRareTrigramKeysPerLine = 0.4;
 
 constexpr std::string_view kBlobMagic = "LFS2";
 constexpr std::string_view kBitmapMagic = "LCB1";

@@ -2,6 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace loge::storage {
 namespace {
@@ -19,6 +25,40 @@ constexpr std::array<uint8_t, 256> MakeTokenClass() {
 }
 constexpr std::array<uint8_t, 256> kTokenClass = MakeTokenClass();
 
+// Bit i set when byte i of p[0..n) (n <= 64) is a token byte.
+inline uint64_t TokenMask64(const unsigned char* p, size_t n) {
+#if defined(__SSE2__)
+  alignas(16) unsigned char buf[64];
+  if (n < 64) {
+    std::memset(buf, 0, sizeof buf);  // 0 is not a token byte
+    std::memcpy(buf, p, n);
+    p = buf;
+  }
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  // x <u c  <=>  (x ^ 0x80) <s (c ^ 0x80)
+  auto below = [&](__m128i x, int c) {
+    return _mm_cmplt_epi8(_mm_xor_si128(x, flip), _mm_set1_epi8(static_cast<char>(c ^ 0x80)));
+  };
+  uint64_t mask = 0;
+  for (int k = 0; k < 4; k++) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i letter = below(_mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a')), 26);
+    const __m128i digit = below(_mm_sub_epi8(v, _mm_set1_epi8('0')), 10);
+    const __m128i punct = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')), _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')), _mm_cmpeq_epi8(v, _mm_set1_epi8(':'))));
+    const __m128i high = _mm_cmplt_epi8(v, _mm_setzero_si128());  // >= 0x80
+    const __m128i any = _mm_or_si128(_mm_or_si128(letter, digit), _mm_or_si128(punct, high));
+    mask |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(any))) << (16 * k);
+  }
+  return mask;
+#else
+  uint64_t mask = 0;
+  for (size_t i = 0; i < n; i++) mask |= static_cast<uint64_t>(kTokenClass[p[i]] != 0) << i;
+  return mask;
+#endif
+}
+
 // splitmix64's finalizer: a fast full-avalanche mix of the k-gram's bytes.
 inline uint64_t Mix(uint64_t x) {
   x ^= x >> 30;
@@ -28,59 +68,89 @@ inline uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Appends the winnowed keys of the token run [s, s+len) (len >= kIdMinLen):
-// the leftmost smallest-hash k-gram of every window of kWindow k-grams,
-// each pick once. A monotone deque keeps each window's minimum in O(1)
-// amortized per k-gram.
+// The window minimum of one hash, over a sliding window of kWindow k-grams:
+// a monotone deque (O(1) amortized per k-gram). Strictly greater hashes leave
+// the back, so an equal older one stays in front: the leftmost minimum wins
+// ties, and a window's pick depends only on its bytes.
+class WindowMin {
+ public:
+  // Pushes k-gram g's hash; returns true (with the pick in *key) when the
+  // window ending at g has a minimum other than the last one returned.
+  bool Push(size_t g, uint64_t h, uint64_t* key) {
+    while (tail_ > head_ && hash_[(tail_ - 1) & kMask] > h) --tail_;
+    pos_[tail_ & kMask] = g;
+    hash_[tail_ & kMask] = h;
+    ++tail_;
+    if (pos_[head_ & kMask] + kWindow <= g) ++head_;  // fell out of the window
+    if (g + 1 < kWindow) return false;
+    const size_t m = pos_[head_ & kMask];
+    if (m == last_) return false;
+    last_ = m;
+    *key = kIdKeyTag | (hash_[head_ & kMask] >> 2);
+    return true;
+  }
+
+ private:
+  static constexpr size_t kRing = 16;
+  static constexpr size_t kMask = kRing - 1;
+  static_assert(kRing >= kWindow && (kRing & kMask) == 0);
+  size_t pos_[kRing];
+  uint64_t hash_[kRing];
+  size_t head_ = 0, tail_ = 0;  // deque [head_, tail_), increasing hashes
+  size_t last_ = SIZE_MAX;
+};
+
+// Appends the winnowed keys of the token run [s, s+len) (len >= kIdMinLen)
+// under two independent hashes: each window gives its leftmost minimum under
+// each. With two keys a needle of one window is ruled out of a group that
+// lacks it with probability ~1 - 2^-16 instead of ~1 - 2^-8: over the
+// thousands of groups a big store holds, one key per needle would let a
+// group in every few hundred through.
 void Winnow(const unsigned char* s, size_t len, std::vector<uint64_t>* keys) {
   const size_t grams = len - kGramLen + 1;
   constexpr uint64_t kMask = (uint64_t{1} << (8 * kGramLen)) - 1;
-  // Ring buffers of (position, hash); a window holds at most kWindow.
-  constexpr size_t kRing = 16;
-  static_assert(kRing >= kWindow && (kRing & (kRing - 1)) == 0);
-  size_t pos[kRing];
-  uint64_t hash[kRing];
-  size_t head = 0, tail = 0;  // deque [head, tail), increasing hashes
-  size_t last_pick = SIZE_MAX;
-  uint64_t x = 0;
+  WindowMin first, second;
+  uint64_t x = 0, key;
   for (size_t j = 0; j + 1 < kGramLen; ++j) x = x << 8 | s[j];
   for (size_t g = 0; g < grams; ++g) {
     x = (x << 8 | s[g + kGramLen - 1]) & kMask;
-    const uint64_t h = Mix(x);
-    // Strictly greater ones leave, so an equal older one stays in front:
-    // the leftmost minimum wins ties.
-    while (tail > head && hash[(tail - 1) & (kRing - 1)] > h) --tail;
-    pos[tail & (kRing - 1)] = g;
-    hash[tail & (kRing - 1)] = h;
-    ++tail;
-    if (pos[head & (kRing - 1)] + kWindow <= g) ++head;  // fell out of the window
-    if (g + 1 >= kWindow) {
-      const size_t m = pos[head & (kRing - 1)];
-      if (m != last_pick) {
-        last_pick = m;
-        keys->push_back(kIdKeyTag | (hash[head & (kRing - 1)] >> 2));
-      }
-    }
+    if (first.Push(g, Mix(x), &key)) keys->push_back(key);
+    if (second.Push(g, Mix(x ^ 0x9e3779b97f4a7c15ULL), &key)) keys->push_back(key);
   }
 }
 
-// Calls fn(start, len) for every id-like token of text.
+// Calls fn(start, len) for every maximal run of token bytes of at least
+// kIdMinLen bytes with at least kIdMinLetters ASCII letters.
 template <typename Fn>
 void ForEachIdToken(std::string_view text, Fn&& fn) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    while (i < n && kTokenClass[p[i]] == 0) ++i;
-    const size_t start = i;
+  auto emit = [&](size_t start, size_t end) {
+    if (end - start < kIdMinLen) return;
     size_t letters = 0;
-    uint8_t c;
-    while (i < n && (c = kTokenClass[p[i]]) != 0) {
-      letters += c >> 1;
-      ++i;
+    for (size_t i = start; i < end && letters < kIdMinLetters; i++) letters += kTokenClass[p[i]] >> 1;
+    if (letters >= kIdMinLetters) fn(p + start, end - start);
+  };
+  size_t run = SIZE_MAX;  // start of the open run
+  for (size_t base = 0; base < n; base += 64) {
+    const uint64_t tok = TokenMask64(p + base, std::min<size_t>(64, n - base));
+    size_t b = 0;
+    while (b < 64) {
+      if (run == SIZE_MAX) {
+        const uint64_t rest = tok >> b;
+        if (rest == 0) break;
+        b += static_cast<size_t>(std::countr_zero(rest));
+        run = base + b;
+      } else {
+        const uint64_t rest = ~tok >> b;  // a zero bit ends the run
+        if (rest == 0) break;             // the run goes on into the next chunk
+        b += static_cast<size_t>(std::countr_zero(rest));
+        emit(run, base + b);
+        run = SIZE_MAX;
+      }
     }
-    if (i - start >= kIdMinLen && letters >= kIdMinLetters) fn(p + start, i - start);
   }
+  if (run != SIZE_MAX) emit(run, n);
 }
 
 void SortUnique(std::vector<uint64_t>* v) {

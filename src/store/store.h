@@ -57,7 +57,7 @@ struct StoreOptions {
   // Merges (merge_policy.h, docs/merges.md).
   Duration merge_interval = std::chrono::seconds(10);  // --compact-interval: policy re-check; 0 = no background merges
   int merge_level = 1;                // --compact-level: zstd level of merged segments (docs/benchmarks.md)
-  size_t group_lines = 1024;          // --compact-block-filter-lines: lines per filter group
+  size_t group_lines = 2048;          // --compact-block-filter-lines: lines per filter group (docs/format-segment.md)
   int merge_threads = 2;              // --merge-threads
   uint64_t segment_bytes = 256ull << 20;  // --segment-size: line bytes a merged segment aims at
   size_t flush_merge_files = 64;      // --compact-min-files: flush files that trigger a merge (as do segment_bytes of them)

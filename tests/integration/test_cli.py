@@ -28,7 +28,7 @@ FLAG_DEFAULTS = {
     "--compact-min-files": "64",
     "--compact-max-age": "5m",
     "--compact-level": "1",
-    "--compact-block-filter-lines": "1024",
+    "--compact-block-filter-lines": "2048",
     "--segment-size": "256MiB",
     "--merge-threads": "2",
     "--max-merge-backlog": "128",
