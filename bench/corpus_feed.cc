@@ -15,7 +15,6 @@ namespace {
 
 constexpr size_t kUidLen = 18;      // C or F and 17 base-62 characters
 constexpr size_t kIsoLen = 27;      // 2018-03-24T17:15:20.865716Z
-constexpr uint64_t kB62Cube = 62 * 62 * 62;
 constexpr char kB62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 int B62Value(char c) {
@@ -93,12 +92,19 @@ std::string ReadBodyFile(const std::string& path, std::vector<FileBody>* out) {
   return "";
 }
 
+uint64_t CorpusFeed::UidOffset(uint64_t pass, size_t k) {
+  uint64_t z = pass * 32 + k + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return 1 + z % 61;
+}
+
 void CorpusFeed::ShiftUid(char* uid, uint64_t pass) {
   if (pass == 0) return;
-  uint64_t v = 0;
-  for (size_t k = kUidLen - 3; k < kUidLen; k++) v = v * 62 + static_cast<uint64_t>(B62Value(uid[k]));
-  v = (v + pass % kB62Cube * kUidStep) % kB62Cube;
-  for (size_t k = kUidLen; k-- > kUidLen - 3; v /= 62) uid[k] = kB62[v % 62];
+  for (size_t k = 1; k < kUidLen; k++) {
+    uid[k] = kB62[(static_cast<uint64_t>(B62Value(uid[k])) + UidOffset(pass, k)) % 62];
+  }
 }
 
 std::string CorpusFeed::Load(const std::string& path) {

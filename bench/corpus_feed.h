@@ -48,14 +48,16 @@ class CorpusFeed {
   // raw bytes of the lines to *line_bytes.
   void Build(uint64_t first, size_t n, int64_t base_ns, std::string* out, uint64_t* line_bytes) const;
 
-  // The uid in pass k: its last three base-62 characters, read as a number,
-  // plus k * kUidStep modulo 62^3. Period 62^3 passes; the same in
-  // bench/sustained/run_sustained.py. The step differs from corpus.py's
-  // (977 on the last two characters), whose cycle-1 uids would otherwise
-  // equal pass-1 uids here; replay a one-cycle corpus so that every uid is
-  // unique to its pass.
+  // The uid in pass k > 0: every character after the leading C/F moves
+  // forward in base 62 by UidOffset(k, position), 1..61, so it differs from
+  // the uid of any other pass in nearly every position, as two real uids do
+  // (shifting only the last characters left uids of different passes
+  // sharing 15 of 18 characters, which no real id stream does and which
+  // made every pass's lines a partial match for id-key filters). The same
+  // in bench/sustained/run_sustained.py; replay a one-cycle corpus so that
+  // every uid is unique to its pass.
   static void ShiftUid(char* uid18, uint64_t pass);
-  static constexpr uint64_t kUidStep = 7919;
+  static uint64_t UidOffset(uint64_t pass, size_t position);
 
  private:
   struct Line {

@@ -46,7 +46,6 @@ sys.path.insert(0, os.path.join(BENCH, "vs"))
 from servers import NS, Loge, log, machine_busy, proc_cpu, proc_mem  # noqa: E402
 
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-UID_STEP = 7919  # CorpusFeed::kUidStep in bench/corpus_feed.h
 UID_RE = re.compile(r'"(C[0-9A-Za-z]{17})"')
 BATCH = 1000  # lines per push, as a shipper batches
 LABELS = {"app": "zeek", "log": "dns"}
@@ -68,19 +67,21 @@ def parse_duration(s):
     return int(h or 0) * 3600 + int(mi or 0) * 60 + float(sec or 0)
 
 
+def uid_offset(k, pos):
+    """CorpusFeed::UidOffset: 1..61, from splitmix64 of (k * 32 + pos)."""
+    m = (1 << 64) - 1
+    z = (k * 32 + pos + 0x9E3779B97F4A7C15) & m
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    z ^= z >> 31
+    return 1 + z % 61
+
+
 def shift_uid(uid, k):
     """The uid in pass k of loge-loadgen --corpus (CorpusFeed::ShiftUid)."""
     if k == 0:
         return uid
-    v = 0
-    for ch in uid[-3:]:
-        v = v * 62 + B62.index(ch)
-    v = (v + k * UID_STEP) % 62 ** 3
-    tail = ""
-    for _ in range(3):
-        tail = B62[v % 62] + tail
-        v //= 62
-    return uid[:-3] + tail
+    return uid[0] + "".join(B62[(B62.index(c) + uid_offset(k, j)) % 62] for j, c in enumerate(uid[1:], 1))
 
 
 def build_corpus(path):
@@ -200,12 +201,14 @@ def one_run(args, rate, duration, corpus, cycle, needles, work, tag):
                 t = time.monotonic() - t0
                 try:
                     status, body, secs = conn.request("POST", "/api/v1/query", json.dumps(q).encode())
-                    rows = len(json.loads(body)["data"]) if status == 200 else -1
+                    doc = json.loads(body) if status == 200 else {}
+                    rows = len(doc["data"]) if status == 200 else -1
                 except OSError as e:
-                    status, secs, rows = 0, 0.0, -1
+                    status, secs, rows, doc = 0, 0.0, -1, {}
                     log(f"{tag}: query {name} failed: {e}")
                 queries.append({"t": t, "q": name, "s": secs, "status": status, "rows": rows,
-                                "ok": status == 200 and rows == (expect if expect is not None else LIMIT)})
+                                "ok": status == 200 and rows == (expect if expect is not None else LIMIT),
+                                "stats": doc.get("stats", {})})
 
     threads = [threading.Thread(target=sampler, daemon=True), threading.Thread(target=querier, daemon=True)]
     for th in threads:
