@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -141,10 +142,18 @@ std::string CorpusFeed::Load(const std::string& path) {
     Line l;
     l.stream = static_cast<uint32_t>(std::stoul(row.substr(s1 + 1, s2 - s1 - 1)));
     if (l.stream >= labels_json_.size()) return path + ": stream index out of range";
-    l.text = row.substr(s2 + 1);
+    const std::string text = row.substr(s2 + 1);
+    l.raw_bytes = static_cast<uint32_t>(text.size());
+    JsonWriter::Escape(text, &l.quoted);
     if (zeek[l.stream]) {
-      l.uid_pos = FindUids(l.text);
-      l.ts_pos = FindIsoTimes(l.text);
+      // Offsets in the quoted form: the escaped length of what precedes.
+      auto quoted_at = [&](uint32_t raw) {
+        std::string prefix;
+        JsonWriter::Escape(std::string_view(text).substr(0, raw), &prefix);
+        return static_cast<uint32_t>(prefix.size() - 1);  // without the closing quote
+      };
+      for (uint32_t p : FindUids(text)) l.uid_pos.push_back(quoted_at(p));
+      for (uint32_t p : FindIsoTimes(text)) l.ts_pos.push_back(quoted_at(p));
     }
     lines_.push_back(std::move(l));
   }
@@ -164,7 +173,6 @@ void CorpusFeed::Build(uint64_t first, size_t n, int64_t base_ns, std::string* o
     }
     groups[static_cast<size_t>(slot[l.stream])].second.push_back(j);
   }
-  std::string text;
   char ts[24];
   *out += "{\"streams\":[";
   for (size_t g = 0; g < groups.size(); g++) {
@@ -177,17 +185,17 @@ void CorpusFeed::Build(uint64_t first, size_t n, int64_t base_ns, std::string* o
       const uint64_t i = first + j;
       const Line& l = lines_[i % lines_.size()];
       const int64_t t = base_ns + static_cast<int64_t>(j);
-      text = l.text;
-      for (uint32_t p : l.uid_pos) ShiftUid(&text[p], i / lines_.size());
-      for (uint32_t p : l.ts_pos) WriteIso(&text[p], t);
-      *line_bytes += text.size();
-      std::snprintf(ts, sizeof(ts), "%lld", static_cast<long long>(t));
+      *line_bytes += l.raw_bytes;
+      const auto ts_end = std::to_chars(ts, ts + sizeof(ts), t).ptr;
       if (!first_value) out->push_back(',');
       first_value = false;
       *out += "[\"";
-      *out += ts;
+      out->append(ts, ts_end);
       *out += "\",";
-      JsonWriter::Escape(text, out);
+      const size_t at = out->size();
+      *out += l.quoted;
+      for (uint32_t p : l.uid_pos) ShiftUid(&(*out)[at + p], i / lines_.size());
+      for (uint32_t p : l.ts_pos) WriteIso(&(*out)[at + p], t);
       out->push_back(']');
     }
     *out += "]}";

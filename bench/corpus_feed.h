@@ -60,11 +60,15 @@ class CorpusFeed {
   static uint64_t UidOffset(uint64_t pass, size_t position);
 
  private:
+  // A line as it goes into a body: JSON-escaped and quoted once at load, so
+  // a push only copies it and patches its uids and times in place (neither
+  // holds a byte that escaping changes).
   struct Line {
     uint32_t stream = 0;
-    std::string text;
-    std::vector<uint32_t> uid_pos;  // offset of each 18-character uid
-    std::vector<uint32_t> ts_pos;   // offset of each 27-character ISO time
+    uint32_t raw_bytes = 0;         // the line's own length, unescaped
+    std::string quoted;             // "…" as JSON
+    std::vector<uint32_t> uid_pos;  // offset in `quoted` of each 18-character uid
+    std::vector<uint32_t> ts_pos;   // offset in `quoted` of each 27-character ISO time
   };
   std::vector<std::string> labels_json_;  // per stream: {"app":"…",…}
   std::vector<Line> lines_;
