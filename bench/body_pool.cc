@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include <cstring>
+
+#include "bench/body_pool_shippers.h"
 #include "core/json_writer.h"
 #include "core/status.h"
 
@@ -47,12 +50,6 @@ std::vector<std::pair<size_t, size_t>> PlanBody(const std::vector<StreamSpec>& s
   return plan;
 }
 
-
-// One body before encoding: which streams, and their lines in order.
-struct PlannedStream {
-  size_t spec = 0;          // index into LineGenerator::streams()
-  std::vector<Line> lines;  // in timestamp order
-};
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -226,6 +223,16 @@ bool ParsePushFormat(std::string_view name, PushFormat* out) {
     *out = PushFormat::kMsgpack;
   } else if (name == "protobuf") {
     *out = PushFormat::kProtobuf;
+  } else if (name == "otlp") {
+    *out = PushFormat::kOtlpProto;
+  } else if (name == "otlp-json") {
+    *out = PushFormat::kOtlpJson;
+  } else if (name == "es-bulk") {
+    *out = PushFormat::kEsBulk;
+  } else if (name == "jsonline") {
+    *out = PushFormat::kJsonLine;
+  } else if (name == "syslog") {
+    *out = PushFormat::kSyslog;
   } else {
     return false;
   }
@@ -237,8 +244,23 @@ const char* ContentType(PushFormat f) {
     case PushFormat::kJson: return "application/json";
     case PushFormat::kMsgpack: return "application/msgpack";
     case PushFormat::kProtobuf: return "application/x-protobuf";
+    case PushFormat::kOtlpProto: return "application/x-protobuf";
+    case PushFormat::kOtlpJson: return "application/json";
+    case PushFormat::kEsBulk: return "application/x-ndjson";
+    case PushFormat::kJsonLine: return "application/stream+json";
+    case PushFormat::kSyslog: return "text/plain";
   }
   return "application/octet-stream";
+}
+
+const char* PushPath(PushFormat f) {
+  switch (f) {
+    case PushFormat::kOtlpProto:
+    case PushFormat::kOtlpJson: return "/otlp/v1/logs";
+    case PushFormat::kEsBulk: return "/_bulk";
+    case PushFormat::kJsonLine: return "/insert/jsonline?_stream_fields=app,env,host,job,level,region";
+    default: return "/api/v1/push";
+  }
 }
 
 std::vector<PushBody> BuildBodies(const BodyPoolOptions& opts, std::string* sample, size_t sample_max_lines) {
@@ -274,6 +296,11 @@ std::vector<PushBody> BuildBodies(const BodyPoolOptions& opts, std::string* samp
       case PushFormat::kJson: EncodeJson(streams, plan, now_ns, &b); break;
       case PushFormat::kMsgpack: EncodeMsgpack(streams, plan, now_ns, &b); break;
       case PushFormat::kProtobuf: EncodeProtobuf(streams, plan, now_ns, &b); break;
+      case PushFormat::kOtlpProto: EncodeOtlpProto(streams, plan, now_ns, &b); break;
+      case PushFormat::kOtlpJson: EncodeOtlpJson(streams, plan, now_ns, &b); break;
+      case PushFormat::kEsBulk: EncodeEsBulk(streams, plan, now_ns, &b); break;
+      case PushFormat::kJsonLine: EncodeJsonLines(streams, plan, now_ns, &b); break;
+      case PushFormat::kSyslog: EncodeSyslog(streams, plan, &b); break;
     }
     b.body.shrink_to_fit();
   }
@@ -285,8 +312,18 @@ void Restamp(const PushBody& tmpl, PushFormat format, int64_t base_ns, Rng* rng,
   uint64_t ts = static_cast<uint64_t>(base_ns);
   switch (format) {
     case PushFormat::kJson:
+    case PushFormat::kOtlpJson:
+    case PushFormat::kEsBulk:
+    case PushFormat::kJsonLine:
       for (uint32_t pos : tmpl.ts_pos) WriteDigits(p + pos, ts++);
       break;
+    case PushFormat::kOtlpProto:
+      for (uint32_t pos : tmpl.ts_pos) {
+        std::memcpy(p + pos, &ts, 8);  // fixed64, little-endian
+        ts++;
+      }
+      break;
+    case PushFormat::kSyslog: break;  // no timestamps: the receive time
     case PushFormat::kMsgpack:
       for (uint32_t pos : tmpl.ts_pos) WriteBigEndian64(p + pos, ts++);
       break;

@@ -19,6 +19,9 @@
 //              bytes (decoders accept over-long varints). The body is the
 //              uncompressed message: the sender snappy-compresses it after
 //              restamping, as a Loki client does per push.
+//   kOtlpProto, kOtlpJson, kEsBulk, kJsonLine, kSyslog: the shippers'
+//              formats (body_pool_shippers.h), sent to their own paths
+//              (PushPath); kSyslog is for the decode benchmark only.
 #pragma once
 
 #include <cstddef>
@@ -34,12 +37,16 @@ namespace loge::bench {
 // Digits in a Unix-nanosecond timestamp from 2001 to 2286.
 inline constexpr size_t kTimestampLen = 19;
 
-enum class PushFormat { kJson, kMsgpack, kProtobuf };
+enum class PushFormat { kJson, kMsgpack, kProtobuf, kOtlpProto, kOtlpJson, kEsBulk, kJsonLine, kSyslog };
 
-// "json", "msgpack", "protobuf" -> format; false for anything else.
+// "json", "msgpack", "protobuf", "otlp", "otlp-json", "es-bulk", "jsonline",
+// "syslog" -> format; false for anything else.
 bool ParsePushFormat(std::string_view name, PushFormat* out);
 // The Content-Type a push of this format is sent with.
 const char* ContentType(PushFormat f);
+// The request target a push of this format is sent to (its query string
+// names the label fields of the generated streams where the format needs it).
+const char* PushPath(PushFormat f);
 
 struct PushBody {
   std::string body;                // the request body (kProtobuf: before snappy)

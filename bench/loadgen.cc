@@ -2,6 +2,14 @@
 // throughput and push latency, in any push format (--format json, msgpack,
 // protobuf: Loki's PushRequest, snappy-compressed per push as a client does).
 //
+// Two other sources replace the generated pool (bench/corpus_feed.h):
+// --bodies FILE sends pre-built bodies once each, in file order, and stops
+// when all are acknowledged (bench/vs: the same bytes to every system);
+// --corpus FILE replays a corpus.py file endlessly, --batch lines per push,
+// stamped at send time (bench/sustained). --path picks the URL path (any
+// Loki-compatible push endpoint), --progress-file appends one JSON line of
+// running totals per second.
+//
 // DESIGN (threads): main builds the body pool (untimed), connects every
 // connection, then starts one thread per connection. Each thread loops:
 // claim a body from the shared pool, copy it into its request, restamp it
@@ -30,6 +38,7 @@
 #include <snappy.h>
 
 #include "bench/body_pool.h"
+#include "bench/corpus_feed.h"
 #include "bench/push_client.h"
 #include "core/json_writer.h"
 #include "core/time.h"
@@ -48,6 +57,9 @@ constexpr auto kReconnectPause = std::chrono::milliseconds(100);
 // Lines kept in --dump-sample: enough for a fair zstd comparison, small
 // enough to compress in seconds.
 constexpr size_t kSampleMaxLines = 200000;
+// How often --progress-file gets a line: the sustained benchmark samples
+// every 5 s, so 1 s resolves the achieved rate well enough.
+constexpr auto kProgressInterval = std::chrono::seconds(1);
 
 // Command-line flags, as typed (see Main for their help text).
 struct Flags {
@@ -64,6 +76,10 @@ struct Flags {
   std::string grace = "30s";  // wait past the deadline before aborting sockets
   std::string dump_sample;    // file for raw sample lines; empty: none
   bool json = false;     // print the result as one JSON object
+  std::string path;  // request target of every push; empty: the format's own endpoint
+  std::string bodies;    // pre-built body file (each sent once); empty: none
+  std::string corpus;    // corpus.py file to replay; empty: generated pool
+  std::string progress_file;  // running totals, one JSON line per second; empty: none
 };
 
 struct Stats {
@@ -83,6 +99,13 @@ struct Shared {
   const Flags* flags;
   PushFormat format = PushFormat::kJson;
   const std::vector<PushBody>* pool;
+  const std::vector<FileBody>* files = nullptr;  // --bodies
+  const CorpusFeed* corpus = nullptr;            // --corpus
+  std::atomic<uint64_t> next_file{0};            // --bodies: next body to send
+  // Running totals for --progress-file (the per-connection Stats are merged
+  // only at the end).
+  std::atomic<uint64_t> acked_lines{0}, acked_pushes{0}, retries{0}, errors{0};
+  std::atomic<uint32_t> max_latency_us{0};  // since the last progress line
   Clock::time_point start;
   Clock::time_point deadline;
   std::atomic<uint64_t> lines_claimed{0};
@@ -138,8 +161,26 @@ void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
 
   bool stop = false;
   while (!stop && Clock::now() < sh->deadline) {
-    const PushBody& tmpl = pool[next_body++ % pool.size()];
-    if (f.lines > 0 && sh->lines_claimed.fetch_add(tmpl.lines) >= f.lines) break;
+    // What this push carries; tmpl is only used for the generated pool.
+    const PushBody* tmpl = nullptr;
+    const FileBody* file = nullptr;
+    uint64_t first_row = 0, lines = 0, line_bytes = 0;
+    if (sh->files != nullptr) {
+      const uint64_t k = sh->next_file.fetch_add(1);
+      if (k >= sh->files->size()) break;
+      file = &(*sh->files)[k];
+      lines = file->lines;
+      line_bytes = file->line_bytes;
+    } else if (sh->corpus != nullptr) {
+      lines = f.batch;
+      first_row = sh->lines_claimed.fetch_add(lines);
+      if (f.lines > 0 && first_row >= f.lines) break;
+    } else {
+      tmpl = &pool[next_body++ % pool.size()];
+      lines = tmpl->lines;
+      line_bytes = tmpl->line_bytes;
+      if (f.lines > 0 && sh->lines_claimed.fetch_add(lines) >= f.lines) break;
+    }
     if (f.rate > 0) {
       const auto now = Clock::now();
       if (next_send + interval < now) next_send = now;
@@ -147,14 +188,19 @@ void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
       std::this_thread::sleep_until(next_send);
       next_send += interval;
     }
-    if (sh->format == PushFormat::kProtobuf) {
-      scratch.assign(tmpl.body);
-      Restamp(tmpl, sh->format, sh->ClaimTimestamps(tmpl.lines), &rng, &scratch);
+    if (file != nullptr) {
+      client->body()->assign(file->body);
+    } else if (sh->corpus != nullptr) {
+      client->body()->clear();
+      sh->corpus->Build(first_row, lines, sh->ClaimTimestamps(lines), client->body(), &line_bytes);
+    } else if (sh->format == PushFormat::kProtobuf) {
+      scratch.assign(tmpl->body);
+      Restamp(*tmpl, sh->format, sh->ClaimTimestamps(lines), &rng, &scratch);
       client->body()->clear();
       snappy::Compress(scratch.data(), scratch.size(), client->body());
     } else {
-      client->body()->assign(tmpl.body);
-      Restamp(tmpl, sh->format, sh->ClaimTimestamps(tmpl.lines), &rng, client->body());
+      client->body()->assign(tmpl->body);
+      Restamp(*tmpl, sh->format, sh->ClaimTimestamps(lines), &rng, client->body());
     }
     const size_t sent_bytes = client->body()->size();
 
@@ -165,11 +211,17 @@ void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
       const auto t1 = Clock::now();
       if (r.status >= 200 && r.status < 300) {
         st->pushes++;
-        st->lines += tmpl.lines;
-        st->line_bytes += tmpl.line_bytes;
+        st->lines += lines;
+        st->line_bytes += line_bytes;
         st->request_bytes += sent_bytes;
-        st->latency_us.push_back(
-            static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
+        const auto us =
+            static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count());
+        st->latency_us.push_back(us);
+        sh->acked_lines += lines;
+        sh->acked_pushes++;
+        uint32_t seen = sh->max_latency_us.load();
+        while (us > seen && !sh->max_latency_us.compare_exchange_weak(seen, us)) {
+        }
         break;
       }
       if (r.status == 429) {
@@ -186,9 +238,11 @@ void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
         }
         std::this_thread::sleep_until(t1 + wait);
         st->retries++;
+        sh->retries++;
         continue;
       }
       st->errors++;
+      sh->errors++;
       sh->ReportOnce(r);
       if (r.status == 0) SleepUntilOrDeadline(Clock::now() + kReconnectPause, *sh);
       break;
@@ -198,6 +252,20 @@ void RunConnection(int id, PushClient* client, Shared* sh, Stats* st) {
   std::lock_guard<std::mutex> l(sh->mu);
   sh->done++;
   sh->done_cv.notify_all();
+}
+
+// One --progress-file line: running totals since the start, and the slowest
+// acknowledgement since the previous line.
+void WriteProgress(std::FILE* out, Shared& sh) {
+  std::fprintf(out,
+               "{\"t\":%.3f,\"lines\":%llu,\"pushes\":%llu,\"retries\":%llu,\"errors\":%llu,"
+               "\"claimed\":%llu,\"max_ms\":%.3f}\n",
+               std::chrono::duration<double>(Clock::now() - sh.start).count(),
+               static_cast<unsigned long long>(sh.acked_lines.load()),
+               static_cast<unsigned long long>(sh.acked_pushes.load()),
+               static_cast<unsigned long long>(sh.retries.load()), static_cast<unsigned long long>(sh.errors.load()),
+               static_cast<unsigned long long>(sh.lines_claimed.load()), sh.max_latency_us.exchange(0) / 1000.0);
+  std::fflush(out);
 }
 
 double CpuSeconds() {
@@ -301,7 +369,9 @@ int Main(int argc, char** argv) {
   app.add_option("--lines", f.lines, "stop after about this many lines (whole pushes); 0 = no limit")
       ->capture_default_str();
   app.add_option("--rate", f.rate, "target lines/s over all connections; 0 = flat out")->capture_default_str();
-  app.add_option("--format", f.format, "push encoding: json, msgpack or protobuf (Loki PushRequest + snappy)")
+  app.add_option("--format", f.format,
+                 "push encoding: json, msgpack or protobuf (Loki PushRequest + snappy) to /api/v1/push; otlp or "
+                 "otlp-json to /otlp/v1/logs, es-bulk to /_bulk, jsonline to /insert/jsonline (bench/body_pool.h)")
       ->capture_default_str();
   app.add_option("--pool", f.pool, "distinct pre-built bodies to cycle through")
       ->capture_default_str()->check(CLI::Range(1, 100000));
@@ -311,11 +381,40 @@ int Main(int argc, char** argv) {
   app.add_option("--dump-sample", f.dump_sample,
                  "write up to " + std::to_string(kSampleMaxLines) + " generated raw lines to FILE, one per line");
   app.add_flag("--json", f.json, "print the result as one JSON object on stdout");
+  app.add_option("--path", f.path, "URL path of every push (e.g. /loki/api/v1/push, /insert/loki/api/v1/push; default: the --format's own endpoint)")
+      ->capture_default_str();
+  app.add_option("--bodies", f.bodies,
+                 "send the pre-built bodies of FILE (records: u64 LE body bytes, lines, line bytes; then the body) "
+                 "once each, in order, instead of generated ones; ends when all are acknowledged");
+  app.add_option("--corpus", f.corpus,
+                 "replay the lines of a bench/vs/corpus.py FILE endlessly, --batch per push, stamped at send time "
+                 "(Zeek uids changed per pass), instead of generated lines");
+  app.add_option("--progress-file", f.progress_file,
+                 "append one JSON line of running totals (acknowledged lines, 429s, errors) per second to FILE");
   CLI11_PARSE(app, argc, argv);
+  if (!f.bodies.empty() && !f.corpus.empty()) {
+    std::fprintf(stderr, "loge-loadgen: give --bodies or --corpus, not both\n");
+    return 2;
+  }
+  std::vector<FileBody> files;
+  CorpusFeed corpus;
+  if (!f.bodies.empty() || !f.corpus.empty()) {
+    const auto t = Clock::now();
+    std::string err = f.bodies.empty() ? corpus.Load(f.corpus) : ReadBodyFile(f.bodies, &files);
+    if (!err.empty()) {
+      std::fprintf(stderr, "loge-loadgen: %s\n", err.c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "loge-loadgen: loaded %zu %s in %.2f s\n", f.bodies.empty() ? corpus.size() : files.size(),
+                 f.bodies.empty() ? "corpus lines" : "bodies",
+                 std::chrono::duration<double>(Clock::now() - t).count());
+  }
+  const bool own_source = !f.bodies.empty() || !f.corpus.empty();
 
   PushFormat format;
-  if (!ParsePushFormat(f.format, &format)) {
-    std::fprintf(stderr, "loge-loadgen: --format %s: want json, msgpack or protobuf\n", f.format.c_str());
+  if (!ParsePushFormat(f.format, &format) || format == PushFormat::kSyslog) {
+    std::fprintf(stderr, "loge-loadgen: --format %s: want json, msgpack, protobuf, otlp, otlp-json, es-bulk or jsonline\n",
+                 f.format.c_str());
     return 2;
   }
   std::string host, port;
@@ -323,7 +422,8 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "loge-loadgen: --addr %s: want http://HOST[:PORT]\n", f.addr.c_str());
     return 2;
   }
-  Duration duration = f.lines > 0 && f.duration.empty() ? std::chrono::hours(24 * 365) : std::chrono::seconds(20);
+  Duration duration = (f.lines > 0 || !f.bodies.empty()) && f.duration.empty() ? std::chrono::hours(24 * 365)
+                                                                                 : std::chrono::seconds(20);
   if (!f.duration.empty()) {
     auto d = ParseDuration(f.duration);
     if (!d.ok() || *d <= Duration(0)) {
@@ -342,18 +442,23 @@ int Main(int argc, char** argv) {
   const auto build_start = Clock::now();
   std::string sample;
   BodyPoolOptions po{f.seed, f.pool, f.batch, f.streams, format};
-  const std::vector<PushBody> pool = BuildBodies(po, f.dump_sample.empty() ? nullptr : &sample, kSampleMaxLines);
+  const std::vector<PushBody> pool =
+      own_source ? std::vector<PushBody>{}
+                 : BuildBodies(po, f.dump_sample.empty() ? nullptr : &sample, kSampleMaxLines);
   size_t pool_lines = 0, pool_line_bytes = 0, pool_bytes = 0;
   for (const auto& b : pool) {
     pool_lines += b.lines;
     pool_line_bytes += b.line_bytes;
     pool_bytes += b.body.size();
   }
-  std::fprintf(stderr, "loge-loadgen: pool of %zu bodies built in %.2f s: %zu lines per body, %.1f B per line raw, "
-               "%.1f KB per body\n",
-               pool.size(), std::chrono::duration<double>(Clock::now() - build_start).count(), f.batch,
-               static_cast<double>(pool_line_bytes) / static_cast<double>(pool_lines),
-               static_cast<double>(pool_bytes) / static_cast<double>(pool.size()) / 1e3);
+  if (!own_source) {
+    std::fprintf(stderr,
+                 "loge-loadgen: pool of %zu bodies built in %.2f s: %zu lines per body, %.1f B per line raw, "
+                 "%.1f KB per body\n",
+                 pool.size(), std::chrono::duration<double>(Clock::now() - build_start).count(), f.batch,
+                 static_cast<double>(pool_line_bytes) / static_cast<double>(pool_lines),
+                 static_cast<double>(pool_bytes) / static_cast<double>(pool.size()) / 1e3);
+  }
   if (!f.dump_sample.empty()) {
     std::ofstream out(f.dump_sample, std::ios::binary);
     out << sample;
@@ -365,8 +470,9 @@ int Main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<PushClient>> clients;
   for (int i = 0; i < f.connections; i++) {
-    clients.push_back(std::make_unique<PushClient>(host, port, "/api/v1/push"));
-    clients.back()->set_content_type(ContentType(format));
+    const std::string path = f.path.empty() ? PushPath(format) : f.path;
+    clients.push_back(std::make_unique<PushClient>(host, port, path));
+    clients.back()->set_content_type(own_source ? "application/json" : ContentType(format));
     std::string err = clients.back()->Connect();
     if (!err.empty()) {
       std::fprintf(stderr, "loge-loadgen: %s\n", err.c_str());
@@ -381,6 +487,8 @@ int Main(int argc, char** argv) {
   sh.flags = &f;
   sh.format = format;
   sh.pool = &pool;
+  if (!f.bodies.empty()) sh.files = &files;
+  if (!f.corpus.empty()) sh.corpus = &corpus;
   sh.start = Clock::now();
   sh.deadline = sh.start + std::chrono::duration_cast<Clock::duration>(duration);
   const double cpu0 = CpuSeconds();
@@ -389,9 +497,20 @@ int Main(int argc, char** argv) {
   for (int i = 0; i < f.connections; i++) {
     threads.emplace_back(RunConnection, i, clients[i].get(), &sh, &stats[i]);
   }
+  std::FILE* progress = nullptr;
+  if (!f.progress_file.empty() && (progress = std::fopen(f.progress_file.c_str(), "a")) == nullptr) {
+    std::fprintf(stderr, "loge-loadgen: cannot open %s\n", f.progress_file.c_str());
+  }
   {
     std::unique_lock<std::mutex> l(sh.mu);
     const auto hard_stop = sh.deadline + std::chrono::duration_cast<Clock::duration>(*grace);
+    // One progress line per second until every connection is done.
+    auto all_done = [&] { return sh.done == f.connections; };
+    for (auto next = sh.start + kProgressInterval; progress != nullptr && next < hard_stop;
+         next += kProgressInterval) {
+      if (sh.done_cv.wait_until(l, next, all_done)) break;
+      WriteProgress(progress, sh);
+    }
     if (!sh.done_cv.wait_until(l, hard_stop, [&] { return sh.done == f.connections; })) {
       std::fprintf(stderr, "loge-loadgen: pushes still in flight %.0f s after the deadline; aborting them\n",
                    std::chrono::duration<double>(*grace).count());
@@ -399,12 +518,13 @@ int Main(int argc, char** argv) {
     }
   }
   for (auto& t : threads) t.join();
+  if (progress != nullptr) std::fclose(progress);
   const double cpu_s = CpuSeconds() - cpu0;
 
   Stats total;
   // A run that ended at the deadline lasted until the deadline even if a
   // paced connection sent its last push earlier.
-  const bool by_lines = f.lines > 0 && sh.lines_claimed.load() >= f.lines;
+  const bool by_lines = (f.lines > 0 && sh.lines_claimed.load() >= f.lines) || !f.bodies.empty();
   Clock::time_point end = by_lines ? sh.start : sh.deadline;
   for (auto& s : stats) {
     total.pushes += s.pushes;

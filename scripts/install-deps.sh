@@ -8,9 +8,10 @@ APT_PACKAGES=(
   libboost-dev libsimdjson-dev libmsgpack-cxx-dev libprotobuf-dev protobuf-compiler
   libsnappy-dev zlib1g-dev libzstd-dev libsqlite3-dev libre2-dev libxxhash-dev
   libcurl4-openssl-dev libssl-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libbenchmark-dev zstd sqlite3 python3 python3-pytest clang libclang-rt-14-dev
+  libgtest-dev libbenchmark-dev zstd sqlite3 python3 python3-pytest python3-venv clang libclang-rt-14-dev
   chromium  # the web UI's browser tests (tests/e2e), driven by playwright-core
   ruby ruby-rspec ruby-railties ruby-webrick  # clients/ruby: the gem's rspec suite, its Railtie on Rails 6.1
+  rsyslog bsdutils  # the syslog interop tests (tests/interop): rsyslogd's omfwd and logger(1)
 )
 # Node runs the interop tests' third-party clients (tests/interop). A node
 # that is already there (Debian's, or NodeSource's, which bundles npm) is
@@ -38,6 +39,19 @@ INTEROP="$(cd "$(dirname "$0")/.." && pwd)/tests/interop"
 if [ ! "$INTEROP/node_modules/.package-lock.json" -nt "$INTEROP/package-lock.json" ]; then
   echo "install-deps: npm ci in tests/interop"
   (cd "$INTEROP" && npm ci --no-audit --no-fund --ignore-scripts)
+fi
+
+# The Python interop test's PyPI packages (the OpenTelemetry Python SDK and
+# its OTLP/HTTP exporter), exactly as pinned by tests/interop/requirements.txt,
+# in a venv of Debian's python3 (which refuses pip installs of its own).
+# Skipped when the venv is newer than the requirements.
+VENV="$INTEROP/.venv"
+if [ ! "$VENV/.installed" -nt "$INTEROP/requirements.txt" ]; then
+  echo "install-deps: pip install -r tests/interop/requirements.txt into tests/interop/.venv"
+  rm -rf "$VENV"
+  /usr/bin/python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -r "$INTEROP/requirements.txt"
+  touch "$VENV/.installed"
 fi
 
 # Go >= 1.22 for clients/go (log/slog; its go.mod says 1.22). Debian 12's own

@@ -18,11 +18,16 @@
 #include <vector>
 
 #include "bench/body_pool.h"
+#include "bench/body_pool_shippers.h"
+#include "ingest/decode_es_bulk.h"
 #include "ingest/decode_gzip.h"
 #include "ingest/decode_json.h"
 #include "ingest/decode_loki_proto.h"
 #include "ingest/decode_msgpack.h"
+#include "ingest/decode_jsonline.h"
+#include "ingest/decode_otlp.h"
 #include "ingest/decode_snappy.h"
+#include "ingest/decode_syslog.h"
 
 namespace loge::bench {
 namespace {
@@ -187,12 +192,86 @@ void BM_ProtobufOnly(benchmark::State& state) {
   Report(state, c, n);
 }
 
+// --- the shippers' formats (issue 16): the same lines, the generated
+// streams' labels as resource attributes, document fields or syslog header
+// fields, and each decoder told those are the label fields.
+
+const std::vector<std::string>& LabelFields() {
+  static const std::vector<std::string> f = ingest::SplitFieldList(kShipperLabelFields);
+  return f;
+}
+
+template <PushFormat F>
+const Corpus& ShipperCorpus() {
+  static const Corpus c = Build(F, Wrap::kNone);
+  return c;
+}
+
+void BM_DecodeOtlpProto(benchmark::State& state) {
+  ingest::OtlpOptions o;
+  o.label_attributes = LabelFields();
+  Run(state, ShipperCorpus<PushFormat::kOtlpProto>(), [&](const std::string& b, const ingest::Limits& l, Payload* p) {
+    ingest::OtlpRejects r;
+    return ingest::DecodeOtlpLogsProto(b, o, l, 1, p, &r);
+  });
+}
+
+void BM_DecodeOtlpJson(benchmark::State& state) {
+  ingest::OtlpOptions o;
+  o.label_attributes = LabelFields();
+  Run(state, ShipperCorpus<PushFormat::kOtlpJson>(), [&](const std::string& b, const ingest::Limits& l, Payload* p) {
+    ingest::OtlpRejects r;
+    return ingest::DecodeOtlpLogsJson(b, o, l, 1, p, &r);
+  });
+}
+
+void BM_DecodeEsBulk(benchmark::State& state) {
+  ingest::EsBulkOptions o;
+  o.doc.stream_fields = LabelFields();
+  Run(state, ShipperCorpus<PushFormat::kEsBulk>(), [&](const std::string& b, const ingest::Limits& l, Payload* p) {
+    std::vector<ingest::EsBulkItem> items;
+    return ingest::DecodeEsBulk(b, o, l, 1, p, &items);
+  });
+}
+
+void BM_DecodeJsonLine(benchmark::State& state) {
+  ingest::DocumentOptions o = ingest::DefaultJsonLineOptions();
+  o.stream_fields = LabelFields();
+  Run(state, ShipperCorpus<PushFormat::kJsonLine>(), [&](const std::string& b, const ingest::Limits& l, Payload* p) {
+    return ingest::DecodeJsonLines(b, o, l, 1, p);
+  });
+}
+
+// Octet-counted RFC 5424 over TCP: framing and decoding, as the listener
+// does per read (one body = one batch).
+void BM_DecodeSyslog(benchmark::State& state) {
+  Run(state, ShipperCorpus<PushFormat::kSyslog>(), [&](const std::string& b, const ingest::Limits& l, Payload* p) {
+    ingest::SyslogFramer framer(l.max_line_bytes + 65536);
+    ingest::SyslogDecoder d(l);
+    framer.Append(b);
+    std::string_view frame;
+    for (;;) {
+      auto r = framer.Next(&frame);
+      if (!r.ok()) return r.status();
+      if (!*r) break;
+      LOGE_RETURN_IF_ERROR(d.Add(frame, 1));
+    }
+    LOGE_ASSIGN_OR_RETURN(*p, d.Take());
+    return Status::OK();
+  });
+}
+
 BENCHMARK(BM_DecodeJson)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecodeMsgpack)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecodeProtobufSnappy)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecodeJsonGzip)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SnappyOnly)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ProtobufOnly)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeOtlpProto)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeOtlpJson)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeEsBulk)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeJsonLine)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeSyslog)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace loge::bench

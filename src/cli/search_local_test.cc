@@ -75,7 +75,7 @@ class SearchLocalMinio : public ::testing::Test {
     }
     server::ServerOptions o;
     o.api_key = kApiKey;
-    o.ingest.output_path = out_;
+    o.store.output_path = out_;
     o.http.address = "127.0.0.1";
     o.http.port = 0;
     o.object_store = store;

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "core/time.h"
+#include "ingest/json_document.h"
 #include "server/server.h"
 #include "tier/remote_reads.h"
 #include "tier/s3_store.h"
@@ -80,7 +81,7 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
   app->add_option("--listen", f->listen, "address to listen on")->capture_default_str();
   app->add_option("--buckets", f->buckets, "number of in-memory bucket workers")
       ->capture_default_str()->check(CLI::Range(1, 1024));
-  app->add_option("--payload-size", f->payload_size, "rows in a batch before it is flushed")
+  app->add_option("--payload-size", f->payload_size, "rows in a head batch before it is flushed (a batch also flushes at its byte share of --max-head-size)")
       ->capture_default_str()->check(CLI::Range(1, 10000000));
   app->add_option("--output-path", f->output_path, "directory for the data files and the WAL")->capture_default_str();
   app->add_option("--flush-interval", f->flush_interval, "how often a bucket flushes a non-empty batch")
@@ -102,17 +103,29 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(dur);
   app->add_option("--max-head-size", f->max_head_size, "unflushed bytes held in memory before pushes wait")
       ->capture_default_str()->check(size);
-  app->add_option("--compact-interval", f->compact_interval, "how often to merge flush files into segments (0 disables)")
+  app->add_option("--compact-interval", f->compact_interval,
+                  "how often background merges re-check their policy besides each new flush file (0 disables "
+                  "background merges: only POST /api/v1/admin/compact merges; docs/merges.md)")
       ->capture_default_str()->check(dur);
-  app->add_option("--compact-min-files", f->compact_min_files, "flush files needed before a compaction pass runs")
+  app->add_option("--compact-min-files", f->compact_min_files,
+                  "flush files that start a merge into a segment (so does --segment-size of their text)")
       ->capture_default_str()->check(CLI::Range(1, 100000));
-  app->add_option("--compact-level", f->compact_level,
-                  "zstd level of compacted segments: 19 stores ~2% smaller than 15 at ~5x the CPU")
+  app->add_option("--compact-max-age", f->compact_max_age, "longest a flush file waits for a merge")
+      ->capture_default_str()->check(dur);
+  app->add_option("--compact-level", f->compact_level, "zstd level of merged segments (docs/benchmarks.md)")
       ->capture_default_str()->check(CLI::Range(1, 19));
   app->add_option("--compact-block-filter-lines", f->compact_block_filter_lines,
-                  "lines per group of blocks that gets its own token and trigram filters in a segment (0 = one pair "
-                  "per segment only; docs/format-segment.md)")
+                  "lines per group of blocks with its own filter in every file (0 = no content filters; "
+                  "docs/format-segment.md)")
       ->capture_default_str()->check(CLI::Range(0, 1 << 24));
+  app->add_option("--segment-size", f->segment_size,
+                  "line text a merged segment aims at; a segment of half that is final and never merged again")
+      ->capture_default_str()->check(size);
+  app->add_option("--merge-threads", f->merge_threads, "merges that may run at once")
+      ->capture_default_str()->check(CLI::Range(1, 64));
+  app->add_option("--max-merge-backlog", f->max_merge_backlog,
+                  "flush files waiting for merges before flushes wait, and then pushes (429 after --backpressure-wait)")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
   app->add_option("--query-concurrency", f->query_concurrency, "max files a query scans in parallel")
       ->capture_default_str()->check(CLI::Range(1, 256));
   app->add_option("--max-body-size", f->max_body_size, "largest request body accepted (413 beyond)")
@@ -123,8 +136,9 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
                   "bearer token required by every read endpoint (query, labels, stats, ...); push stays open; "
                   "empty disables auth");
   app->add_option("--discover-log-levels", f->discover_log_levels,
-                  "add detected_level (from a level label or field, or level words in the line) to every pushed "
-                  "entry as structured metadata, as Loki does")
+                  "add detected_level (from a level label or field, OTLP's severity, or level words in the line) "
+                  "as structured metadata to every entry pushed through Loki's push API, loge's own or OTLP, as "
+                  "Loki does")
       ->capture_default_str();
   app->add_option("--discover-service-name", f->discover_service_name,
                   "add a service_name label to streams pushed to /loki/api/v1/push (from service, app, ..., job; "
@@ -172,6 +186,26 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
                   "this node's id in object keys, 1-64 of A-Za-z0-9_- (default \"\": generated once and kept in "
                   "the catalog)")
       ->capture_default_str();
+  std::string otlp_default;
+  for (const auto& a : ingest::DefaultOtlpLabelAttributes()) otlp_default += (otlp_default.empty() ? "" : ",") + a;
+  app->add_option("--otlp-resource-labels", f->otlp_resource_labels,
+                  "OTLP resource attributes that become stream labels (dots become underscores), comma-separated; "
+                  "the rest is structured metadata (default: Loki's list, " + otlp_default + ")");
+  app->add_option("--es-message-field", f->es_message_field,
+                  "Elasticsearch bulk: fields holding the log line, first present wins (nested fields as a.b)")
+      ->capture_default_str();
+  app->add_option("--es-time-field", f->es_time_field,
+                  "Elasticsearch bulk: the field holding the time (RFC 3339 or unix seconds/ms/us/ns)")
+      ->capture_default_str();
+  app->add_option("--es-stream-fields", f->es_stream_fields,
+                  "Elasticsearch bulk: fields that become stream labels, comma-separated; the rest is metadata")
+      ->capture_default_str();
+  app->add_option("--es-version", f->es_version,
+                  "the Elasticsearch version GET / reports to Filebeat, Logstash and the clients")
+      ->capture_default_str();
+  app->add_option("--syslog-listen", f->syslog_listen,
+                  "host:port for syslog (RFC 5424 and 3164) over TCP and UDP, e.g. 0.0.0.0:514 (default \"\": off)")
+      ->capture_default_str();
   app->add_option("--log-level", f->log_level, "server log level")
       ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 }
@@ -183,12 +217,12 @@ int RunServe(const ServeFlags& f) {
   o.http.address = f.listen;
   o.http.max_body_bytes = *ParseByteSize(f.max_body_size);
   o.limits.max_line_bytes = *ParseByteSize(f.max_line_size);
-  auto& in = o.ingest;
+  auto& in = o.store;
   in.output_path = f.output_path;
   in.buckets = f.buckets;
   in.payload_size = static_cast<size_t>(f.payload_size);
   in.flush_interval = MustDuration(f.flush_interval);
-  in.flush_level = *ingest::CompressionLevel(f.flush_compression);
+  in.flush_level = *store::CompressionLevel(f.flush_compression);
   in.flush_workers = f.flush_workers > 0 ? f.flush_workers : std::max(f.buckets / 2, 2);
   in.flush_queue = f.flush_queue > 0 ? f.flush_queue : f.buckets;
   in.durable = f.durable;
@@ -196,15 +230,29 @@ int RunServe(const ServeFlags& f) {
   in.drop_on_backpressure = f.drop_on_backpressure;
   in.backpressure_wait = MustDuration(f.backpressure_wait);
   in.max_head_bytes = *ParseByteSize(f.max_head_size);
-  in.compact_interval = MustDuration(f.compact_interval);
-  in.compact_min_files = static_cast<size_t>(f.compact_min_files);
-  in.compact_level = f.compact_level;
-  in.compact_block_filter_lines = static_cast<size_t>(f.compact_block_filter_lines);
-  if (in.compact_interval < Duration(0)) {
+  in.merge_interval = MustDuration(f.compact_interval);
+  in.flush_merge_files = static_cast<size_t>(f.compact_min_files);
+  in.flush_merge_age = MustDuration(f.compact_max_age);
+  in.merge_level = f.compact_level;
+  in.group_lines = static_cast<size_t>(f.compact_block_filter_lines);
+  in.segment_bytes = *ParseByteSize(f.segment_size);
+  in.merge_threads = f.merge_threads;
+  in.max_backlog_files = static_cast<size_t>(f.max_merge_backlog);
+  if (in.merge_interval < Duration(0)) {
     std::fprintf(stderr, "loge: --compact-interval must not be negative\n");
     return 2;
   }
   o.engine.concurrency = f.query_concurrency;
+  if (!f.otlp_resource_labels.empty()) o.otlp.label_attributes = ingest::SplitFieldList(f.otlp_resource_labels);
+  o.es.doc.message_fields = ingest::SplitFieldList(f.es_message_field);
+  o.es.doc.time_field = f.es_time_field;
+  o.es.doc.stream_fields = ingest::SplitFieldList(f.es_stream_fields);
+  o.es_version = f.es_version;
+  o.syslog_listen = f.syslog_listen;
+  if (o.es.doc.message_fields.empty()) {
+    std::fprintf(stderr, "loge: --es-message-field must name at least one field\n");
+    return 2;
+  }
   o.api_key = f.api_key;
   o.discover.log_levels = f.discover_log_levels;
   o.discover.service_name = f.discover_service_name;
@@ -218,7 +266,7 @@ int RunServe(const ServeFlags& f) {
   }
 
   // The S3 cold tier. Declared before the server, so it outlives it: the
-  // ingester stops the uploader in Close(), before the catalog closes.
+  // store stops the uploader in Close(), before the catalog closes.
   std::unique_ptr<tier::S3Store> store;
   std::unique_ptr<tier::Uploader> uploader;
   if (!f.s3_bucket.empty()) {
@@ -283,6 +331,9 @@ int RunServe(const ServeFlags& f) {
   if (!srv.ok()) {
     spdlog::error("cannot start: {}", srv.status().ToString());
     return 1;
+  }
+  if ((*srv)->syslog_port() != 0) {
+    spdlog::info("syslog listening on tcp and udp port {}", (*srv)->syslog_port());
   }
   spdlog::info("listening on {}:{}", f.listen, (*srv)->port());
   int sig = 0;

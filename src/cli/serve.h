@@ -14,7 +14,7 @@ struct ServeFlags {
   int port = 3000;
   std::string listen = "0.0.0.0";
   int buckets = 4;
-  int payload_size = 1000;
+  int payload_size = 1000000;
   std::string output_path = "tmp/";
   std::string flush_interval = "1s";
   std::string flush_compression = "fastest";
@@ -28,10 +28,14 @@ struct ServeFlags {
   std::string max_line_size = "256KiB";
   std::string max_head_size = "48MiB";
   std::string backpressure_wait = "5s";
-  std::string compact_interval = "30s";
-  int compact_min_files = 8;
-  int compact_level = 15;
-  int compact_block_filter_lines = 1024;
+  std::string compact_interval = "10s";
+  int compact_min_files = 64;
+  int compact_level = 1;
+  int compact_block_filter_lines = 2048;
+  std::string compact_max_age = "5m";
+  std::string segment_size = "256MiB";
+  int merge_threads = 2;
+  int max_merge_backlog = 128;
   std::string log_level = "info";
   std::string api_key;  // --api-key
   bool discover_log_levels = true;    // --discover-log-levels
@@ -51,6 +55,13 @@ struct ServeFlags {
   int s3_frame_cache_size = 512;
   std::string s3_presign_expiry = "15m";
   std::string node_id;  // --node-id; "" = generated once, kept in the catalog
+  // Shippers' protocols (docs/push-formats.md).
+  std::string otlp_resource_labels;  // "" = Loki's default list
+  std::string es_message_field = "message,log,msg";
+  std::string es_time_field = "@timestamp";
+  std::string es_stream_fields = "host.name,service.name,app";
+  std::string es_version = "8.17.0";
+  std::string syslog_listen;  // "" = off
 };
 
 // Registers the serve flags on app (the root command and `serve` share them).

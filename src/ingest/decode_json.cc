@@ -11,8 +11,6 @@
 // "stream" or "values" key decodes as empty and is reported there.
 #include "ingest/decode_json.h"
 
-#include <mutex>
-
 #include <simdjson.h>
 
 #include <algorithm>
@@ -22,17 +20,12 @@
 
 #include "core/json_writer.h"
 #include "core/time.h"
+#include "ingest/json_scratch.h"
 
 namespace loge::ingest {
 namespace {
 
 namespace dom = simdjson::dom;
-
-// Bodies up to this size leave their thread-local buffers (the padded copy and
-// simdjson's tape, ~15x the input) in place for the next call; a bigger one
-// frees them so one outsized push does not pin memory in every HTTP worker.
-// Promtail, Alloy and Vector batch about 1 MiB.
-constexpr size_t kRetainBytes = 2 << 20;
 
 // Longest piece of user text quoted back in an error message.
 constexpr size_t kMaxQuotedBytes = 64;
@@ -40,64 +33,6 @@ constexpr size_t kMaxQuotedBytes = 64;
 // Fewest bytes one valid value can take (["0",""]); bounds how much we reserve
 // from a hostile array count before its elements are checked.
 constexpr size_t kMinValueBytes = 8;
-
-// Per-thread scratch reused across calls.
-struct Scratch {
-  std::unique_ptr<char[]> buf;  // body copy + SIMDJSON_PADDING zero bytes
-  size_t cap = 0;               // bytes allocated in buf
-  dom::parser parser;           // owns the tape the decoded elements point into
-};
-
-// A small pool of scratches shared by all threads. A thread-local scratch per
-// handler thread kept ~15x the largest body of each of them alive (simdjson's
-// tape); the pool keeps at most kPooledScratches, about the number of
-// decodes that run at once on a small machine.
-constexpr size_t kPooledScratches = 4;
-
-class ScratchPool {
- public:
-  std::unique_ptr<Scratch> Take() {
-    std::lock_guard<std::mutex> l(mu_);
-    if (free_.empty()) return std::make_unique<Scratch>();
-    auto s = std::move(free_.back());
-    free_.pop_back();
-    return s;
-  }
-  void Give(std::unique_ptr<Scratch> s) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (free_.size() < kPooledScratches) free_.push_back(std::move(s));
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::unique_ptr<Scratch>> free_;
-};
-
-ScratchPool& Pool() {
-  static ScratchPool* pool = new ScratchPool();  // lives until exit
-  return *pool;
-}
-
-// Copies body into s->buf followed by the padding simdjson reads past the end.
-const char* PaddedCopy(Scratch* s, std::string_view body) {
-  const size_t need = body.size() + simdjson::SIMDJSON_PADDING;
-  if (s->cap < need) {
-    const size_t cap = std::max(need, s->cap * 2);
-    s->buf = std::make_unique_for_overwrite<char[]>(cap);
-    s->cap = cap;
-  }
-  if (!body.empty()) std::memcpy(s->buf.get(), body.data(), body.size());
-  std::memset(s->buf.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
-  return s->buf.get();
-}
-
-void ReleaseIfLarge(Scratch* s) {
-  if (s->cap > kRetainBytes + simdjson::SIMDJSON_PADDING) {
-    s->buf.reset();
-    s->cap = 0;
-  }
-  if (s->parser.capacity() > kRetainBytes) s->parser = dom::parser();
-}
 
 const char* TypeName(dom::element_type t) {
   switch (t) {
@@ -263,22 +198,21 @@ Status DecodeDocument(dom::element root, size_t body_bytes, Payload* out) {
 
 Status DecodeJsonPush(std::string_view body, const Limits& limits, Payload* out) {
   out->streams.clear();
-  std::unique_ptr<Scratch> held = Pool().Take();
-  Scratch& scratch = *held;
-  const char* padded = PaddedCopy(&scratch, body);
-  dom::element root;
-  const simdjson::error_code err =
-      scratch.parser.parse(padded, body.size(), /*realloc_if_needed=*/false).get(root);
   Status st;
-  if (err == simdjson::MEMALLOC) {
-    st = Status::ResourceExhausted("decoding JSON push body: out of memory");
-  } else if (err != simdjson::SUCCESS) {
-    st = Status::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(err));
-  } else {
-    st = DecodeDocument(root, body.size(), out);
+  {
+    JsonScratch scratch;  // the elements below point into it: walk before it goes
+    const char* padded = scratch.Pad(body);
+    dom::element root;
+    const simdjson::error_code err =
+        scratch.parser().parse(padded, body.size(), /*realloc_if_needed=*/false).get(root);
+    if (err == simdjson::MEMALLOC) {
+      st = Status::ResourceExhausted("decoding JSON push body: out of memory");
+    } else if (err != simdjson::SUCCESS) {
+      st = Status::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(err));
+    } else {
+      st = DecodeDocument(root, body.size(), out);
+    }
   }
-  ReleaseIfLarge(&scratch);  // root points into the parser: only after the walk
-  Pool().Give(std::move(held));
   LOGE_RETURN_IF_ERROR(st);
   return ValidatePayload(out, limits);
 }

@@ -6,9 +6,11 @@
 // "unknown"), normalised to trace, debug, info, warn, error, critical,
 // fatal.
 //
-// Applied to a decoded payload before Ingester::Push by the push handlers
-// (flags --discover-service-name, --discover-log-levels; both on by
-// default).
+// Applied to a decoded payload before store::Store::Push by the push paths
+// that follow Loki (its push API, OTLP, loge's own push: Server::
+// StoreDiscovered), as flags --discover-service-name and
+// --discover-log-levels allow (both on by default). The one place that
+// decides detected_level: OTLP's severity arrives here as metadata.
 //
 // Thread-safety: pure functions.
 #pragma once

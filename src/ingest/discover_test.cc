@@ -26,6 +26,29 @@ TEST(Discover, DetectedLevelComesFromLabelsMetadataFieldsThenWords) {
   check({}, "", "plain text", "unknown");
 }
 
+// OTLP records reach discovery with severity_text and severity_number as
+// metadata (decode_otlp.h): the level comes from them here, in the one place
+// that decides detected_level for every push path.
+TEST(Discover, OtlpSeverityTextThenNumberGivesDetectedLevel) {
+  auto check = [](const std::string& meta, const std::string& want) {
+    SCOPED_TRACE(meta);
+    EXPECT_EQ(DetectLevel({{"service_name", "checkout"}}, meta, "payment failed"), want);
+  };
+  check(R"({"severity_text":"ERROR","severity_number":"17"})", "error");
+  check(R"({"severity_number":"1"})", "trace");
+  check(R"({"severity_number":"8"})", "debug");
+  check(R"({"severity_number":"9"})", "info");
+  check(R"({"severity_number":"13"})", "warn");
+  check(R"({"severity_number":"24"})", "fatal");
+  check(R"({"severity_number":"99"})", "unknown");
+  check(R"({"severity_text":"WARNING"})", "warn");
+  check(R"({"severity_text":"Err"})", "error");
+  check(R"({"severity_text":"critical"})", "critical");
+  check(R"({"severity_text":"notice"})", "notice");                      // Loki keeps unknown words
+  check(R"({"severity_text":"INFO","severity_number":"17"})", "info");  // a level field before the number
+  check(R"({"trace_id":"t"})", "unknown");  // neither: the line's words (none in "payment failed")
+}
+
 TEST(Discover, ServiceNameAndDetectedLevelAreAddedOnce) {
   Payload p;
   Stream s;

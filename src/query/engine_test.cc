@@ -7,6 +7,7 @@
 
 #include "io/file_system.h"
 #include "storage/segment_writer.h"
+#include "storage/segment_writer_v1.h"
 #include "storage/zstd_vfs.h"
 
 namespace loge::query {
@@ -33,41 +34,66 @@ class FakeSource : public DataSource {
   std::vector<std::string> LabelKeys() override { return {}; }
 };
 
+// How EngineTest::AddFile writes a file. Format 2: group filters every
+// filter_lines lines when > 0 (with or without trigram keys), else none.
+// Format 1 (the old format, still read): none when filter_lines < 0,
+// whole-file token and trigram filters when 0, plus group filters every
+// filter_lines when > 0.
+struct Layout {
+  int format = 2;
+  int filter_lines = -1;
+  bool trigrams = true;
+};
+
+// A 32-hex id, the same for the same n.
+std::string LongId(uint64_t n) {
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  uint64_t x = n * 0x9E3779B97F4A7C15ull + 12345;
+  for (int i = 0; i < 32; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    s.push_back(hex[(x >> 59) & 15]);
+  }
+  return s;
+}
+
 class EngineTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     std::string tmpl = ::testing::TempDir() + "/engineXXXXXX";
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
   }
 
-  // Writes rows (any order) as one file and registers it. filters < 0: no
-  // content filters (a flush file); else segment filters, plus group filters
-  // every `filters` lines when > 0.
-  void AddFile(std::vector<Row> rows, int filters = -1) {
+  // Writes rows (any order) as one file and registers it.
+  void AddFile(std::vector<Row> rows, Layout layout = {}) {
     std::map<Labels, std::vector<Entry>> by;
     for (auto& r : rows) by[r.labels].push_back(r.e);
-    storage::SegmentWriter w;
-    if (filters >= 0) w.EnableFilters(static_cast<size_t>(filters));
     for (auto& [l, es] : by) {
       std::stable_sort(es.begin(), es.end(), [](const Entry& a, const Entry& b) { return a.ts < b.ts; });
-      ASSERT_TRUE(w.AddStream(l, es).ok());
     }
-    storage::SegmentInfo info;
-    auto image = w.Finish(&info);
-    ASSERT_TRUE(image.ok());
     std::string path = dir_ + "/f" + std::to_string(src_.files.size()) + ".sqlite.zst";
-    ASSERT_TRUE(storage::WriteSegmentFile(io::DefaultFileSystem(), path, *image, {.level = 1}).ok());
-    storage::CatalogEntry e;
+    storage::SegmentInfo info;
+    if (layout.format == 2) {
+      storage::SegmentWriterOptions wo;
+      wo.group_lines = layout.filter_lines > 0 ? static_cast<size_t>(layout.filter_lines) : 0;
+      wo.trigram_filters = layout.trigrams;
+      storage::SegmentWriter w(wo);
+      for (auto& [l, es] : by) ASSERT_TRUE(w.AddStream(l, es).ok());
+      ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 1, &info).ok());
+      if (info.filters) groups_ += info.filters->groups.size();
+    } else {
+      storage::SegmentWriterV1 w;
+      if (layout.filter_lines >= 0) w.EnableFilters(static_cast<size_t>(layout.filter_lines));
+      for (auto& [l, es] : by) ASSERT_TRUE(w.AddStream(l, es).ok());
+      auto image = w.Finish(&info);
+      ASSERT_TRUE(image.ok());
+      ASSERT_TRUE(storage::WriteV1File(io::DefaultFileSystem(), path, *image).ok());
+      info.format_version = 1;
+      groups_ += w.TEST_groups();
+    }
+    storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kSegment, path, info, 0);
     e.id = static_cast<int64_t>(src_.files.size()) + 1;
-    e.path = path;
-    e.min_ts = info.min_ts;
-    e.max_ts = info.max_ts;
-    e.rows = info.rows;
-    e.label_keys = info.label_keys;
-    e.token_filter = info.token_filter;
-    e.trigram_filter = info.trigram_filter;
-    groups_ += info.block_groups;
     src_.files.push_back(std::make_shared<storage::FileHandle>(e, path, nullptr));
     all_.insert(all_.end(), rows.begin(), rows.end());
   }
@@ -103,16 +129,26 @@ TEST_F(EngineTest, MatchesBruteForceOnRandomDataAndQueries) {
     if (rng() % 2) r.labels.push_back({"env", rng() % 2 ? "prod" : "dev"});
     r.e.ts = base + static_cast<int64_t>(rng() % 1000);
     r.e.line = std::string(words[rng() % 7]) + " " + std::to_string(rng() % 100) + " " + words[rng() % 7];
-    // Rare ids, so group filters rule out most groups for some needles.
+    // Rare ids, so group filters rule out most groups for some needles:
+    // short ones (trigrams) and long hex-like ones (id keys).
     if (rng() % 10 == 0) r.e.line += " id=rq-" + std::to_string(rng() % 40) + "x";
+    if (rng() % 10 == 0) r.e.line += " trace=" + LongId(rng() % 40);
     return r;
   };
-  // Files without filters, with segment filters, and with group filters of a
-  // few blocks (the writer cuts blocks per stream, groups span streams).
-  for (int f = 0; f < 12; f++) {
+  // Files of both formats, without filters, with whole-file filters (format
+  // 1), and with group filters of a few blocks (the writer cuts blocks per
+  // stream, groups span streams), with and without trigram keys (format 2).
+  for (int f = 0; f < 16; f++) {
     std::vector<Row> rows;
-    for (int i = 0; i < 300; i++) rows.push_back(make_row(f * 800));  // overlapping windows
-    AddFile(rows, f % 3 == 0 ? -1 : f % 3 == 1 ? 0 : 1 + static_cast<int>(rng() % 60));
+    for (int i = 0; i < 300; i++) rows.push_back(make_row(f * 600));  // overlapping windows
+    const int g = 1 + static_cast<int>(rng() % 60);
+    switch (f % 5) {
+      case 0: AddFile(rows, {2, -1}); break;
+      case 1: AddFile(rows, {1, 0}); break;
+      case 2: AddFile(rows, {1, g}); break;
+      case 3: AddFile(rows, {2, g, true}); break;
+      default: AddFile(rows, {2, g, rng() % 2 == 0}); break;
+    }
   }
   ASSERT_GT(groups_, 12u);
   uint64_t groups_skipped = 0;
@@ -135,7 +171,15 @@ TEST_F(EngineTest, MatchesBruteForceOnRandomDataAndQueries) {
     }
     if (rng() % 3 == 0) q.matchers.push_back(*LabelMatcher::Make("env", "prod", MatchType::kEq));
     if (rng() % 2) q.line_filters.push_back(*LineFilter::Make(LineFilterType::kContains, words[rng() % 7]));
-    if (rng() % 3 == 0) {
+    if (rng() % 4 == 0) {
+      // A long id, whole or cut at either end (at least 16 bytes stay, so
+      // some needles have id keys), alone or or-ed.
+      std::string id = LongId(rng() % 45);
+      std::string needle = id.substr(rng() % 8, id.size() - 8 + rng() % 8);
+      std::vector<std::string> alts = {needle};
+      if (rng() % 3 == 0) alts.push_back(LongId(rng() % 45));
+      q.line_filters.push_back(*LineFilter::Make(LineFilterType::kContains, alts));
+    } else if (rng() % 3 == 0) {
       // A rare id, whole ("rq-7x") or cut ("q-7", "-17x"), alone or or-ed.
       std::string id = "rq-" + std::to_string(rng() % 45) + "x";
       std::string needle = id.substr(rng() % 2, id.size() - rng() % 2);
@@ -172,7 +216,7 @@ TEST_F(EngineTest, GroupFiltersReadOnlyTheCandidateBlocks) {
       rows.push_back(std::move(r));
     }
   }
-  AddFile(rows, 256);
+  AddFile(rows, {2, 256});
   ASSERT_GE(groups_, 24u);  // 8 streams x 4 blocks; a short last block joins the next
   Engine engine(EngineOptions{}, &src_);
   Query q;
@@ -214,7 +258,22 @@ TEST_F(EngineTest, SmallLimitOpensOnlyTheNewestFiles) {
 
 // A narrow window on one stream reads the frames of the blocks in the window,
 // not one frame per newer block of the stream (blocks_by_stream holds min_ts).
+void NarrowWindowCase(EngineTest* t, Layout layout, uint64_t max_frames);
+
 TEST_F(EngineTest, NarrowWindowOnOneStreamReadsFewFrames) {
+  // Format 1: header and schema, streams, the index, the block: 4 frames
+  // here, where testing min_ts in the table rows read 19 (every frame of
+  // newer blocks).
+  NarrowWindowCase(this, {1, 0}, 8);
+}
+
+TEST_F(EngineTest, NarrowWindowOnOneStreamReadsFewFramesFormat2) {
+  // Format 2: the head frame, the tail frames the index and block rows are
+  // in, and the one text frame of the block.
+  NarrowWindowCase(this, {2, 1024}, 8);
+}
+
+void NarrowWindowCase(EngineTest* t, Layout layout, uint64_t max_frames) {
   std::vector<Row> rows;
   for (int s = 0; s < 2; s++) {
     for (int i = 0; i < 40000; i++) {
@@ -225,8 +284,8 @@ TEST_F(EngineTest, NarrowWindowOnOneStreamReadsFewFrames) {
       rows.push_back(std::move(r));
     }
   }
-  AddFile(rows, 0);  // 2 x 157 blocks
-  Engine engine(EngineOptions{}, &src_);
+  t->AddFile(rows, layout);  // 2 x 157 blocks
+  Engine engine(EngineOptions{}, &t->src_);
   Query q;
   q.matchers.push_back(*LabelMatcher::Make("app", "web", MatchType::kEq));
   q.start = 100000;  // rows 10000..10009 of stream 1: one block, 3/4 of the stream is newer
@@ -237,9 +296,7 @@ TEST_F(EngineTest, NarrowWindowOnOneStreamReadsFewFrames) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->hits.size(), 10u);
   EXPECT_EQ(r->hits[0].ts, 100091);
-  // Header and schema, streams, the index, the block: 4 frames here, where
-  // testing min_ts in the table rows read 19 (every frame of newer blocks).
-  EXPECT_LE(storage::GetVfsStats().frames_decompressed - before, 8u);
+  EXPECT_LE(storage::GetVfsStats().frames_decompressed - before, max_frames);
 }
 
 TEST_F(EngineTest, TimeWindowPrunesFilesWithoutOpeningThem) {

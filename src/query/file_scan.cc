@@ -31,14 +31,18 @@ NeedleSet NeedlesOf(const Query& q) {
   NeedleSet needles;
   for (const auto& lf : q.line_filters) {
     if (lf.type() != LineFilterType::kContains) continue;
-    auto& alts = needles.emplace_back();
-    for (const auto& n : lf.needles()) alts.push_back(storage::KeysForNeedle(n));
+    auto& alts = needles.v1.emplace_back();
+    auto& alts2 = needles.v2.emplace_back();
+    for (const auto& n : lf.needles()) {
+      alts.push_back(storage::KeysForNeedle(n));
+      alts2.push_back(storage::KeysForNeedle2(n));
+    }
   }
   return needles;
 }
 
 bool MayHoldAll(std::string_view token_filter, std::string_view trigram_filter, const NeedleSet& needles) {
-  for (const auto& alternatives : needles) {
+  for (const auto& alternatives : needles.v1) {
     bool any_possible = false;
     for (const auto& n : alternatives) {
       if (MayHold(token_filter, trigram_filter, n)) {
@@ -58,6 +62,16 @@ PruneReason Prune(const storage::CatalogEntry& e, const Query& q, const NeedleSe
         !std::binary_search(e.label_keys.begin(), e.label_keys.end(), m.name())) {
       return PruneReason::kLabels;
     }
+  }
+  if (needles.empty()) return PruneReason::kKeep;
+  if (e.format >= 2) {
+    if (e.filters) {
+      const storage::UsableKeys keys = storage::UsableKeysFor(*e.filters, needles.v2);
+      if (keys.prunes && storage::CandidateGroups(*e.filters, keys, q.start, q.end).empty()) {
+        return PruneReason::kFilter;
+      }
+    }
+    return PruneReason::kKeep;
   }
   if (!MayHoldAll(e.token_filter, e.trigram_filter, needles)) return PruneReason::kFilter;
   return PruneReason::kKeep;

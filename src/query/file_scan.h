@@ -17,22 +17,31 @@
 #include "core/types.h"
 #include "query/engine.h"
 #include "storage/file_set.h"
+#include "storage/filters.h"
 #include "storage/terms.h"
 
 namespace loge::query {
 
-// Per |= filter of a query, the filter keys of each of its alternatives.
-using NeedleSet = std::vector<std::vector<storage::NeedleKeys>>;
+// Per |= filter of a query, the filter keys of each of its alternatives, in
+// both formats' key schemes (format 1: token and hashed-trigram keys;
+// format 2: dense trigram and id keys, storage/keys.h).
+struct Needles {
+  std::vector<std::vector<storage::NeedleKeys>> v1;
+  storage::NeedleSet2 v2;
+  bool empty() const { return v1.empty(); }
+};
+using NeedleSet = Needles;
 NeedleSet NeedlesOf(const Query& q);
 
-// False when, for some |= filter, the serialized filters (empty = none) rule
-// out every alternative.
+// Format 1: false when, for some |= filter, the serialized whole-file filters
+// (empty = none) rule out every alternative.
 bool MayHoldAll(std::string_view token_filter, std::string_view trigram_filter, const NeedleSet& needles);
 
 enum class PruneReason { kKeep, kTime, kLabels, kFilter };
 // Decides from the catalog row alone whether a file can hold an answer: its
 // time bounds, its label keys (unless unknown, as for segments adopted from a
-// bucket listing), its token and trigram filters.
+// bucket listing), its filters (format 1: whole-file token and trigram
+// filters; format 2: its group filters, of which one must admit the needles).
 PruneReason Prune(const storage::CatalogEntry& e, const Query& q, const NeedleSet& needles);
 
 // A block can hold a match only if, for every |= filter, one of its

@@ -410,10 +410,8 @@ TEST(Logql, OrFilterFindsEveryAlternativeThroughTheEngine) {
   ASSERT_TRUE(w.AddStream({{"app", "a"}}, a_rows).ok());
   ASSERT_TRUE(w.AddStream({{"app", "b"}}, b_rows).ok());
   storage::SegmentInfo info;
-  auto image = w.Finish(&info);
-  ASSERT_TRUE(image.ok()) << image.status().ToString();
   std::string path = tmpl + "/f0.sqlite.zst";
-  ASSERT_TRUE(storage::WriteSegmentFile(io::DefaultFileSystem(), path, *image, {.level = 1}).ok());
+  ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 1, &info).ok());
   storage::CatalogEntry ce;
   ce.id = 1;
   ce.path = path;

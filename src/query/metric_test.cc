@@ -12,6 +12,7 @@
 #include "query/engine.h"
 #include "query/metric.h"
 #include "storage/segment_writer.h"
+#include "storage/segment_writer_v1.h"
 
 namespace loge::query {
 namespace {
@@ -46,26 +47,30 @@ class MetricTest : public ::testing::Test {
     dir_ = tmpl;
   }
 
-  void AddFile(const std::vector<Row>& rows) {
+  // Writes rows as one file of the given segment format (2, or the old 1
+  // that stays readable) and registers it.
+  void AddFile(const std::vector<Row>& rows, int format = 2) {
     std::map<Labels, std::vector<Entry>> by;
     for (const auto& r : rows) by[r.labels].push_back(r.e);
-    storage::SegmentWriter w;
     for (auto& [l, es] : by) {
       std::stable_sort(es.begin(), es.end(), [](const Entry& a, const Entry& b) { return a.ts < b.ts; });
-      ASSERT_TRUE(w.AddStream(l, es).ok());
     }
-    storage::SegmentInfo info;
-    auto image = w.Finish(&info);
-    ASSERT_TRUE(image.ok());
     std::string path = dir_ + "/f" + std::to_string(src_.files.size()) + ".sqlite.zst";
-    ASSERT_TRUE(storage::WriteSegmentFile(io::DefaultFileSystem(), path, *image, {.level = 1}).ok());
-    storage::CatalogEntry e;
+    storage::SegmentInfo info;
+    if (format == 2) {
+      storage::SegmentWriter w;
+      for (auto& [l, es] : by) ASSERT_TRUE(w.AddStream(l, es).ok());
+      ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 1, &info).ok());
+    } else {
+      storage::SegmentWriterV1 w;
+      for (auto& [l, es] : by) ASSERT_TRUE(w.AddStream(l, es).ok());
+      auto image = w.Finish(&info);
+      ASSERT_TRUE(image.ok());
+      ASSERT_TRUE(storage::WriteV1File(io::DefaultFileSystem(), path, *image).ok());
+      info.format_version = 1;
+    }
+    storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kSegment, path, info, 0);
     e.id = static_cast<int64_t>(src_.files.size()) + 1;
-    e.path = path;
-    e.min_ts = info.min_ts;
-    e.max_ts = info.max_ts;
-    e.rows = info.rows;
-    e.label_keys = info.label_keys;
     src_.files.push_back(std::make_shared<storage::FileHandle>(e, path, nullptr));
   }
 
@@ -206,7 +211,7 @@ TEST_F(MetricTableTest, SeriesBeyondTheLimitAre400) {
   EXPECT_NE(r.status().message().find("maximum number of series (2)"), std::string::npos);
 }
 
-TEST_F(MetricTest, CountOverTimeMatchesBruteForceAndCountsBlocksFromHeaders) {
+TEST_F(MetricTest, CountAndBytesOverTimeMatchBruteForceAndCountBlocksFromHeadersInBothFormats) {
   std::mt19937_64 rng(7);
   const char* apps[] = {"web", "api", "db"};
   std::vector<Row> all;
@@ -221,7 +226,7 @@ TEST_F(MetricTest, CountOverTimeMatchesBruteForceAndCountsBlocksFromHeaders) {
       rows.push_back(r);
       all.push_back(r);
     }
-    AddFile(rows);
+    AddFile(rows, f % 2 == 0 ? 2 : 1);  // both formats: headers count alike
   }
   for (int i = 0; i < 300; i++) {
     Row r{{{"app", "web"}}, {1200 * kSec + i * kSec / 3, "error head", ""}};
@@ -229,18 +234,21 @@ TEST_F(MetricTest, CountOverTimeMatchesBruteForceAndCountsBlocksFromHeaders) {
     all.push_back(r);
   }
   for (const std::string& q : {std::string(R"(sum by (app) (count_over_time({app=~".+"}[5m])))"),
-                               std::string(R"(sum by (app) (count_over_time({app=~".+"} |= "error" [1m])))")}) {
+                               std::string(R"(sum by (app) (count_over_time({app=~".+"} |= "error" [1m])))"),
+                               std::string(R"(sum by (app) (bytes_over_time({app=~".+"}[5m])))")}) {
     SCOPED_TRACE(q);
     const int64_t step = 60 * kSec, start = 0, end = 1320 * kSec;
     auto r = Eval(q, start, end, step);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     const int64_t range = q.find("[5m]") != std::string::npos ? 300 * kSec : 60 * kSec;
     const bool filter = q.find("error") != std::string::npos;
+    const bool bytes = q.find("bytes_over_time") != std::string::npos;
     std::map<std::string, std::map<int64_t, double>> want;
     for (const auto& row : all) {
       if (filter && row.e.line.find("error") == std::string::npos) continue;
+      const double v = bytes ? static_cast<double>(row.e.line.size()) : 1;
       for (int64_t t = start; t <= end; t += step) {
-        if (row.e.ts > t - range && row.e.ts <= t) want[row.labels[0].second][t]++;
+        if (row.e.ts > t - range && row.e.ts <= t) want[row.labels[0].second][t] += v;
       }
     }
     std::map<std::string, std::map<int64_t, double>> got;

@@ -9,6 +9,7 @@
 
 #include "query/file_scan.h"
 #include "storage/block.h"
+#include "storage/filters.h"
 #include "storage/fuse_filter.h"
 #include "storage/segment_reader.h"
 #include "storage/zstd_vfs.h"
@@ -31,7 +32,7 @@ struct RareKeys {
 
 RareKeys RareTrigrams(std::string_view common, const NeedleSet& needles) {
   RareKeys r;
-  for (const auto& alternatives : needles) {
+  for (const auto& alternatives : needles.v1) {
     auto& f = r.filters.emplace_back();
     bool prunable = true;
     for (const auto& n : alternatives) {
@@ -68,6 +69,54 @@ bool GroupMayHold(std::string_view group_filter, const RareKeys& rare) {
   return true;
 }
 
+// A run of blocks [first_block, last_block] whose group filter admits the
+// query's needles.
+struct GroupRange {
+  int64_t first_block, last_block, min_ts, max_ts;
+};
+
+// The groups of blocks worth reading, newest first, into *out; false when the
+// plain newest-first scan is the better plan (no needles, no usable filter,
+// or more than half the groups qualify: then the early stop on the k-th row
+// serves a common needle better). Format 2: the group filters came with the
+// catalog row (or were read at open) and take the v2 keys; format 1: the
+// file's block_filters table, after the needles' common trigrams are dropped.
+Result<bool> GroupsToRead(const storage::FileHandle& f, storage::SegmentReader* reader, const Query& q,
+                          const NeedleSet& needles, std::vector<GroupRange>* out, QueryStats* stats) {
+  if (needles.empty()) return false;
+  if (f.entry.format >= 2) {
+    if (!f.entry.filters) return false;
+    const storage::FileFilters& ff = *f.entry.filters;
+    const storage::UsableKeys keys = storage::UsableKeysFor(ff, needles.v2);
+    if (!keys.prunes) return false;
+    const auto candidates = storage::CandidateGroups(ff, keys, q.start, q.end);
+    if (ff.groups.empty() || candidates.size() * 2 > ff.groups.size()) return false;
+    stats->block_groups_skipped += ff.groups.size() - candidates.size();
+    for (size_t i : candidates) {
+      const auto& g = ff.groups[i];
+      out->push_back(GroupRange{g.first_block, g.last_block, g.min_ts, g.max_ts});
+    }
+  } else {
+    auto common = reader->ReadCommonTrigrams();
+    if (!common.ok() && common.status().code() != Code::kNotFound) return common.status();
+    if (!common.ok()) return false;
+    const RareKeys rare = RareTrigrams(*common, needles);
+    if (!rare.useful) return false;
+    LOGE_ASSIGN_OR_RETURN(auto all, reader->ReadBlockGroups());
+    for (const auto& g : all) {
+      if (g.max_ts < q.start || g.min_ts > q.end) continue;
+      if (GroupMayHold(g.trigrams, rare)) out->push_back(GroupRange{g.first_block, g.last_block, g.min_ts, g.max_ts});
+    }
+    if (all.empty() || out->size() * 2 > all.size()) {
+      out->clear();
+      return false;
+    }
+    stats->block_groups_skipped += all.size() - out->size();
+  }
+  std::sort(out->begin(), out->end(), [](const GroupRange& a, const GroupRange& b) { return a.max_ts > b.max_ts; });
+  return true;
+}
+
 // Raises the shared floor to `t` if it is higher.
 void RaiseFloor(std::atomic<int64_t>* bar, int64_t t) {
   int64_t cur = bar->load(std::memory_order_relaxed);
@@ -78,11 +127,9 @@ void RaiseFloor(std::atomic<int64_t>* bar, int64_t t) {
 // Scans one file into the consumer. `bar` is the best-known floor across all
 // workers: blocks whose max_ts is below it cannot contribute.
 //
-// With |= needles that have rare trigrams and a file with group filters
-// (block_filters), only the groups whose filters admit every needle are read:
-// a rare needle reads a few blocks instead of the file. When more than half
-// the groups qualify, the plain newest-first scan is kept, since its early
-// stop on the k-th row serves a common needle better.
+// With |= needles and a file whose group filters rule most groups out
+// (GroupsToRead), only the groups that may hold every needle are read: a
+// rare needle reads a few blocks instead of the file.
 Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& needles, RowConsumer* consumer,
                 std::atomic<int64_t>* bar, QueryStats* stats) {
   LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(OpenPath(f)));
@@ -113,27 +160,8 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
   auto threshold = [&] { return std::max(consumer->Floor(), bar->load(std::memory_order_relaxed)); };
 
   // Candidate groups, newest first, when group filters narrow the scan.
-  std::vector<storage::BlockGroup> groups;
-  bool use_groups = false;
-  RareKeys rare;
-  if (!needles.empty()) {
-    auto common = reader->ReadCommonTrigrams();
-    if (!common.ok() && common.status().code() != Code::kNotFound) return common.status();
-    if (common.ok()) rare = RareTrigrams(*common, needles);
-  }
-  if (rare.useful) {
-    LOGE_ASSIGN_OR_RETURN(auto all, reader->ReadBlockGroups());
-    for (auto& g : all) {
-      if (g.max_ts < q.start || g.min_ts > q.end) continue;
-      if (GroupMayHold(g.trigrams, rare)) groups.push_back(std::move(g));
-    }
-    use_groups = !all.empty() && groups.size() * 2 <= all.size();
-    if (use_groups) {
-      stats->block_groups_skipped += all.size() - groups.size();
-      std::sort(groups.begin(), groups.end(),
-                [](const storage::BlockGroup& a, const storage::BlockGroup& b) { return a.max_ts > b.max_ts; });
-    }
-  }
+  std::vector<GroupRange> groups;
+  LOGE_ASSIGN_OR_RETURN(bool use_groups, GroupsToRead(f, reader.get(), q, needles, &groups, stats));
 
   std::vector<storage::RowView> rows;
   std::vector<ScanRow> passed;
@@ -200,7 +228,7 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
 
 uint64_t BlockHeader::LineBytes() const {
   if (cursor == nullptr || n == 0) return 0;
-  return cursor->lines().size() - (n - 1);
+  return cursor->line_bytes();
 }
 
 FilePlan PlanFiles(const std::vector<FileRef>& files, const Query& q, bool keep_remote_apart, QueryStats* stats) {

@@ -59,8 +59,8 @@ struct BlockHeader {
   int64_t max_ts = 0;
   uint32_t n = 0;
   const storage::BlockCursor* cursor = nullptr;  // null for head rows
-  // Bytes of the block's lines (lines joined by '\n', so minus n - 1
-  // separators): read from the stored text without decoding any row.
+  // Bytes of the block's lines, separators not counted, without decoding
+  // any row (format 2: from the block's row, its text unread).
   uint64_t LineBytes() const;
 };
 

@@ -1,13 +1,13 @@
 #include "server/handler_admin_tier.h"
 
 #include "core/json_writer.h"
-#include "ingest/ingester.h"
+#include "store/store.h"
 #include "server/server.h"
 
 namespace loge::server {
 
-HttpResponse HandleAdminRotate(ingest::Ingester* ingester, HttpRequest&) {
-  auto counts = ingester->RunCatalogWorkerNow();
+HttpResponse HandleAdminRotate(store::Store* store, HttpRequest&) {
+  auto counts = store->RunCatalogWorkerNow();
   if (!counts.ok()) return ErrorFromStatus(counts.status());
   JsonWriter w;
   w.BeginObject();

@@ -15,12 +15,12 @@
 
 #include "server/http_server.h"
 
-namespace loge::ingest {
-class Ingester;
+namespace loge::store {
+class Store;
 }
 
 namespace loge::server {
 
-HttpResponse HandleAdminRotate(ingest::Ingester* ingester, HttpRequest& req);
+HttpResponse HandleAdminRotate(store::Store* store, HttpRequest& req);
 
 }  // namespace loge::server

@@ -30,10 +30,7 @@ HttpResponse Server::HandleLokiPush(HttpRequest& req) {
   // X-Scope-OrgID (the tenant) is accepted and ignored: loge has one tenant.
   Payload p;
   Status st = DecodePushBody(req, /*loki=*/true, &p);
-  if (st.ok()) {
-    ingest::DiscoverFields(opts_.discover, &p);
-    st = ingester_->Push(std::move(p));
-  }
+  if (st.ok()) st = StoreDiscovered(std::move(p), /*service_name=*/true);
   if (!st.ok()) return TextError(st);
   HttpResponse r;
   r.status = 204;

@@ -11,7 +11,7 @@ std::unique_ptr<Server> StartServer() {
   std::string dir = ::testing::TempDir() + "/lokiXXXXXX";
   EXPECT_NE(mkdtemp(dir.data()), nullptr);
   ServerOptions o;
-  o.ingest.output_path = dir;
+  o.store.output_path = dir;
   o.http.address = "127.0.0.1";
   o.http.port = 0;
   o.http.io_threads = 1;

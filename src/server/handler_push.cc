@@ -7,6 +7,7 @@
 #include "ingest/decode_gzip.h"
 #include "ingest/decode_loki_proto.h"
 #include "ingest/decode_msgpack.h"
+#include "server/handler_ingest.h"
 #include "server/server.h"
 
 namespace loge::server {
@@ -14,16 +15,6 @@ namespace loge::server {
 namespace {
 
 enum class BodyFormat { kJson, kMsgpack, kProtobuf };
-
-// "Application/JSON; charset=utf-8" -> "application/json".
-std::string MediaType(std::string_view ct) {
-  std::string_view t = ct.substr(0, ct.find(';'));
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-  while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-  std::string out(t);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 bool FormatOf(const std::string& type, BodyFormat* f) {
   if (type == "application/json") {
@@ -40,6 +31,28 @@ bool FormatOf(const std::string& type, BodyFormat* f) {
 
 }  // namespace
 
+std::string MediaType(std::string_view ct) {
+  std::string_view t = ct.substr(0, ct.find(';'));
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+  while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+  std::string out(t);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+Status UndoContentEncoding(HttpRequest* req, size_t max_bytes) {
+  const std::string enc = MediaType(req->Header("content-encoding"));
+  if (enc.empty() || enc == "identity") return Status::OK();
+  if (enc != "gzip" && enc != "x-gzip" && enc != "deflate") {
+    return Status::Unsupported("unsupported Content-Encoding \"" + enc + "\" (want gzip, deflate or identity)");
+  }
+  std::string inflated;
+  LOGE_RETURN_IF_ERROR(ingest::Inflate(
+      req->body, enc == "deflate" ? ingest::ZlibWrapper::kDeflate : ingest::ZlibWrapper::kGzip, max_bytes, &inflated));
+  req->body = std::move(inflated);
+  return Status::OK();
+}
+
 Status Server::DecodePushBody(HttpRequest& req, bool loki, Payload* out) {
   const size_t max_bytes = opts_.http.max_body_bytes;  // --max-body-size bounds the decoded body too
   const std::string type = MediaType(req.Header("content-type"));
@@ -53,18 +66,14 @@ Status Server::DecodePushBody(HttpRequest& req, bool loki, Payload* out) {
   }
 
   const std::string enc = MediaType(req.Header("content-encoding"));
-  if (enc == "gzip" || enc == "x-gzip" || enc == "deflate") {
-    std::string inflated;
-    LOGE_RETURN_IF_ERROR(ingest::Inflate(
-        req.body, enc == "deflate" ? ingest::ZlibWrapper::kDeflate : ingest::ZlibWrapper::kGzip, max_bytes, &inflated));
-    req.body = std::move(inflated);
-  } else if (enc == "snappy") {
+  if (enc == "snappy") {
     // Clients such as Vector label protobuf pushes this way; protobuf
     // bodies are snappy blocks anyway, so Loki ignores it, and so do we.
     if (format != BodyFormat::kProtobuf) {
       return Status::Unsupported("Content-Encoding \"snappy\" applies only to protobuf bodies");
     }
-  } else if (!enc.empty() && enc != "identity") {
+  } else if (Status st = UndoContentEncoding(&req, max_bytes); !st.ok()) {
+    if (st.code() != Code::kUnsupported) return st;
     return Status::Unsupported("unsupported Content-Encoding \"" + enc +
                                "\" (want gzip, deflate, identity, or snappy with protobuf)");
   }
@@ -77,19 +86,21 @@ Status Server::DecodePushBody(HttpRequest& req, bool loki, Payload* out) {
   return Status::Unsupported("unsupported body format");
 }
 
+Status Server::StoreDiscovered(Payload p, bool service_name) {
+  ingest::DiscoverOptions d = opts_.discover;
+  d.service_name = d.service_name && service_name;
+  ingest::DiscoverFields(d, &p);
+  return store_->Push(std::move(p));
+}
+
 HttpResponse Server::HandlePush(HttpRequest& req) {
   Payload p;
   Status st = DecodePushBody(req, /*loki=*/false, &p);
-  if (st.ok()) {
-    // loge's own push keeps its streams' labels as sent.
-    ingest::DiscoverOptions d = opts_.discover;
-    d.service_name = false;
-    ingest::DiscoverFields(d, &p);
-    st = ingester_->Push(std::move(p));
-  }
+  // loge's own push keeps its streams' labels as sent.
+  if (st.ok()) st = StoreDiscovered(std::move(p), /*service_name=*/false);
   if (!st.ok()) return ErrorFromStatus(st);
   HttpResponse r;
-  r.status = ingester_->durable() ? 200 : 202;
+  r.status = store_->durable() ? 200 : 202;
   r.body = R"({"status":"success"})";
   return r;
 }

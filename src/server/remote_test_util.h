@@ -15,15 +15,13 @@
 #include "io/file_system.h"
 #include "query/engine.h"
 #include "storage/file_set.h"
-#include "storage/fuse_filter.h"
-#include "storage/terms.h"
 #include "storage/segment_writer.h"
 #include "tier/minio_test_server.h"
 #include "tier/s3_store.h"
 
 namespace loge::testutil {
 
-// A compacted-style segment (256 KiB frames) of `streams` streams with
+// A merged-style segment (format 2, group filters) of `streams` streams with
 // `lines` lines each: stream s (label app="app<s>") has lines at
 // ts = base + i * 1000 + s, with random hex text that compresses poorly, so
 // the file spans many frames.
@@ -37,8 +35,10 @@ inline constexpr int64_t kBaseTs = 1'700'000'000'000'000'000;
 inline Segment BuildSegment(const std::string& dir, const std::string& name, int streams, int lines,
                             uint32_t seed = 1) {
   std::mt19937 rng(seed);
-  storage::SegmentWriter w;
-  std::vector<uint64_t> tokens, trigrams;
+  storage::SegmentWriterOptions wo;
+  wo.group_lines = 1024;  // as merges write them: group filters with trigram and id keys
+  wo.text_frame_bytes = 256 << 10;  // the remote tests count frames of this size
+  storage::SegmentWriter w(wo);
   static const char kHex[] = "0123456789abcdef";
   for (int s = 0; s < streams; s++) {
     std::vector<Entry> es;
@@ -46,36 +46,17 @@ inline Segment BuildSegment(const std::string& dir, const std::string& name, int
     for (int i = 0; i < lines; i++) {
       std::string line = "app" + std::to_string(s) + " req=" + std::to_string(i) + " id=";
       for (int k = 0; k < 96; k++) line.push_back(kHex[rng() & 15]);
-      storage::AddLineTokens(line, &tokens);
-      storage::AddLineTrigrams(line, &trigrams);
       es.push_back(Entry{kBaseTs + int64_t{i} * 1000 + s, std::move(line), ""});
     }
     Status st = w.AddStream({{"app", "app" + std::to_string(s)}, {"env", "test"}}, es);
     LOGE_ASSERT(st.ok(), st.ToString().c_str());
   }
-  // The content filters, as the compactor builds them.
-  std::string filters[2];
-  for (int k = 0; k < 2; k++) {
-    auto& keys = k == 0 ? tokens : trigrams;
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    auto f = storage::FuseFilter::Build(std::move(keys));
-    LOGE_ASSERT(f.ok(), f.status().ToString().c_str());
-    filters[k] = f->Serialize();
-  }
-  w.SetMetaBlob("token_filter", filters[0]);
-  w.SetMetaBlob("trigram_filter", filters[1]);
-  storage::SegmentInfo info;
-  auto image = w.Finish(&info);
-  LOGE_ASSERT(image.ok(), image.status().ToString().c_str());
   Segment seg;
   seg.path = io::JoinPath(dir, name);
-  auto bytes = storage::WriteSegmentFile(io::DefaultFileSystem(), seg.path, *image,
-                                         {.level = 1, .frame_size = 256 * 1024});
-  LOGE_ASSERT(bytes.ok(), bytes.status().ToString().c_str());
-  seg.entry = storage::EntryFor(storage::FileKind::kSegment, name, info, *bytes);
-  seg.entry.token_filter = filters[0];
-  seg.entry.trigram_filter = filters[1];
+  storage::SegmentInfo info;
+  Status st = w.WriteFile(io::DefaultFileSystem(), seg.path, 1, &info);
+  LOGE_ASSERT(st.ok(), st.ToString().c_str());
+  seg.entry = storage::EntryFor(storage::FileKind::kSegment, name, info, info.bytes);
   return seg;
 }
 

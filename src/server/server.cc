@@ -5,13 +5,14 @@
 #include "core/json_writer.h"
 #include "server/handler_admin_tier.h"
 #include "server/handler_explore.h"
+#include "server/handler_ingest.h"
 #include "server/web_assets.h"
 
 namespace loge::server {
 
 namespace {
 
-// Seconds a client should wait before retrying after a 429.
+// Seconds a client should wait before retrying after a 429 or 503.
 constexpr int kRetryAfterSeconds = 1;
 
 }  // namespace
@@ -27,7 +28,10 @@ HttpResponse ErrorFromStatus(const Status& st) {
       r.status = 429;
       r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
       break;
-    case Code::kUnavailable: r.status = 503; break;
+    case Code::kUnavailable:
+      r.status = 503;
+      r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
+      break;
     default: r.status = 500; break;
   }
   JsonWriter w;
@@ -45,14 +49,27 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
   std::unique_ptr<Server> s(new Server());
   s->opts_ = opts;
   s->auth_ = std::make_unique<ApiKeyAuth>(opts.api_key);
-  LOGE_ASSIGN_OR_RETURN(s->ingester_, ingest::Ingester::Open(opts.ingest));
-  s->engine_ = std::make_unique<query::Engine>(opts.engine, s->ingester_.get());
+  LOGE_ASSIGN_OR_RETURN(s->store_, store::Store::Open(opts.store));
+  s->engine_ = std::make_unique<query::Engine>(opts.engine, s->store_.get());
   Server* raw = s.get();
   s->http_ = std::make_unique<HttpServer>(opts.http, [raw](HttpRequest& req) { return raw->Handle(req); });
   Status st = s->http_->Start();
   if (!st.ok()) {
-    (void)s->ingester_->Close();
+    (void)s->store_->Close();
     return st;
+  }
+  if (!opts.syslog_listen.empty()) {
+    SyslogListenerOptions so;
+    so.listen = opts.syslog_listen;
+    so.limits = opts.limits;
+    store::Store* store = s->store_.get();
+    auto listener = SyslogListener::Start(so, [store](Payload p) { return store->Push(std::move(p)); });
+    if (!listener.ok()) {
+      s->http_->Stop();
+      (void)s->store_->Close();
+      return listener.status();
+    }
+    s->syslog_ = std::move(*listener);
   }
   return s;
 }
@@ -61,11 +78,14 @@ Server::~Server() { (void)Shutdown(); }
 
 int Server::port() const { return http_->port(); }
 
+int Server::syslog_port() const { return syslog_ ? syslog_->port() : 0; }
+
 Status Server::Shutdown() {
   if (shut_) return Status::OK();
   shut_ = true;
+  if (syslog_) syslog_->Stop();  // its last batches still reach the store
   if (http_) http_->Stop();
-  return ingester_ ? ingester_->Close() : Status::OK();
+  return store_ ? store_->Close() : Status::OK();
 }
 
 HttpResponse Server::Handle(HttpRequest& req) {
@@ -84,6 +104,40 @@ HttpResponse Server::Handle(HttpRequest& req) {
   if (p == "/loki/api/v1/push") {
     if (req.method != "POST") return method_not_allowed("POST");
     return HandleLokiPush(req);
+  }
+  // The shippers' protocols (docs/push-formats.md), open like the pushes.
+  if (p == "/otlp/v1/logs" || p == "/v1/logs") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return HandleOtlpLogs(req);
+  }
+  if (p == "/insert/jsonline") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    return HandleJsonLine(req);
+  }
+  // Elasticsearch: under /insert/elasticsearch, or at the root for the
+  // paths only Elasticsearch has (/_bulk, /<index>/_bulk, /_license, …),
+  // and / itself when an Elasticsearch client asks.
+  constexpr std::string_view kEsPrefix = "/insert/elasticsearch";
+  std::string_view es_path;
+  bool es = false;
+  if (p.starts_with(kEsPrefix) && (p.size() == kEsPrefix.size() || p[kEsPrefix.size()] == '/')) {
+    es = true;
+    es_path = std::string_view(p).substr(kEsPrefix.size());
+  } else if (p.starts_with("/_") || (p.ends_with("/_bulk") && !p.starts_with("/api/"))) {
+    es = true;
+    es_path = p;
+  } else if (p == "/" && (req.method == "GET" || req.method == "HEAD") && IsEsProbe(req)) {
+    es = true;
+    es_path = "/";
+  }
+  if (es) {
+    if (es_path == "/_bulk" || es_path.ends_with("/_bulk")) {
+      if (req.method != "POST" && req.method != "PUT") return method_not_allowed("POST, PUT");
+      std::string_view index = es_path.substr(0, es_path.size() - std::string_view("/_bulk").size());
+      while (index.starts_with('/')) index.remove_prefix(1);
+      return HandleEsBulk(req, index);
+    }
+    return HandleEsApi(req, es_path);
   }
   if (p == "/ready") {
     if (req.method != "GET") return method_not_allowed("GET");
@@ -124,7 +178,7 @@ HttpResponse Server::Handle(HttpRequest& req) {
   }
   if (p == "/api/v1/admin/rotate") {
     if (req.method != "POST") return method_not_allowed("POST");
-    return HandleAdminRotate(ingester_.get(), req);
+    return HandleAdminRotate(store_.get(), req);
   }
   if (p == "/api/v1/volume") {
     if (req.method != "GET") return method_not_allowed("GET");
@@ -146,7 +200,7 @@ HttpResponse Server::Handle(HttpRequest& req) {
 }
 
 HttpResponse Server::HandleStats(HttpRequest&) {
-  auto s = ingester_->Stats();
+  auto s = store_->Stats();
   JsonWriter w;
   w.BeginObject();
   w.Key("status");
@@ -179,20 +233,68 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.rejected_backpressure);
   w.Key("backpressure_waiting");
   w.Uint(s.backpressure_waiting);
+  // Merges (docs/merges.md). compacted_rows and compaction_seconds keep
+  // their old names for existing dashboards and scripts.
   w.Key("compacted_rows");
-  w.Uint(s.compacted_rows);
+  w.Uint(s.merged_rows);
   w.Key("compaction_seconds");
-  w.Raw(std::to_string(s.compaction_seconds));
+  w.Raw(std::to_string(s.merge_seconds));
+  w.Key("merges");
+  w.Uint(s.merges);
+  w.Key("merged_rows");
+  w.Uint(s.merged_rows);
+  w.Key("merge_seconds");
+  w.Raw(std::to_string(s.merge_seconds));
+  w.Key("merge_cpu_seconds");
+  w.Raw(std::to_string(s.merge_cpu_seconds));
+  w.Key("merges_running");
+  w.Uint(s.merges_running);
+  w.Key("merge_failures");
+  w.Uint(s.merge_failures);
+  w.Key("merge_backlog_files");
+  w.Uint(s.backlog_files);
+  w.Key("merge_backlog_bytes");
+  w.Uint(s.backlog_bytes);
+  w.Key("merge_lag_seconds");
+  w.Raw(std::to_string(s.merge_lag_seconds));
+  w.Key("flush_failures");
+  w.Uint(s.flush_failures);
+  w.Key("flush_stalls");
+  w.Uint(s.flush_stalls);
+  w.Key("flush_stalled");
+  w.Bool(s.flush_stalled);
+  w.Key("local_bytes");
+  w.Uint(s.local_bytes);
+  w.Key("line_bytes");
+  w.Uint(s.line_bytes);
+  w.Key("files_by_level");
+  w.BeginObject();
+  for (const auto& [level, n] : s.files_by_level) {
+    w.Key(std::to_string(level));
+    w.Uint(n);
+  }
+  w.EndObject();
+  if (syslog_) {  // --syslog-listen: what the listener stored, refused and dropped
+    const auto& c = syslog_->counters();
+    w.Key("syslog_stored");
+    w.Uint(c.stored.load());
+    w.Key("syslog_invalid");
+    w.Uint(c.invalid.load());
+    w.Key("syslog_udp_dropped");
+    w.Uint(c.udp_dropped.load());
+    w.Key("syslog_tcp_connections");
+    w.Uint(c.tcp_connections.load());
+  }
   w.EndObject();
   HttpResponse r;
   r.body = w.Take();
   return r;
 }
 
-// Forces a checkpoint and compaction now, so tests and operators never wait
-// for --compact-interval.
+// Flushes, checkpoints and merges until the layout is final, so tests,
+// benchmarks and operators never wait for background merges.
 HttpResponse Server::HandleCompact(HttpRequest&) {
-  Status st = ingester_->CompactNow();
+  Status st = store_->CompactNow();
   if (!st.ok()) return ErrorFromStatus(st);
   HttpResponse r;
   r.body = R"({"status":"success"})";

@@ -1,7 +1,7 @@
-// Server: the `loge serve` process. Owns the ingester (write path), the query
+// Server: the `loge serve` process. Owns the store (write path), the query
 // engine (read path) and the HTTP server, and routes requests between them.
 //
-// Threads: see HttpServer (I/O and handler pools) and Ingester (flush
+// Threads: see HttpServer (I/O and handler pools) and Store (flush
 // workers, ticker, checkpointer). Server itself adds none.
 #pragma once
 
@@ -11,12 +11,15 @@
 #include <string>
 
 #include "core/status.h"
+#include "ingest/decode_es_bulk.h"
 #include "ingest/decode_json.h"
+#include "ingest/decode_otlp.h"
 #include "ingest/discover.h"
-#include "ingest/ingester.h"
+#include "store/store.h"
 #include "query/engine.h"
 #include "server/auth.h"
 #include "server/http_server.h"
+#include "server/syslog_listener.h"
 
 namespace loge {
 class JsonWriter;
@@ -34,7 +37,7 @@ namespace loge::server {
 
 struct ServerOptions {
   std::string api_key;  // --api-key: bearer token for every read endpoint; empty = open
-  ingest::IngestOptions ingest;
+  store::StoreOptions store;
   ingest::Limits limits;
   query::EngineOptions engine;
   HttpServerOptions http;
@@ -48,11 +51,19 @@ struct ServerOptions {
   size_t max_query_series = 500;
   // Lifetime of the presigned URLs the search plan hands out (default 15 min).
   std::chrono::seconds presign_expiry{900};
+  // POST /otlp/v1/logs: which resource attributes become labels.
+  ingest::OtlpOptions otlp;
+  // POST /_bulk: the message, time and stream fields (--es-*-field(s)).
+  ingest::EsBulkOptions es;
+  // --es-version: the Elasticsearch version GET / reports to shippers.
+  std::string es_version = "8.17.0";
+  // --syslog-listen: "host:port" for syslog over TCP and UDP; "" = off.
+  std::string syslog_listen;
 };
 
 class Server {
  public:
-  // Opens the ingester (replaying the WAL) and then starts listening, so the
+  // Opens the store (replaying the WAL) and then starts listening, so the
   // port opens only once every acknowledged line is queryable again.
   static Result<std::unique_ptr<Server>> Start(const ServerOptions& opts);
   ~Server();
@@ -60,6 +71,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   int port() const;
+  // The syslog port (TCP and UDP), or 0 when --syslog-listen is off.
+  int syslog_port() const;
   // Graceful stop: stop accepting, finish in-flight requests, flush every
   // batch, close the WAL. Idempotent.
   Status Shutdown();
@@ -72,6 +85,12 @@ class Server {
   HttpResponse HandlePush(HttpRequest& req);
   HttpResponse HandleLokiPush(HttpRequest& req);  // handler_loki.cc
   HttpResponse HandleReady(HttpRequest& req);     // handler_loki.cc
+  HttpResponse HandleOtlpLogs(HttpRequest& req);  // handler_otlp.cc
+  HttpResponse HandleJsonLine(HttpRequest& req);  // handler_jsonline.cc
+  // handler_es.cc: POST /[<index>/]_bulk, and the other Elasticsearch
+  // paths (`api_path` is the path below the root or /insert/elasticsearch).
+  HttpResponse HandleEsBulk(HttpRequest& req, std::string_view default_index);
+  HttpResponse HandleEsApi(HttpRequest& req, std::string_view api_path);
   // GET/POST /loki/api/v1/query_range (range) and /loki/api/v1/query
   // (handler_loki_query.cc).
   HttpResponse HandleLokiQuery(HttpRequest& req, bool range);
@@ -82,6 +101,13 @@ class Server {
   // (handler_push.cc). `loki`: a missing or unknown Content-Type means
   // protobuf, as in Loki; otherwise it is Unsupported.
   Status DecodePushBody(HttpRequest& req, bool loki, Payload* out);
+  // Stores a decoded push after adding what Loki adds on ingest
+  // (ingest/discover.h, as --discover-* allow): detected_level on every
+  // entry, and a service_name label when `service_name` (Loki's push API;
+  // loge's own push keeps labels as sent, OTLP's mapper names the service).
+  // The push paths that emulate Loki (its push API, OTLP, loge's own) go
+  // through here; Elasticsearch bulk, JSON lines and syslog store as decoded.
+  Status StoreDiscovered(Payload p, bool service_name);
   HttpResponse HandleQuery(HttpRequest& req);
   HttpResponse HandleSearchPlan(HttpRequest& req);  // handler_search_plan.cc
   HttpResponse HandleLabels(HttpRequest& req);
@@ -90,15 +116,16 @@ class Server {
 
   ServerOptions opts_;
   std::unique_ptr<ApiKeyAuth> auth_;
-  std::unique_ptr<ingest::Ingester> ingester_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<SyslogListener> syslog_;  // null unless --syslog-listen
   std::atomic<bool> shut_{false};  // set first thing in Shutdown; /ready answers 503 from then on
 };
 
 // Status -> HTTP, in exactly one place: 400 InvalidArgument, 404 NotFound,
-// 413 PayloadTooLarge, 415 Unsupported, 429 ResourceExhausted (with
-// Retry-After), 503 Unavailable, 500 otherwise. Body {"status":"error","error":…}.
+// 413 PayloadTooLarge, 415 Unsupported, 429 ResourceExhausted and 503
+// Unavailable (both with Retry-After, so shippers retry), 500 otherwise. Body {"status":"error","error":…}.
 HttpResponse ErrorFromStatus(const Status& st);
 
 // Decodes a POST /api/v1/query body; an empty body is an all-defaults query.

@@ -3,6 +3,8 @@
 #include <simdjson.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "core/json_writer.h"
 #include "io/file_system.h"
 #include "storage/sqlite_util.h"
@@ -25,8 +27,14 @@ CREATE TABLE IF NOT EXISTS files(
   token_filter BLOB,
   trigram_filter BLOB,
   sealed_at INTEGER NOT NULL,
-  max_wal_seq INTEGER NOT NULL DEFAULT 0);
+  max_wal_seq INTEGER NOT NULL DEFAULT 0,
+  format INTEGER NOT NULL DEFAULT 1,
+  level INTEGER NOT NULL DEFAULT 0,
+  line_bytes INTEGER NOT NULL DEFAULT 0,
+  tenant TEXT NOT NULL DEFAULT '',
+  filters BLOB);
 CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retired(name TEXT PRIMARY KEY) WITHOUT ROWID;
 )sql";
 
 std::string KeysJson(const std::vector<std::string>& keys) {
@@ -67,6 +75,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir) {
   LOGE_RETURN_IF_ERROR(c->Exec("PRAGMA journal_mode=WAL"));
   LOGE_RETURN_IF_ERROR(c->Exec("PRAGMA synchronous=FULL"));
   LOGE_RETURN_IF_ERROR(c->Exec(kSchema));
+  LOGE_RETURN_IF_ERROR(c->MigrateLocked());
   return c;
 }
 
@@ -85,11 +94,33 @@ Status Catalog::Exec(const char* sql) {
   return Status::OK();
 }
 
+// Catalogs written before a column existed get it with its default, so
+// their rows read as format-1, level-0, default-tenant files.
+Status Catalog::MigrateLocked() {
+  std::vector<std::string> have;
+  {
+    Stmt st(db_, "PRAGMA table_info(files)");
+    if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+    while (sqlite3_step(st.get()) == SQLITE_ROW) have.emplace_back(ColumnView(st.get(), 1));
+  }
+  const std::pair<const char*, const char*> added[] = {
+      {"format", "ALTER TABLE files ADD COLUMN format INTEGER NOT NULL DEFAULT 1"},
+      {"level", "ALTER TABLE files ADD COLUMN level INTEGER NOT NULL DEFAULT 0"},
+      {"line_bytes", "ALTER TABLE files ADD COLUMN line_bytes INTEGER NOT NULL DEFAULT 0"},
+      {"tenant", "ALTER TABLE files ADD COLUMN tenant TEXT NOT NULL DEFAULT ''"},
+      {"filters", "ALTER TABLE files ADD COLUMN filters BLOB"},
+  };
+  for (const auto& [name, sql] : added) {
+    if (std::find(have.begin(), have.end(), name) == have.end()) LOGE_RETURN_IF_ERROR(Exec(sql));
+  }
+  return Status::OK();
+}
+
 Result<std::vector<CatalogEntry>> Catalog::List() {
   MutexLock l(&mu_);
   Stmt st(db_,
           "SELECT id, kind, tier, path, min_ts, max_ts, rows, bytes, label_keys, token_filter, trigram_filter, "
-          "sealed_at, max_wal_seq FROM files ORDER BY id");
+          "sealed_at, max_wal_seq, format, level, line_bytes, tenant, filters FROM files ORDER BY id");
   if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
   std::vector<CatalogEntry> out;
   int rc;
@@ -110,6 +141,15 @@ Result<std::vector<CatalogEntry>> Catalog::List() {
     e.trigram_filter = std::string(ColumnView(st.get(), 10));
     e.sealed_at = sqlite3_column_int64(st.get(), 11);
     e.max_wal_seq = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 12));
+    e.format = sqlite3_column_int(st.get(), 13);
+    e.level = sqlite3_column_int(st.get(), 14);
+    e.line_bytes = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 15));
+    e.tenant = std::string(ColumnView(st.get(), 16));
+    if (std::string_view blob = ColumnView(st.get(), 17); !blob.empty()) {
+      // A blob that does not parse leaves the row without filters: the file
+      // is then scanned, never wrongly pruned.
+      if (auto f = FileFilters::Deserialize(blob); f.ok()) e.filters = std::make_shared<const FileFilters>(std::move(*f));
+    }
     out.push_back(std::move(e));
   }
   if (rc != SQLITE_DONE) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
@@ -119,7 +159,8 @@ Result<std::vector<CatalogEntry>> Catalog::List() {
 Status Catalog::InsertLocked(CatalogEntry* e) {
   Stmt st(db_,
           "INSERT INTO files(kind, tier, path, min_ts, max_ts, rows, bytes, label_keys, token_filter, "
-          "trigram_filter, sealed_at, max_wal_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+          "trigram_filter, sealed_at, max_wal_seq, format, level, line_bytes, tenant, filters) "
+          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
   if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
   std::string keys = e->label_keys_known ? KeysJson(e->label_keys) : std::string(kUnknownKeys);
   sqlite3_stmt* s = st.get();
@@ -137,6 +178,14 @@ Status Catalog::InsertLocked(CatalogEntry* e) {
   else sqlite3_bind_blob(s, 10, e->trigram_filter.data(), static_cast<int>(e->trigram_filter.size()), SQLITE_STATIC);
   sqlite3_bind_int64(s, 11, e->sealed_at);
   sqlite3_bind_int64(s, 12, static_cast<int64_t>(e->max_wal_seq));
+  sqlite3_bind_int(s, 13, e->format);
+  sqlite3_bind_int(s, 14, e->level);
+  sqlite3_bind_int64(s, 15, static_cast<int64_t>(e->line_bytes));
+  sqlite3_bind_text(s, 16, e->tenant.data(), static_cast<int>(e->tenant.size()), SQLITE_STATIC);
+  std::string filters;
+  if (e->tier == Tier::kRemote && e->filters) filters = e->filters->Serialize();
+  if (filters.empty()) sqlite3_bind_null(s, 17);
+  else sqlite3_bind_blob(s, 17, filters.data(), static_cast<int>(filters.size()), SQLITE_STATIC);
   if (sqlite3_step(s) != SQLITE_DONE) return Status::IOError(path_ + ": insert " + e->path + ": " + sqlite3_errmsg(db_));
   e->id = sqlite3_last_insert_rowid(db_);
   return Status::OK();
@@ -178,19 +227,82 @@ Status Catalog::ReplaceMany(const std::vector<int64_t>& remove_ids, std::vector<
 
 Status Catalog::Remove(const std::vector<int64_t>& ids) { return ReplaceMany(ids, nullptr); }
 
-Status Catalog::SetRemote(int64_t id, const std::string& url) {
+Status Catalog::ReplaceRetiring(const std::vector<int64_t>& remove_ids, const std::vector<std::string>& retired,
+                                CatalogEntry* add) {
   MutexLock l(&mu_);
-  Stmt st(db_, "UPDATE files SET tier = ?1, path = ?2 WHERE id = ?3 AND tier = ?4");
+  LOGE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Status st;
+  {
+    Stmt del(db_, "DELETE FROM files WHERE id = ?1");
+    for (int64_t id : remove_ids) {
+      sqlite3_bind_int64(del.get(), 1, id);
+      if (sqlite3_step(del.get()) != SQLITE_DONE) {
+        st = Status::IOError(path_ + ": delete: " + sqlite3_errmsg(db_));
+        break;
+      }
+      sqlite3_reset(del.get());
+    }
+  }
+  if (st.ok()) {
+    Stmt ins(db_, "INSERT OR IGNORE INTO retired(name) VALUES(?1)");
+    for (const auto& n : retired) {
+      sqlite3_bind_text(ins.get(), 1, n.data(), static_cast<int>(n.size()), SQLITE_STATIC);
+      if (sqlite3_step(ins.get()) != SQLITE_DONE) {
+        st = Status::IOError(path_ + ": retire: " + sqlite3_errmsg(db_));
+        break;
+      }
+      sqlite3_reset(ins.get());
+    }
+  }
+  if (st.ok() && add) st = InsertLocked(add);
+  if (st.ok()) st = Exec("COMMIT");
+  if (!st.ok()) (void)Exec("ROLLBACK");
+  return st;
+}
+
+Result<std::vector<std::string>> Catalog::ListRetired() {
+  MutexLock l(&mu_);
+  Stmt st(db_, "SELECT name FROM retired");
+  if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) out.emplace_back(ColumnView(st.get(), 0));
+  if (rc != SQLITE_DONE) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  return out;
+}
+
+Status Catalog::ForgetRetired(const std::vector<std::string>& names) {
+  MutexLock l(&mu_);
+  Stmt st(db_, "DELETE FROM retired WHERE name = ?1");
+  for (const auto& n : names) {
+    sqlite3_bind_text(st.get(), 1, n.data(), static_cast<int>(n.size()), SQLITE_STATIC);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Status::IOError(path_ + ": forget: " + sqlite3_errmsg(db_));
+    sqlite3_reset(st.get());
+  }
+  return Status::OK();
+}
+
+Status Catalog::SetRemote(int64_t id, const std::string& url, const FileFiltersPtr& filters) {
+  MutexLock l(&mu_);
+  Stmt st(db_, "UPDATE files SET tier = ?1, path = ?2, filters = ?5 WHERE id = ?3 AND tier = ?4");
   if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
   sqlite3_bind_int(st.get(), 1, static_cast<int>(Tier::kRemote));
   sqlite3_bind_text(st.get(), 2, url.data(), static_cast<int>(url.size()), SQLITE_STATIC);
   sqlite3_bind_int64(st.get(), 3, id);
   sqlite3_bind_int(st.get(), 4, static_cast<int>(Tier::kLocal));
+  const std::string blob = filters ? filters->Serialize() : std::string();
+  if (blob.empty()) sqlite3_bind_null(st.get(), 5);
+  else sqlite3_bind_blob(st.get(), 5, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
   if (sqlite3_step(st.get()) != SQLITE_DONE) {
     return Status::IOError(path_ + ": set remote " + url + ": " + sqlite3_errmsg(db_));
   }
   if (sqlite3_changes(db_) != 1) return Status::NotFound("catalog: no local row " + std::to_string(id));
   return Status::OK();
+}
+
+Status Catalog::TruncateJournal() {
+  MutexLock l(&mu_);
+  return Exec("PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 Status Catalog::SetState(const std::string& key, int64_t value) {

@@ -15,10 +15,15 @@
 
 #include "core/mutex.h"
 #include "core/status.h"
+#include "storage/filters.h"
 
 struct sqlite3;
 
 namespace loge::storage {
+
+// Catalog state key of the next segment id (the <id> of segment names): the
+// merger takes ids from it, the S3 reconcile raises it above ids it finds.
+inline constexpr const char* kNextSegmentIdKey = "next_segment_id";
 
 enum class Tier { kLocal = 0, kRemote = 1 };
 enum class FileKind { kFlush = 0, kSegment = 1 };
@@ -42,6 +47,15 @@ struct CatalogEntry {
   std::string trigram_filter;      // serialized FuseFilter of byte trigrams; empty = none
   int64_t sealed_at = 0;           // unix ns when the file was registered
   uint64_t max_wal_seq = 0;        // flush files: highest WAL seq with a part inside; 0 for segments
+  int format = 1;                  // segment format version of the file
+  int level = 0;                   // merge level: 0 = flush file, 1+ = merged (store/merge_policy.h)
+  uint64_t line_bytes = 0;         // bytes of line text in the file (0 = unknown: format 1, adopted rows)
+  std::string tenant;              // "" = the default tenant (room for X-Scope-OrgID; not used yet)
+  // Format 2: the group and common filters. The catalog stores them only for
+  // remote rows (a local file carries its own, read by the store at open);
+  // null when the file has none or they are unknown (rows adopted from a
+  // bucket listing).
+  FileFiltersPtr filters;
 };
 
 class Catalog {
@@ -61,13 +75,28 @@ class Catalog {
   Status Replace(const std::vector<int64_t>& remove_ids, CatalogEntry* add) EXCLUDES(mu_);
   // Like Replace, with any number of rows added (sets each id); one transaction.
   Status ReplaceMany(const std::vector<int64_t>& remove_ids, std::vector<CatalogEntry>* add) EXCLUDES(mu_);
+  // A merge's commit: in one transaction, removes the input rows, records
+  // their file names as retired (files whose rows now live in `add`, to be
+  // deleted) and adds `add`. After a crash, recovery deletes any retired file
+  // still on disk, so an input is never read as a second copy of its rows.
+  Status ReplaceRetiring(const std::vector<int64_t>& remove_ids, const std::vector<std::string>& retired,
+                         CatalogEntry* add) EXCLUDES(mu_);
+  // File names retired by merges and not yet forgotten.
+  Result<std::vector<std::string>> ListRetired() EXCLUDES(mu_);
+  // Forgets retired names (their files are gone).
+  Status ForgetRetired(const std::vector<std::string>& names) EXCLUDES(mu_);
   // Removes rows (reconcile: files that are gone).
   Status Remove(const std::vector<int64_t>& ids) EXCLUDES(mu_);
   // Rotation (tier/uploader.h): in one transaction, turns the local row `id`
-  // into a remote one named by `url` (tier = kRemote, path = url); every
-  // other column is kept. NotFound when there is no local row `id` (already
-  // remote, or gone); the row is then unchanged.
-  Status SetRemote(int64_t id, const std::string& url) EXCLUDES(mu_);
+  // into a remote one named by `url` (tier = kRemote, path = url) and stores
+  // the file's filters with it (null: none); every other column is kept.
+  // NotFound when there is no local row `id` (already remote, or gone); the
+  // row is then unchanged.
+  Status SetRemote(int64_t id, const std::string& url, const FileFiltersPtr& filters = nullptr) EXCLUDES(mu_);
+  // Checkpoints the catalog's SQLite journal into the database and
+  // truncates it (catalog.sqlite-wal), so an idle store keeps no journal
+  // bytes. A failure only leaves the journal for the next call.
+  Status TruncateJournal() EXCLUDES(mu_);
   // Key-value state that must survive restarts (e.g. the WAL watermark).
   Status SetState(const std::string& key, int64_t value) EXCLUDES(mu_);
   Result<int64_t> GetState(const std::string& key, int64_t fallback) EXCLUDES(mu_);
@@ -75,6 +104,7 @@ class Catalog {
  private:
   Catalog() = default;
   Status InsertLocked(CatalogEntry* e) REQUIRES(mu_);
+  Status MigrateLocked() REQUIRES(mu_);
   Status Exec(const char* sql) REQUIRES(mu_);
   Mutex mu_;
   sqlite3* db_ GUARDED_BY(mu_) = nullptr;

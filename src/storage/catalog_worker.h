@@ -1,10 +1,10 @@
 // CatalogWorker: a background component that works on the catalog beside the
-// write path — the S3 uploader and reconcile (tier/uploader.h). The ingester
+// write path — the S3 uploader and reconcile (tier/uploader.h). The store
 // owns the catalog and the FileSet; it starts the worker once both are open
 // and reconciled with the output directory, and stops it before the catalog
 // closes. Storage knows only this interface, so ingest does not depend on tier.
 //
-// Thread-safety: Start and Stop are called by the ingester's owner thread
+// Thread-safety: Start and Stop are called by the store's owner thread
 // (open, close); RunNow may be called from any thread (admin endpoint).
 #pragma once
 
@@ -24,7 +24,7 @@ class CatalogWorker {
  public:
   virtual ~CatalogWorker() = default;
   // Begins work on catalog and files (neither owned; both outlive Stop()).
-  // A non-OK status fails the ingester's Open.
+  // A non-OK status fails the store's Open.
   virtual Status Start(Catalog* catalog, FileSet* files) = 0;
   // Ends work and joins every thread the worker started. Idempotent.
   virtual void Stop() = 0;

@@ -63,3 +63,26 @@ size_t FileSet::size() const {
 }
 
 }  // namespace loge::storage
+
+namespace loge::storage {
+
+bool FileSet::Claim(const std::vector<int64_t>& ids) {
+  MutexLock l(&mu_);
+  for (int64_t id : ids) {
+    if (claimed_.count(id)) return false;
+  }
+  claimed_.insert(ids.begin(), ids.end());
+  return true;
+}
+
+void FileSet::Unclaim(const std::vector<int64_t>& ids) {
+  MutexLock l(&mu_);
+  for (int64_t id : ids) claimed_.erase(id);
+}
+
+bool FileSet::Claimed(int64_t id) const {
+  MutexLock l(&mu_);
+  return claimed_.count(id) > 0;
+}
+
+}  // namespace loge::storage

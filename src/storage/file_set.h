@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,9 +60,18 @@ class FileSet {
   std::vector<FilePtr> Snapshot() const EXCLUDES(mu_);
   size_t size() const EXCLUDES(mu_);
 
+  // Claims: a worker that rewrites or moves files (a merge, the S3
+  // rotation) claims them first, so no two workers take the same file and
+  // none of them moves a file another is about to retire. All or nothing:
+  // false, and nothing claimed, when any id is claimed already.
+  bool Claim(const std::vector<int64_t>& ids) EXCLUDES(mu_);
+  void Unclaim(const std::vector<int64_t>& ids) EXCLUDES(mu_);
+  bool Claimed(int64_t id) const EXCLUDES(mu_);
+
  private:
   mutable Mutex mu_;
   std::vector<FilePtr> files_ GUARDED_BY(mu_);
+  std::set<int64_t> claimed_ GUARDED_BY(mu_);
 };
 
 }  // namespace loge::storage

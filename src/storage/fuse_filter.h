@@ -26,8 +26,9 @@
 // Invariants checked by Validate/Deserialize (a failure is Corruption):
 //   1. The byte string is exactly 40 + A bytes long.
 //   2. magic, version, fingerprint bits and reserved hold the values above.
-//   3. L, S and A equal the values re-derived from n (spec section 2), so
-//      every lookup position is inside the fingerprint array.
+//   3. L, S and A equal the values re-derived from n (spec section 2) or
+//      their halved layout (HalvedParams: L/2, 2S + 2, the same A), so every
+//      lookup position is inside the fingerprint array.
 //   4. The checksum matches, so a flipped bit cannot cause a false negative.
 // A format change bumps the version.
 #pragma once
@@ -57,15 +58,20 @@ class FuseFilter {
     uint32_t array_length = 0;    // A = (S + 2) * L cells; 0 for n = 0
   };
   static Params ParamsFor(uint32_t n);
+  // The same cells cut into segments of half the length (2S + 2 of L/2):
+  // the layout Build falls back to where ParamsFor's rarely peels. Validate
+  // accepts either; lookups read the layout from the header.
+  static Params HalvedParams(const Params& p);
 
   // An empty filter: contains nothing.
   FuseFilter() = default;
 
   // Builds a filter holding `keys`; duplicates are allowed (removed first).
   // InvalidArgument if there are more than kMaxKeys distinct keys;
-  // ResourceExhausted if construction fails with 100 different seeds (for
-  // distinct keys each attempt succeeds with probability > 1/2, so this means
-  // a bug rather than bad luck).
+  // ResourceExhausted if construction fails with 100 different seeds, a
+  // quarter of them in the halved layout (for distinct keys one of the two
+  // layouts peels with probability > 1/2 per seed, so this means a bug
+  // rather than bad luck).
   static Result<FuseFilter> Build(std::vector<uint64_t> keys);
 
   // False means the key was certainly not in the built set.
@@ -96,7 +102,7 @@ class FuseFilter {
  private:
   uint64_t seed_ = 0;
   uint32_t n_ = 0;                   // distinct keys; 0 = empty filter
-  Params params_ = ParamsFor(0);     // derived from n_
+  Params params_ = ParamsFor(0);     // ParamsFor(n_) or its halved layout
   std::vector<uint8_t> fingerprints_;  // params_.array_length cells
 };
 

@@ -193,6 +193,45 @@ Status CompressSeekable(std::string_view data, const SeekableOptions& opts, std:
   return Status::OK();
 }
 
+SeekableWriter::SeekableWriter(io::WritableFile* out, int level, bool checksums)
+    : out_(out), level_(level), checksums_(checksums) {}
+
+Status SeekableWriter::AddFrame(std::string_view data) {
+  if (data.empty() || data.size() > kMaxFrameSize) {
+    return Status::InvalidArgument("seekable frame of " + std::to_string(data.size()) + " bytes");
+  }
+  if (frames_ + 1 > kMaxFrames) return Status::InvalidArgument("seekable file has too many frames");
+  ZSTD_CCtx* cctx = ThreadCCtx();
+  if (cctx == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx: out of memory");
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+  size_t rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level_);
+  if (ZSTD_isError(rc)) return Status::InvalidArgument(std::string("zstd level: ") + ZSTD_getErrorName(rc));
+  scratch_.resize(ZSTD_compressBound(data.size()));
+  size_t csize = ZSTD_compress2(cctx, scratch_.data(), scratch_.size(), data.data(), data.size());
+  if (ZSTD_isError(csize)) {
+    return Status::IOError("zstd compress frame " + std::to_string(frames_) + ": " + ZSTD_getErrorName(csize));
+  }
+  LOGE_RETURN_IF_ERROR(out_->Append(std::string_view(scratch_.data(), csize)));
+  PutLE32(&table_, static_cast<uint32_t>(csize));
+  PutLE32(&table_, static_cast<uint32_t>(data.size()));
+  if (checksums_) PutLE32(&table_, Checksum(data.data(), data.size()));
+  frames_++;
+  return Status::OK();
+}
+
+Status SeekableWriter::Finish() {
+  const size_t entry_size = checksums_ ? 12 : 8;
+  std::string t;
+  PutLE32(&t, kSeekTableMagic);
+  PutLE32(&t, static_cast<uint32_t>(frames_ * entry_size + kFooterSize));
+  t += table_;
+  PutLE32(&t, static_cast<uint32_t>(frames_));
+  t.push_back(static_cast<char>(checksums_ ? kChecksumFlag : 0));
+  PutLE32(&t, kSeekableMagic);
+  std::string().swap(scratch_);
+  return out_->Append(t);
+}
+
 SeekableReader::~SeekableReader() = default;
 
 Result<std::unique_ptr<SeekableReader>> SeekableReader::Open(

@@ -16,6 +16,7 @@
 
 namespace loge::io {
 class RandomAccessFile;
+class WritableFile;
 }
 
 namespace loge::storage {
@@ -33,6 +34,28 @@ struct SeekableOptions {
 
 // Compresses data into the seekable format, appending to *out.
 Status CompressSeekable(std::string_view data, const SeekableOptions& opts, std::string* out);
+
+// Writes a seekable file frame by frame, appending each compressed frame to
+// `out` as it comes and the seek table at Finish, so neither the input nor
+// the output has to be held whole. Frames may differ in size (a reader
+// maps offsets through the table). Not thread-safe; `out` must outlive it.
+class SeekableWriter {
+ public:
+  SeekableWriter(io::WritableFile* out, int level, bool checksums = true);
+  // Compresses one frame (1 byte .. 1 GiB of decompressed data).
+  Status AddFrame(std::string_view data);
+  // Appends the seek table; the writer is spent afterwards.
+  Status Finish();
+  uint64_t frames() const { return frames_; }
+
+ private:
+  io::WritableFile* out_;
+  const int level_;
+  const bool checksums_;
+  uint64_t frames_ = 0;
+  std::string table_;    // seek table entries so far
+  std::string scratch_;  // compressed frame buffer
+};
 
 // A parsed seek table: immutable, shared by every reader of the same bytes
 // (remote reads cache it per object, so a repeated open fetches nothing).

@@ -20,48 +20,138 @@ Status StepError(const std::string& what, sqlite3* db) {
   return Status::Corruption(what + ": " + sqlite3_errmsg(db));
 }
 
+// Block scan columns. Format 2 reads the text by id, on demand.
+constexpr const char* kColumnsV2 = "stream, min_ts, max_ts, n, id, ts, bytes";
+constexpr const char* kColumnsV1 = "stream, min_ts, max_ts, n, ts, lens, meta, lines";
+
 }  // namespace
 
 int64_t BlockCursor::stream() const { return sqlite3_column_int64(st_, 0); }
 int64_t BlockCursor::min_ts() const { return sqlite3_column_int64(st_, 1); }
 int64_t BlockCursor::max_ts() const { return sqlite3_column_int64(st_, 2); }
 uint32_t BlockCursor::n() const { return static_cast<uint32_t>(sqlite3_column_int64(st_, 3)); }
-std::string_view BlockCursor::ts() const { return ColumnView(st_, 4); }
-std::string_view BlockCursor::lens() const { return ColumnView(st_, 5); }
-std::string_view BlockCursor::meta() const { return ColumnView(st_, 6); }
-std::string_view BlockCursor::lines() const { return ColumnView(st_, 7); }
 
-Status BlockCursor::Rows(std::vector<RowView>* rows) const { return DecodeBlock(ts(), lens(), lines(), n(), rows); }
+Status BlockCursor::LoadText() const {
+  if (r_->version_ < 2 || loaded_) return load_status_;
+  loaded_ = true;
+  sqlite3_stmt* t = r_->text_stmt_;
+  sqlite3_reset(t);
+  sqlite3_bind_int64(t, 1, sqlite3_column_int64(st_, 4));
+  int rc = sqlite3_step(t);
+  if (rc == SQLITE_ROW) return load_status_ = Status::OK();
+  if (rc == SQLITE_DONE) return load_status_ = Status::Corruption(r_->path_ + ": block without its text row");
+  return load_status_ = StepError(r_->path_ + ": reading texts", r_->db_);
+}
 
-Result<std::vector<std::string>> BlockCursor::Metadata() const { return DecodeBlockMeta(meta(), n()); }
+uint64_t BlockCursor::line_bytes() const {
+  if (r_->version_ >= 2) return static_cast<uint64_t>(sqlite3_column_int64(st_, 6));
+  const uint32_t count = n();
+  return lines().size() - (count > 0 ? count - 1 : 0);
+}
 
-Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::string& path) {
+std::string_view BlockCursor::lines() const {
+  if (r_->version_ < 2) return ColumnView(st_, 7);
+  if (!LoadText().ok()) return {};
+  return ColumnView(r_->text_stmt_, 0);
+}
+
+Status BlockCursor::Rows(std::vector<RowView>* rows) const {
+  if (r_->version_ < 2) return DecodeBlock(ColumnView(st_, 4), ColumnView(st_, 5), ColumnView(st_, 7), n(), rows);
+  LOGE_RETURN_IF_ERROR(LoadText());
+  return DecodeBlock2(ColumnView(st_, 5), ColumnView(r_->text_stmt_, 0), ColumnView(r_->text_stmt_, 1), n(), rows);
+}
+
+bool BlockCursor::HasMetadata() const {
+  if (r_->version_ < 2) return !ColumnView(st_, 6).empty();
+  return LoadText().ok() && !ColumnView(r_->text_stmt_, 2).empty();
+}
+
+Result<std::vector<std::string>> BlockCursor::Metadata() const {
+  if (r_->version_ < 2) return DecodeBlockMeta(ColumnView(st_, 6), n());
+  LOGE_RETURN_IF_ERROR(LoadText());
+  return DecodeBlockMeta(ColumnView(r_->text_stmt_, 2), n());
+}
+
+Result<Block> BlockCursor::Encoded() const {
+  Block b;
+  b.min_ts = min_ts();
+  b.max_ts = max_ts();
+  b.n = n();
+  if (r_->version_ >= 2) {
+    LOGE_RETURN_IF_ERROR(LoadText());
+    b.ts = ColumnView(st_, 5);
+    b.lines = ColumnView(r_->text_stmt_, 0);
+    b.nl = ColumnView(r_->text_stmt_, 1);
+    b.meta = ColumnView(r_->text_stmt_, 2);
+    b.bytes = b.lines.size() - (b.n > 0 ? b.n - 1 : 0);
+    return b;
+  }
+  // Format 1: rebuild the entries and encode them anew (dropping exact
+  // duplicates, which format-1 writers kept).
+  std::vector<RowView> rows;
+  LOGE_RETURN_IF_ERROR(Rows(&rows));
+  std::vector<std::string> meta;
+  if (HasMetadata()) {
+    LOGE_ASSIGN_OR_RETURN(meta, Metadata());
+  }
+  std::vector<Entry> entries(rows.size());
+  std::vector<const Entry*> ptrs(rows.size());
+  for (size_t i = 0; i < rows.size(); i++) {
+    entries[i] = Entry{rows[i].ts, std::string(rows[i].line), meta.empty() ? std::string() : meta[i]};
+    ptrs[i] = &entries[i];
+  }
+  ptrs = DropDuplicates(ptrs);
+  return EncodeBlock2(ptrs.data(), ptrs.data() + ptrs.size());
+}
+
+Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::string& path, int page_cache_kib) {
   LOGE_RETURN_IF_ERROR(RegisterZstdVfs());
   std::unique_ptr<SegmentReader> r(new SegmentReader());
   r->path_ = IsRemoteUrl(path) ? RemoteCacheKey(path) : path;  // messages never show a signature
   LOGE_RETURN_IF_ERROR(OpenCompressedDb(path, &r->db_));
+  if (page_cache_kib > 0) {
+    const std::string pragma = "PRAGMA cache_size=-" + std::to_string(page_cache_kib);
+    sqlite3_exec(r->db_, pragma.c_str(), nullptr, nullptr, nullptr);
+  }
+  {
+    Stmt st(r->db_, "SELECT value FROM meta WHERE key = 'format_version'");
+    if (!st.ok()) return Status::Corruption(r->path_ + ": no meta table: " + sqlite3_errmsg(r->db_));
+    int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_ROW) {
+      r->version_ = static_cast<int>(sqlite3_column_int64(st.get(), 0));
+    } else if (rc == SQLITE_DONE) {
+      return Status::Corruption(r->path_ + ": meta has no format_version");
+    } else {
+      return StepError(r->path_ + ": reading meta", r->db_);
+    }
+  }
+  if (r->version_ > kSegmentFormatVersion || r->version_ < 1) {
+    return Status::Corruption(r->path_ + ": segment format version " + std::to_string(r->version_) +
+                              " is not one this loge reads (1.." + std::to_string(kSegmentFormatVersion) + ")");
+  }
+  if (r->version_ >= 2 && sqlite3_prepare_v2(r->db_, "SELECT lines, nl, meta FROM texts WHERE id = ?1", -1,
+                                             &r->text_stmt_, nullptr) != SQLITE_OK) {
+    return Status::Corruption(r->path_ + ": no texts table: " + sqlite3_errmsg(r->db_));
+  }
   return r;
 }
 
 SegmentReader::~SegmentReader() {
+  sqlite3_finalize(text_stmt_);
   if (db_) sqlite3_close(db_);
 }
+
+const char* SegmentReader::BlockColumns() const { return version_ >= 2 ? kColumnsV2 : kColumnsV1; }
 
 Result<SegmentInfo> SegmentReader::ReadInfo() {
   Stmt st(db_, "SELECT key, value FROM meta");
   if (!st.ok()) return Status::Corruption(path_ + ": no meta table: " + sqlite3_errmsg(db_));
   SegmentInfo info;
-  bool has_version = false;
+  info.format_version = version_;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     std::string_view key = ColumnView(st.get(), 0);
-    if (key == "format_version") {
-      has_version = true;
-      if (sqlite3_column_int64(st.get(), 1) > kSegmentFormatVersion) {
-        return Status::Corruption(path_ + ": segment format version " +
-                                  std::to_string(sqlite3_column_int64(st.get(), 1)) + " is newer than this loge");
-      }
-    } else if (key == "min_ts") {
+    if (key == "min_ts") {
       info.min_ts = sqlite3_column_int64(st.get(), 1);
     } else if (key == "max_ts") {
       info.max_ts = sqlite3_column_int64(st.get(), 1);
@@ -69,6 +159,12 @@ Result<SegmentInfo> SegmentReader::ReadInfo() {
       info.rows = sqlite3_column_int64(st.get(), 1);
     } else if (key == "streams") {
       info.streams = sqlite3_column_int64(st.get(), 1);
+    } else if (key == "line_bytes") {
+      info.line_bytes = sqlite3_column_int64(st.get(), 1);
+    } else if (key == "token_filter") {
+      info.token_filter = std::string(ColumnView(st.get(), 1));
+    } else if (key == "trigram_filter") {
+      info.trigram_filter = std::string(ColumnView(st.get(), 1));
     } else if (key == "label_keys") {
       simdjson::dom::parser parser;
       simdjson::padded_string js(ColumnView(st.get(), 1));
@@ -83,7 +179,6 @@ Result<SegmentInfo> SegmentReader::ReadInfo() {
     }
   }
   if (rc != SQLITE_DONE) return StepError(path_ + ": reading meta", db_);
-  if (!has_version) return Status::Corruption(path_ + ": meta has no format_version");
   return info;
 }
 
@@ -98,7 +193,7 @@ Result<std::string> SegmentReader::ReadMeta(const std::string& key) {
 }
 
 Status SegmentReader::ForEachStream(const std::function<void(int64_t, std::string_view)>& fn) {
-  Stmt st(db_, "SELECT id, labels FROM streams");
+  Stmt st(db_, "SELECT id, labels FROM streams ORDER BY id");
   if (!st.ok()) return Status::Corruption(path_ + ": no streams table: " + sqlite3_errmsg(db_));
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
@@ -108,24 +203,37 @@ Status SegmentReader::ForEachStream(const std::function<void(int64_t, std::strin
   return Status::OK();
 }
 
+Status SegmentReader::Scan(const std::string& where_order, const std::function<void(sqlite3_stmt*)>& bind,
+                           const std::function<bool(const BlockCursor&)>& fn) {
+  const std::string sql = std::string("SELECT ") + BlockColumns() + " FROM blocks " + where_order;
+  Stmt st(db_, sql.c_str());
+  if (!st.ok()) return Status::Corruption(path_ + ": no blocks table: " + sqlite3_errmsg(db_));
+  bind(st.get());
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    if (!fn(BlockCursor(st.get(), this))) return Status::OK();
+  }
+  if (rc != SQLITE_DONE) return StepError(path_ + ": reading blocks", db_);
+  return Status::OK();
+}
+
 Status SegmentReader::ScanBlocksNewestFirst(int64_t start, int64_t end,
                                             const std::function<bool(const BlockCursor&)>& fn) {
   if (!only_streams_.empty() && only_streams_.size() <= kMaxMergedStreams) {
     return ScanStreamsNewestFirst(start, end, fn);
   }
-  Stmt st(db_,
-          "SELECT stream, min_ts, max_ts, n, ts, lens, meta, lines FROM blocks "
-          "WHERE max_ts >= ?1 AND min_ts <= ?2 ORDER BY max_ts DESC");
-  if (!st.ok()) return Status::Corruption(path_ + ": no blocks table: " + sqlite3_errmsg(db_));
-  sqlite3_bind_int64(st.get(), 1, start);
-  sqlite3_bind_int64(st.get(), 2, end);
-  BlockCursor cur(st.get());
-  int rc;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    if (!fn(cur)) return Status::OK();
-  }
-  if (rc != SQLITE_DONE) return StepError(path_ + ": reading blocks", db_);
-  return Status::OK();
+  return Scan(
+      "WHERE max_ts >= ?1 AND min_ts <= ?2 ORDER BY max_ts DESC",
+      [&](sqlite3_stmt* st) {
+        sqlite3_bind_int64(st, 1, start);
+        sqlite3_bind_int64(st, 2, end);
+      },
+      fn);
+}
+
+Status SegmentReader::ScanStreamOldestFirst(int64_t stream, const std::function<bool(const BlockCursor&)>& fn) {
+  return Scan(
+      "WHERE stream = ?1 ORDER BY max_ts, id", [&](sqlite3_stmt* st) { sqlite3_bind_int64(st, 1, stream); }, fn);
 }
 
 // One statement per stream (blocks_by_stream gives each in max_ts order), and
@@ -144,10 +252,10 @@ Status SegmentReader::ScanStreamsNewestFirst(int64_t start, int64_t end,
     if (rc == SQLITE_DONE) return Status::OK();
     return StepError(path_ + ": reading blocks", db_);
   };
+  const std::string sql = std::string("SELECT ") + BlockColumns() +
+                          " FROM blocks WHERE stream = ?3 AND max_ts >= ?1 AND min_ts <= ?2 ORDER BY max_ts DESC";
   for (int64_t id : only_streams_) {
-    auto st = std::make_unique<Stmt>(db_,
-                                     "SELECT stream, min_ts, max_ts, n, ts, lens, meta, lines FROM blocks "
-                                     "WHERE stream = ?3 AND max_ts >= ?1 AND min_ts <= ?2 ORDER BY max_ts DESC");
+    auto st = std::make_unique<Stmt>(db_, sql.c_str());
     if (!st->ok()) return Status::Corruption(path_ + ": no blocks table: " + sqlite3_errmsg(db_));
     sqlite3_bind_int64(st->get(), 1, start);
     sqlite3_bind_int64(st->get(), 2, end);
@@ -159,14 +267,66 @@ Status SegmentReader::ScanStreamsNewestFirst(int64_t start, int64_t end,
     std::pop_heap(heap.begin(), heap.end());
     const size_t i = heap.back().second;
     heap.pop_back();
-    if (!fn(BlockCursor(stmts[i]->get()))) return Status::OK();
+    if (!fn(BlockCursor(stmts[i]->get(), this))) return Status::OK();
     LOGE_RETURN_IF_ERROR(step(i));
   }
   return Status::OK();
 }
 
+Result<std::vector<BlockHeader>> SegmentReader::StreamBlocks(int64_t stream) {
+  std::vector<BlockHeader> out;
+  Stmt st(db_, "SELECT id, min_ts, max_ts, n FROM blocks WHERE stream = ?1 ORDER BY min_ts, max_ts, id");
+  if (!st.ok()) return Status::Corruption(path_ + ": no blocks table: " + sqlite3_errmsg(db_));
+  sqlite3_bind_int64(st.get(), 1, stream);
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    out.push_back(BlockHeader{sqlite3_column_int64(st.get(), 0), sqlite3_column_int64(st.get(), 1),
+                              sqlite3_column_int64(st.get(), 2),
+                              static_cast<uint32_t>(sqlite3_column_int64(st.get(), 3))});
+  }
+  if (rc != SQLITE_DONE) return StepError(path_ + ": reading blocks", db_);
+  return out;
+}
+
+Result<Block> SegmentReader::ReadBlock(int64_t id) {
+  Result<Block> out = Status::NotFound(path_ + ": no block " + std::to_string(id));
+  LOGE_RETURN_IF_ERROR(Scan(
+      "WHERE id = ?1", [&](sqlite3_stmt* st) { sqlite3_bind_int64(st, 1, id); },
+      [&](const BlockCursor& b) {
+        out = b.Encoded();
+        return false;
+      }));
+  return out;
+}
+
+Result<FileFiltersPtr> SegmentReader::ReadFilters() {
+  if (version_ < 2) return FileFiltersPtr();
+  auto common = ReadMeta("common_trigrams");
+  if (!common.ok()) {
+    if (common.status().code() == Code::kNotFound) return FileFiltersPtr();
+    return common.status();
+  }
+  auto f = std::make_shared<FileFilters>();
+  f->common = std::move(*common);
+  Stmt st(db_, "SELECT first_block, last_block, min_ts, max_ts, n, filter FROM groups ORDER BY id");
+  if (!st.ok()) return Status::Corruption(path_ + ": no groups table: " + sqlite3_errmsg(db_));
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    GroupFilter& g = f->groups.emplace_back();
+    g.first_block = sqlite3_column_int64(st.get(), 0);
+    g.last_block = sqlite3_column_int64(st.get(), 1);
+    g.min_ts = sqlite3_column_int64(st.get(), 2);
+    g.max_ts = sqlite3_column_int64(st.get(), 3);
+    g.n = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 4));
+    g.filter = std::string(ColumnView(st.get(), 5));
+  }
+  if (rc != SQLITE_DONE) return StepError(path_ + ": reading groups", db_);
+  return FileFiltersPtr(std::move(f));
+}
+
 Result<std::vector<BlockGroup>> SegmentReader::ReadBlockGroups() {
   std::vector<BlockGroup> groups;
+  if (version_ >= 2) return groups;
   Stmt st(db_, "SELECT first_block, last_block, min_ts, max_ts, n, trigrams FROM block_filters");
   if (!st.ok()) return groups;  // no such table: the file has no group filters
   int rc;
@@ -187,21 +347,15 @@ Status SegmentReader::ScanBlockRange(int64_t first, int64_t last, int64_t start,
                                      const std::function<bool(const BlockCursor&)>& fn) {
   // The rowid range drives the scan (a B-tree range on the table itself), so
   // only the pages of these blocks are read.
-  Stmt st(db_,
-          "SELECT stream, min_ts, max_ts, n, ts, lens, meta, lines FROM blocks NOT INDEXED "
-          "WHERE id BETWEEN ?1 AND ?2 AND max_ts >= ?3 AND min_ts <= ?4");
-  if (!st.ok()) return Status::Corruption(path_ + ": no blocks table: " + sqlite3_errmsg(db_));
-  sqlite3_bind_int64(st.get(), 1, first);
-  sqlite3_bind_int64(st.get(), 2, last);
-  sqlite3_bind_int64(st.get(), 3, start);
-  sqlite3_bind_int64(st.get(), 4, end);
-  BlockCursor cur(st.get());
-  int rc;
-  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    if (!fn(cur)) return Status::OK();
-  }
-  if (rc != SQLITE_DONE) return StepError(path_ + ": reading blocks", db_);
-  return Status::OK();
+  return Scan(
+      "NOT INDEXED WHERE id BETWEEN ?1 AND ?2 AND max_ts >= ?3 AND min_ts <= ?4",
+      [&](sqlite3_stmt* st) {
+        sqlite3_bind_int64(st, 1, first);
+        sqlite3_bind_int64(st, 2, last);
+        sqlite3_bind_int64(st, 3, start);
+        sqlite3_bind_int64(st, 4, end);
+      },
+      fn);
 }
 
 }  // namespace loge::storage

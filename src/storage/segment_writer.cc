@@ -3,233 +3,161 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <iterator>
-#include <queue>
+#include <cstring>
 
 #include "core/json_writer.h"
 #include "core/time.h"
 #include "io/file_system.h"
-#include "storage/block.h"
 #include "storage/fuse_filter.h"
-#include "storage/seekable_zstd.h"
-#include "storage/terms.h"
 
 namespace loge::storage {
 
 namespace {
 
-// The schema, version kSegmentFormatVersion. Columns of `blocks` are ordered
-// small-first so a scan that rejects a block by stream or time never reads
-// its lines.
+// The schema, version kSegmentFormatVersion. The tables are created first
+// so their root pages sit in the head frame; `texts` fills the file next,
+// the others are filled by WriteTail.
 constexpr const char* kSchema = R"sql(
-PRAGMA page_size=4096;
-PRAGMA journal_mode=OFF;
-PRAGMA synchronous=OFF;
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE streams(id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+CREATE TABLE texts(id INTEGER PRIMARY KEY, lines TEXT NOT NULL, nl BLOB, meta TEXT);
 CREATE TABLE blocks(
   id INTEGER PRIMARY KEY,
   stream INTEGER NOT NULL,
   min_ts INTEGER NOT NULL,
   max_ts INTEGER NOT NULL,
   n INTEGER NOT NULL,
-  ts BLOB NOT NULL,
-  lens BLOB NOT NULL,
-  meta TEXT,
-  lines TEXT NOT NULL);
+  bytes INTEGER NOT NULL,
+  ts BLOB NOT NULL);
+CREATE VIEW logs AS
+  SELECT b.id AS block, s.labels AS labels, b.min_ts AS min_ts, b.max_ts AS max_ts, b.n AS n, t.lines AS lines
+  FROM blocks b JOIN streams s ON s.id = b.stream JOIN texts t ON t.id = b.id;
 )sql";
 
-// Per-group filters (EnableFilters with group_lines > 0). first_block is the
-// rowid, so the table is stored in block order and read in one pass.
-constexpr const char* kBlockFiltersTable = R"sql(
-CREATE TABLE block_filters(
-  first_block INTEGER PRIMARY KEY,
+constexpr const char* kGroupsTable = R"sql(
+CREATE TABLE groups(
+  id INTEGER PRIMARY KEY,
+  first_block INTEGER NOT NULL,
   last_block INTEGER NOT NULL,
   min_ts INTEGER NOT NULL,
   max_ts INTEGER NOT NULL,
   n INTEGER NOT NULL,
-  trigrams BLOB NOT NULL);
+  filter BLOB NOT NULL);
 )sql";
 
-// A trigram in more than this share of a file's groups is common: it is left
-// out of the group filters (it would prune little and cost as much as a rare
-// one) and goes into the file's common-trigram filter instead, which tells a
-// query not to rely on it (docs/format-segment.md).
-constexpr size_t kCommonGroupShareDenominator = 8;
-
-// Key vectors are deduplicated once they hold this many keys (32 MiB), so
-// memory follows the distinct keys, not the input bytes: a line of n bytes
-// gives n-2 trigram keys, mostly seen before.
-constexpr size_t kDedupeKeys = 4u << 20;
-
-void SortUnique(std::vector<uint64_t>* keys) {
-  std::sort(keys->begin(), keys->end());
-  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
-}
-
-// Appends the (already unique) group keys to the file's, deduping as it grows.
-void MergeKeys(const std::vector<uint64_t>& group, std::vector<uint64_t>* file) {
-  file->insert(file->end(), group.begin(), group.end());
-  if (file->size() >= kDedupeKeys) SortUnique(file);
-}
-
-Result<std::string> BuildFilter(std::vector<uint64_t>* keys) {
-  SortUnique(keys);
-  LOGE_ASSIGN_OR_RETURN(FuseFilter f, FuseFilter::Build(std::move(*keys)));
-  keys->clear();
-  return f.Serialize();
-}
-
-// Indexes are created after the inserts (faster, and denser pages).
+// Indexes are built last (faster, denser pages, and in the tail).
 constexpr const char* kIndexes = R"sql(
 CREATE INDEX blocks_by_time ON blocks(max_ts, min_ts);
 CREATE INDEX blocks_by_stream ON blocks(stream, max_ts, min_ts);
 )sql";
 
+constexpr int kPageSize = 4096;
+
 Status SqlError(sqlite3* db, const char* what) {
-  return Status::IOError(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db));
+  return Status::IOError(std::string("sqlite ") + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+Status Exec(sqlite3* db, const char* sql) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db, sql);
+  return Status::OK();
+}
+
+// Pushes the image's frames through `add`: the head frame, the text run in
+// text_frame pieces, the tail in tail_frame pieces. `read(off, n, buf)`
+// supplies the bytes.
+template <typename Read, typename Add>
+Status ForEachFrame(uint64_t total, uint64_t text_end, const SegmentWriterOptions& o, Read&& read, Add&& add) {
+  std::string buf;
+  uint64_t pos = 0;
+  auto emit = [&](uint64_t end, uint64_t piece) -> Status {
+    while (pos < end) {
+      const uint64_t n = std::min<uint64_t>(piece, end - pos);
+      buf.resize(n);
+      LOGE_RETURN_IF_ERROR(read(pos, n, buf.data()));
+      LOGE_RETURN_IF_ERROR(add(std::string_view(buf)));
+      pos += n;
+    }
+    return Status::OK();
+  };
+  text_end = std::min(std::max<uint64_t>(text_end, kHeadFrameBytes), total);
+  LOGE_RETURN_IF_ERROR(emit(std::min<uint64_t>(kHeadFrameBytes, total), kHeadFrameBytes));
+  LOGE_RETURN_IF_ERROR(emit(text_end, o.text_frame_bytes));
+  return emit(total, o.tail_frame_bytes);
 }
 
 }  // namespace
 
-struct SegmentWriter::Stmts {
-  sqlite3_stmt* stream = nullptr;
-  sqlite3_stmt* block = nullptr;
-  sqlite3_stmt* group = nullptr;
-  ~Stmts() {
-    sqlite3_finalize(stream);
-    sqlite3_finalize(block);
-    sqlite3_finalize(group);
+std::vector<const Entry*> DropDuplicates(const std::vector<const Entry*>& sorted) {
+  std::vector<const Entry*> out;
+  out.reserve(sorted.size());
+  size_t i = 0;
+  while (i < sorted.size()) {
+    size_t j = i + 1;
+    while (j < sorted.size() && sorted[j]->ts == sorted[i]->ts) j++;
+    if (j - i == 1) {
+      out.push_back(sorted[i]);
+    } else {
+      // Rows at one instant: order them by content and keep each once.
+      std::vector<const Entry*> run(sorted.begin() + static_cast<long>(i), sorted.begin() + static_cast<long>(j));
+      std::sort(run.begin(), run.end(), [](const Entry* a, const Entry* b) {
+        return a->line != b->line ? a->line < b->line : a->metadata < b->metadata;
+      });
+      for (size_t k = 0; k < run.size(); k++) {
+        if (k > 0 && run[k]->line == run[k - 1]->line && run[k]->metadata == run[k - 1]->metadata) continue;
+        out.push_back(run[k]);
+      }
+    }
+    i = j;
   }
+  return out;
+}
+
+struct SegmentWriter::Stmts {
+  sqlite3_stmt* text = nullptr;
+  ~Stmts() { sqlite3_finalize(text); }
 };
 
-SegmentWriter::SegmentWriter() { init_status_ = Init(); }
+SegmentWriter::SegmentWriter(SegmentWriterOptions opts) : opts_(std::move(opts)) {
+  init_status_ = Init();
+  if (opts_.group_lines > 0) filters_ = std::make_unique<FilterBuilder>(opts_.group_lines, opts_.trigram_filters);
+}
 
 SegmentWriter::~SegmentWriter() {
   stmts_.reset();
   if (db_) sqlite3_close(db_);
+  if (!opts_.scratch_path.empty()) (void)io::DefaultFileSystem()->Remove(opts_.scratch_path);
 }
 
 Status SegmentWriter::Init() {
-  if (sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    return SqlError(db_, "open :memory:");
+  const bool in_memory = opts_.scratch_path.empty();
+  const char* name = in_memory ? ":memory:" : opts_.scratch_path.c_str();
+  if (sqlite3_open_v2(name, &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    return SqlError(db_, "open");
   }
-  if (sqlite3_exec(db_, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db_, "schema");
-  if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db_, "begin");
+  LOGE_RETURN_IF_ERROR(Exec(db_, "PRAGMA page_size=4096"));
+  LOGE_RETURN_IF_ERROR(Exec(db_, "PRAGMA journal_mode=OFF"));
+  LOGE_RETURN_IF_ERROR(Exec(db_, "PRAGMA synchronous=OFF"));
+  if (!in_memory) {
+    LOGE_RETURN_IF_ERROR(Exec(db_, "PRAGMA locking_mode=EXCLUSIVE"));
+    LOGE_RETURN_IF_ERROR(Exec(db_, "PRAGMA cache_size=-8192"));  // 8 MiB: pages go to the file as they fill
+  }
+  LOGE_RETURN_IF_ERROR(Exec(db_, kSchema));
+  if (opts_.group_lines > 0) LOGE_RETURN_IF_ERROR(Exec(db_, kGroupsTable));
+  LOGE_RETURN_IF_ERROR(Exec(db_, "BEGIN"));
   stmts_ = std::make_unique<Stmts>();
-  if (sqlite3_prepare_v2(db_, "INSERT INTO streams(id, labels) VALUES(?1, ?2)", -1, &stmts_->stream,
-                         nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(db_,
-                         "INSERT INTO blocks(stream, min_ts, max_ts, n, ts, lens, meta, lines) "
-                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                         -1, &stmts_->block, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, "INSERT INTO texts(id, lines, nl, meta) VALUES(?1, ?2, ?3, ?4)", -1, &stmts_->text,
+                         nullptr) != SQLITE_OK) {
     return SqlError(db_, "prepare");
   }
   return Status::OK();
 }
 
-void SegmentWriter::EnableFilters(size_t group_lines) {
-  filters_ = true;
-  group_lines_ = group_lines;
-  if (group_lines_ == 0 || !init_status_.ok()) return;
-  if (sqlite3_exec(db_, kBlockFiltersTable, nullptr, nullptr, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(db_,
-                         "INSERT INTO block_filters(first_block, last_block, min_ts, max_ts, n, trigrams) "
-                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                         -1, &stmts_->group, nullptr) != SQLITE_OK) {
-    init_status_ = SqlError(db_, "block_filters");
-  }
-}
-
-Status SegmentWriter::AddFilterKeys(const Entry* const* p, const Entry* const* q, int64_t min_ts, int64_t max_ts,
-                                    int64_t block_id) {
-  // Tokens only have file-level keys; trigrams go through the open group
-  // when there are groups.
-  std::vector<uint64_t>* tokens = &seg_tokens_;
-  std::vector<uint64_t>* trigrams = group_lines_ ? &group_trigrams_ : &seg_trigrams_;
-  for (const Entry* const* e = p; e < q; ++e) {
-    AddLineTokens((*e)->line, tokens);
-    AddLineTrigrams((*e)->line, trigrams);
-  }
-  if (tokens->size() >= kDedupeKeys) SortUnique(tokens);
-  if (trigrams->size() >= kDedupeKeys) SortUnique(trigrams);
-  if (group_lines_ == 0) return Status::OK();
-  if (group_first_ == 0) {
-    group_first_ = block_id;
-    group_min_ts_ = min_ts;
-    group_max_ts_ = max_ts;
-  }
-  group_last_ = block_id;
-  group_min_ts_ = std::min(group_min_ts_, min_ts);
-  group_max_ts_ = std::max(group_max_ts_, max_ts);
-  group_rows_ += static_cast<uint64_t>(q - p);
-  if (group_rows_ >= group_lines_) return CloseGroup();
-  return Status::OK();
-}
-
-Status SegmentWriter::CloseGroup() {
-  if (group_first_ == 0) return Status::OK();
-  SortUnique(&group_trigrams_);
-  MergeKeys(group_trigrams_, &seg_trigrams_);
-  // Kept until Finish at its exact size: the open vector's capacity is that
-  // of every trigram of the group's lines, several times the distinct ones.
-  groups_.push_back(PendingGroup{group_first_, group_last_, group_min_ts_, group_max_ts_, group_rows_,
-                                 std::vector<uint64_t>(group_trigrams_.begin(), group_trigrams_.end())});
-  group_trigrams_.clear();
-  group_first_ = 0;
-  group_rows_ = 0;
-  return Status::OK();
-}
-
-// Writes block_filters: each group's rare trigrams, and the file's common
-// ones into meta group_common_trigrams.
-Status SegmentWriter::WriteGroups() {
-  if (groups_.empty()) return Status::OK();
-  // How many groups hold each trigram: a k-way merge of the groups' sorted,
-  // unique keys, so no second copy of them is made.
-  const size_t max_groups = std::max<size_t>(1, groups_.size() / kCommonGroupShareDenominator);
-  std::vector<uint64_t> common;
-  using Head = std::pair<uint64_t, size_t>;  // (key, group), smallest key on top
-  std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heads;
-  std::vector<size_t> next(groups_.size(), 0);
-  for (size_t i = 0; i < groups_.size(); i++) {
-    if (!groups_[i].trigrams.empty()) heads.emplace(groups_[i].trigrams[0], i);
-  }
-  while (!heads.empty()) {
-    const uint64_t key = heads.top().first;
-    size_t holders = 0;
-    while (!heads.empty() && heads.top().first == key) {
-      size_t i = heads.top().second;
-      heads.pop();
-      holders++;
-      if (++next[i] < groups_[i].trigrams.size()) heads.emplace(groups_[i].trigrams[next[i]], i);
-    }
-    if (holders > max_groups) common.push_back(key);
-  }
-  for (auto& g : groups_) {
-    std::vector<uint64_t> rare;
-    rare.reserve(g.trigrams.size());
-    std::set_difference(g.trigrams.begin(), g.trigrams.end(), common.begin(), common.end(),
-                        std::back_inserter(rare));
-    g.trigrams = {};
-    LOGE_ASSIGN_OR_RETURN(std::string trigrams, BuildFilter(&rare));
-    sqlite3_stmt* st = stmts_->group;
-    sqlite3_bind_int64(st, 1, g.first);
-    sqlite3_bind_int64(st, 2, g.last);
-    sqlite3_bind_int64(st, 3, g.min_ts);
-    sqlite3_bind_int64(st, 4, g.max_ts);
-    sqlite3_bind_int64(st, 5, static_cast<int64_t>(g.n));
-    sqlite3_bind_blob(st, 6, trigrams.data(), static_cast<int>(trigrams.size()), SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return SqlError(db_, "insert block_filters");
-    info_.block_groups++;
-  }
-  groups_.clear();
-  LOGE_ASSIGN_OR_RETURN(std::string common_filter, BuildFilter(&common));
-  SetMetaBlob("group_common_trigrams", std::move(common_filter));
-  return Status::OK();
+size_t SegmentWriter::MemoryBytes() const {
+  size_t b = pending_ts_bytes_ + blocks_.size() * sizeof(PendingBlock);
+  if (filters_) b += filters_->PendingBytes();
+  if (opts_.scratch_path.empty() && db_) b += static_cast<size_t>(sqlite3_memory_used());
+  return b;
 }
 
 Status SegmentWriter::AddStream(const Labels& labels, const std::vector<Entry>& entries) {
@@ -239,19 +167,13 @@ Status SegmentWriter::AddStream(const Labels& labels, const std::vector<Entry>& 
   return AddStream(labels, ptrs);
 }
 
-Status SegmentWriter::AddStream(const Labels& labels, const std::vector<const Entry*>& entries) {
+Status SegmentWriter::AddStream(const Labels& labels, const std::vector<const Entry*>& sorted) {
   LOGE_RETURN_IF_ERROR(init_status_);
-  if (entries.empty()) return Status::OK();
-  int64_t id = next_stream_id_++;
-  std::string json = LabelsToJson(labels);
-  sqlite3_stmt* s = stmts_->stream;
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, json.data(), static_cast<int>(json.size()), SQLITE_STATIC);
-  int rc = sqlite3_step(s);
-  sqlite3_reset(s);
-  if (rc != SQLITE_DONE) return SqlError(db_, "insert stream");
-  for (const auto& [k, v] : labels) keys_.push_back(k);
-
+  if (sorted.empty()) return Status::OK();
+  const std::vector<const Entry*> entries = DropDuplicates(sorted);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : labels) keys.push_back(k);
+  LOGE_RETURN_IF_ERROR(BeginStream(LabelsToJson(labels), keys));
   const Entry* const* p = entries.data();
   const Entry* const* end = p + entries.size();
   while (p < end) {
@@ -262,49 +184,132 @@ Status SegmentWriter::AddStream(const Labels& labels, const std::vector<const En
       bytes += (*q)->line.size() + 1;
       ++q;
     }
-    EncodedBlock b = EncodeBlock(p, q);
-    sqlite3_stmt* st = stmts_->block;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, b.min_ts);
-    sqlite3_bind_int64(st, 3, b.max_ts);
-    sqlite3_bind_int64(st, 4, b.n);
-    sqlite3_bind_blob(st, 5, b.ts.data(), static_cast<int>(b.ts.size()), SQLITE_STATIC);
-    sqlite3_bind_blob(st, 6, b.lens.data(), static_cast<int>(b.lens.size()), SQLITE_STATIC);
-    if (b.meta.empty()) {
-      sqlite3_bind_null(st, 7);
-    } else {
-      sqlite3_bind_text(st, 7, b.meta.data(), static_cast<int>(b.meta.size()), SQLITE_STATIC);
-    }
-    sqlite3_bind_text(st, 8, b.lines.data(), static_cast<int>(b.lines.size()), SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return SqlError(db_, "insert block");
-    if (filters_) LOGE_RETURN_IF_ERROR(AddFilterKeys(p, q, b.min_ts, b.max_ts, sqlite3_last_insert_rowid(db_)));
-    if (info_.rows == 0) {
-      info_.min_ts = b.min_ts;
-      info_.max_ts = b.max_ts;
-    } else {
-      info_.min_ts = std::min(info_.min_ts, b.min_ts);
-      info_.max_ts = std::max(info_.max_ts, b.max_ts);
-    }
-    info_.rows += b.n;
+    LOGE_RETURN_IF_ERROR(AddBlock(EncodeBlock2(p, q)));
     p = q;
   }
+  return Status::OK();
+}
+
+Status SegmentWriter::BeginStream(std::string labels_json, const std::vector<std::string>& label_keys) {
+  LOGE_RETURN_IF_ERROR(init_status_);
+  if (finished_) return Status::InvalidArgument("SegmentWriter: already finished");
+  stream_json_.push_back(std::move(labels_json));
+  keys_.insert(keys_.end(), label_keys.begin(), label_keys.end());
   info_.streams++;
   return Status::OK();
 }
 
-Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
+Status SegmentWriter::WriteText(const Block& b) {
+  sqlite3_stmt* st = stmts_->text;
+  sqlite3_bind_int64(st, 1, next_block_id_);
+  sqlite3_bind_text(st, 2, b.lines.data(), static_cast<int>(b.lines.size()), SQLITE_STATIC);
+  if (b.nl.empty()) {
+    sqlite3_bind_null(st, 3);
+  } else {
+    sqlite3_bind_blob(st, 3, b.nl.data(), static_cast<int>(b.nl.size()), SQLITE_STATIC);
+  }
+  if (b.meta.empty()) {
+    sqlite3_bind_null(st, 4);
+  } else {
+    sqlite3_bind_text(st, 4, b.meta.data(), static_cast<int>(b.meta.size()), SQLITE_STATIC);
+  }
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return SqlError(db_, "insert text");
+  return Status::OK();
+}
+
+Status SegmentWriter::AddBlock(const Block& b) {
   LOGE_RETURN_IF_ERROR(init_status_);
+  if (stream_json_.empty() || finished_) return Status::InvalidArgument("SegmentWriter: AddBlock outside a stream");
+  if (b.n == 0) return Status::OK();
+  if (b.lines.size() > static_cast<size_t>(INT32_MAX / 2)) return Status::InvalidArgument("block too large");
+  LOGE_RETURN_IF_ERROR(WriteText(b));
+  if (filters_) filters_->AddBlock(next_block_id_, b.min_ts, b.max_ts, b.n, b.lines);
+  blocks_.push_back(
+      PendingBlock{static_cast<int64_t>(stream_json_.size()), b.min_ts, b.max_ts, b.n, b.bytes, b.ts});
+  pending_ts_bytes_ += b.ts.size();
+  next_block_id_++;
+  if (info_.rows == 0) {
+    info_.min_ts = b.min_ts;
+    info_.max_ts = b.max_ts;
+  } else {
+    info_.min_ts = std::min(info_.min_ts, b.min_ts);
+    info_.max_ts = std::max(info_.max_ts, b.max_ts);
+  }
+  info_.rows += b.n;
+  info_.line_bytes += b.bytes;
+  return Status::OK();
+}
+
+Status SegmentWriter::WriteTail() {
+  LOGE_RETURN_IF_ERROR(init_status_);
+  if (finished_) return Status::InvalidArgument("SegmentWriter: already finished");
+  finished_ = true;
+  {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "PRAGMA page_count", -1, &st, nullptr) != SQLITE_OK) return SqlError(db_, "page_count");
+    if (sqlite3_step(st) == SQLITE_ROW) text_end_page_ = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  auto each = [&](const char* sql, auto&& bind_and_step) -> Status {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return SqlError(db_, sql);
+    Status s = bind_and_step(st);
+    sqlite3_finalize(st);
+    return s;
+  };
+  auto step = [&](sqlite3_stmt* st, const char* what) -> Status {
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? Status::OK() : SqlError(db_, what);
+  };
+  LOGE_RETURN_IF_ERROR(each("INSERT INTO streams(id, labels) VALUES(?1, ?2)", [&](sqlite3_stmt* st) -> Status {
+    for (size_t i = 0; i < stream_json_.size(); i++) {
+      sqlite3_bind_int64(st, 1, static_cast<int64_t>(i + 1));
+      sqlite3_bind_text(st, 2, stream_json_[i].data(), static_cast<int>(stream_json_[i].size()), SQLITE_STATIC);
+      LOGE_RETURN_IF_ERROR(step(st, "insert stream"));
+    }
+    return Status::OK();
+  }));
+  LOGE_RETURN_IF_ERROR(each("INSERT INTO blocks(id, stream, min_ts, max_ts, n, bytes, ts) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+                            [&](sqlite3_stmt* st) -> Status {
+                              for (size_t i = 0; i < blocks_.size(); i++) {
+                                const PendingBlock& b = blocks_[i];
+                                sqlite3_bind_int64(st, 1, static_cast<int64_t>(i + 1));
+                                sqlite3_bind_int64(st, 2, b.stream);
+                                sqlite3_bind_int64(st, 3, b.min_ts);
+                                sqlite3_bind_int64(st, 4, b.max_ts);
+                                sqlite3_bind_int64(st, 5, b.n);
+                                sqlite3_bind_int64(st, 6, static_cast<int64_t>(b.bytes));
+                                sqlite3_bind_blob(st, 7, b.ts.data(), static_cast<int>(b.ts.size()), SQLITE_STATIC);
+                                LOGE_RETURN_IF_ERROR(step(st, "insert block"));
+                              }
+                              return Status::OK();
+                            }));
+  std::vector<PendingBlock>().swap(blocks_);
+  pending_ts_bytes_ = 0;
   if (filters_) {
-    LOGE_RETURN_IF_ERROR(CloseGroup());
-    LOGE_RETURN_IF_ERROR(WriteGroups());
-    LOGE_ASSIGN_OR_RETURN(info_.token_filter, BuildFilter(&seg_tokens_));
-    LOGE_ASSIGN_OR_RETURN(info_.trigram_filter, BuildFilter(&seg_trigrams_));
-    seg_tokens_.shrink_to_fit();
-    seg_trigrams_.shrink_to_fit();
-    SetMetaBlob("token_filter", info_.token_filter);
-    SetMetaBlob("trigram_filter", info_.trigram_filter);
+    LOGE_ASSIGN_OR_RETURN(FileFilters f, filters_->Finish());
+    filters_.reset();
+    LOGE_RETURN_IF_ERROR(each(
+        "INSERT INTO groups(id, first_block, last_block, min_ts, max_ts, n, filter) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+        [&](sqlite3_stmt* st) -> Status {
+          for (size_t i = 0; i < f.groups.size(); i++) {
+            const GroupFilter& g = f.groups[i];
+            sqlite3_bind_int64(st, 1, static_cast<int64_t>(i + 1));
+            sqlite3_bind_int64(st, 2, g.first_block);
+            sqlite3_bind_int64(st, 3, g.last_block);
+            sqlite3_bind_int64(st, 4, g.min_ts);
+            sqlite3_bind_int64(st, 5, g.max_ts);
+            sqlite3_bind_int64(st, 6, static_cast<int64_t>(g.n));
+            sqlite3_bind_blob(st, 7, g.filter.data(), static_cast<int>(g.filter.size()), SQLITE_STATIC);
+            LOGE_RETURN_IF_ERROR(step(st, "insert group"));
+          }
+          return Status::OK();
+        }));
+    SetMetaBlob("common_trigrams", f.common);
+    info_.filters = std::make_shared<const FileFilters>(std::move(f));
   }
   std::sort(keys_.begin(), keys_.end());
   keys_.erase(std::unique(keys_.begin(), keys_.end()), keys_.end());
@@ -313,45 +318,50 @@ Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
   kw.BeginArray();
   for (const auto& k : keys_) kw.String(k);
   kw.EndArray();
-  std::string keys_json = kw.Take();
-  std::string meta_sql =
-      "INSERT INTO meta(key, value) VALUES ('format_version', " + std::to_string(kSegmentFormatVersion) +
-      "), ('min_ts', " + std::to_string(info_.min_ts) + "), ('max_ts', " + std::to_string(info_.max_ts) +
-      "), ('rows', " + std::to_string(info_.rows) + "), ('streams', " + std::to_string(info_.streams) +
-      "), ('label_keys', ?1)";
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, meta_sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return SqlError(db_, "meta");
-  sqlite3_bind_text(st, 1, keys_json.data(), static_cast<int>(keys_json.size()), SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return SqlError(db_, "insert meta");
-  for (const auto& [k, v, blob] : extra_meta_) {
-    st = nullptr;
-    if (sqlite3_prepare_v2(db_, "INSERT INTO meta(key, value) VALUES (?1, ?2)", -1, &st, nullptr) != SQLITE_OK) {
-      return SqlError(db_, "meta");
+  std::vector<Meta> meta = {
+      {"format_version", std::to_string(kSegmentFormatVersion), false},
+      {"min_ts", std::to_string(info_.min_ts), false},
+      {"max_ts", std::to_string(info_.max_ts), false},
+      {"rows", std::to_string(info_.rows), false},
+      {"streams", std::to_string(info_.streams), false},
+      {"line_bytes", std::to_string(info_.line_bytes), false},
+      {"label_keys", kw.Take(), false},
+  };
+  for (auto& m : extra_meta_) meta.push_back(std::move(m));
+  extra_meta_.clear();
+  LOGE_RETURN_IF_ERROR(each("INSERT INTO meta(key, value) VALUES(?1, ?2)", [&](sqlite3_stmt* st) -> Status {
+    for (const auto& [k, v, blob] : meta) {
+      sqlite3_bind_text(st, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
+      // Numbers are stored as integers, so SQL can compare them.
+      const bool integer = !blob && k != "label_keys" && !v.empty() &&
+                           v.find_first_not_of("-0123456789") == std::string::npos &&
+                           (k == "format_version" || k == "min_ts" || k == "max_ts" || k == "rows" ||
+                            k == "streams" || k == "line_bytes");
+      if (integer) {
+        sqlite3_bind_int64(st, 2, std::stoll(v));
+      } else if (blob) {
+        sqlite3_bind_blob(st, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+      } else {
+        sqlite3_bind_text(st, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+      }
+      LOGE_RETURN_IF_ERROR(step(st, "insert meta"));
     }
-    sqlite3_bind_text(st, 1, k.data(), static_cast<int>(k.size()), SQLITE_STATIC);
-    if (blob) {
-      sqlite3_bind_blob(st, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    } else {
-      sqlite3_bind_text(st, 2, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    }
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return SqlError(db_, "insert meta");
-  }
-  if (sqlite3_exec(db_, kIndexes, nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db_, "indexes");
-  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return SqlError(db_, "commit");
+    return Status::OK();
+  }));
+  LOGE_RETURN_IF_ERROR(Exec(db_, kIndexes));
+  LOGE_RETURN_IF_ERROR(Exec(db_, "COMMIT"));
+  stmts_.reset();
+  return Status::OK();
+}
+
+Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
+  if (!opts_.scratch_path.empty()) return Status::InvalidArgument("SegmentWriter::Finish: use WriteFile");
+  LOGE_RETURN_IF_ERROR(WriteTail());
   sqlite3_int64 size = 0;
   unsigned char* bytes = sqlite3_serialize(db_, "main", &size, 0);
   if (!bytes) return SqlError(db_, "serialize");
-  // The database's pages go before the copy: at most two images exist at
-  // once (the serialized one and the string), not three, and only the
-  // string while the caller compresses it.
-  stmts_.reset();
   sqlite3_close(db_);
   db_ = nullptr;
-  init_status_ = Status::InvalidArgument("SegmentWriter: Finish was called");
   std::string image(reinterpret_cast<const char*>(bytes), static_cast<size_t>(size));
   sqlite3_free(bytes);
   // An in-memory database reports journal mode "memory" but its header says
@@ -364,15 +374,55 @@ Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
   return image;
 }
 
-Result<uint64_t> WriteSegmentFile(io::FileSystem* fs, const std::string& path, std::string_view image,
-                                  const SeekableOptions& compression) {
-  std::string compressed;
-  LOGE_RETURN_IF_ERROR(CompressSeekable(image, compression, &compressed));
-  LOGE_RETURN_IF_ERROR(io::WriteFileAtomic(fs, path, compressed));
-  return static_cast<uint64_t>(compressed.size());
+Status SegmentWriter::WriteFile(io::FileSystem* fs, const std::string& path, int level, SegmentInfo* info) {
+  const std::string tmp = path + ".tmp";
+  Status st = [&]() -> Status {
+    std::string image;
+    std::unique_ptr<io::RandomAccessFile> scratch;
+    uint64_t total = 0;
+    if (opts_.scratch_path.empty()) {
+      SegmentInfo ignored;
+      LOGE_ASSIGN_OR_RETURN(image, Finish(&ignored));
+      total = image.size();
+    } else {
+      LOGE_RETURN_IF_ERROR(WriteTail());
+      if (sqlite3_close(db_) != SQLITE_OK) return SqlError(db_, "close");
+      db_ = nullptr;
+      LOGE_ASSIGN_OR_RETURN(scratch, fs->OpenRandomAccess(opts_.scratch_path));
+      total = scratch->Size();
+    }
+    auto read = [&](uint64_t off, uint64_t n, char* buf) -> Status {
+      if (scratch == nullptr) {
+        std::memcpy(buf, image.data() + off, n);
+        return Status::OK();
+      }
+      size_t got = 0;
+      LOGE_RETURN_IF_ERROR(scratch->Read(off, n, buf, &got));
+      if (got != n) return Status::IOError("short read of " + opts_.scratch_path);
+      // The file database's header says legacy journal already
+      // (journal_mode=OFF); nothing to patch.
+      return Status::OK();
+    };
+    LOGE_ASSIGN_OR_RETURN(auto out, fs->NewWritableFile(tmp, false));
+    SeekableWriter w(out.get(), level);
+    LOGE_RETURN_IF_ERROR(ForEachFrame(total, static_cast<uint64_t>(text_end_page_) * kPageSize, opts_, read,
+                                      [&](std::string_view f) { return w.AddFrame(f); }));
+    LOGE_RETURN_IF_ERROR(w.Finish());
+    LOGE_RETURN_IF_ERROR(out->Sync());
+    info_.bytes = out->Size();
+    LOGE_RETURN_IF_ERROR(out->Close());
+    LOGE_RETURN_IF_ERROR(fs->Rename(tmp, path));
+    return fs->SyncDir(io::DirName(path));
+  }();
+  if (!opts_.scratch_path.empty()) (void)fs->Remove(opts_.scratch_path);
+  if (!st.ok()) {
+    (void)fs->Remove(tmp);
+    return st;
+  }
+  *info = info_;
+  return Status::OK();
 }
 
-// Builds the catalog row of a file this process just wrote.
 CatalogEntry EntryFor(FileKind kind, std::string name, const SegmentInfo& info, uint64_t bytes) {
   CatalogEntry e;
   e.kind = kind;
@@ -382,6 +432,11 @@ CatalogEntry EntryFor(FileKind kind, std::string name, const SegmentInfo& info, 
   e.rows = info.rows;
   e.bytes = bytes;
   e.label_keys = info.label_keys;
+  e.line_bytes = info.line_bytes;
+  e.format = info.format_version;
+  e.token_filter = info.token_filter;
+  e.trigram_filter = info.trigram_filter;
+  e.filters = info.filters;
   e.sealed_at = NowNanos();
   return e;
 }

@@ -1,8 +1,20 @@
-// SegmentWriter: builds one SQLite database image in the segment schema
-// (docs/format-segment.md) from streams of entries, and writes it to disk as
-// a seekable-zstd file. Flush files and compacted segments share the format.
+// SegmentWriter: builds one file of the segment format, version 2
+// (docs/format-segment.md), and writes it crash-safely as seekable zstd.
+// Flush files and merged segments share the format.
 //
-// Thread-safety: one writer per thread; WriteSegmentFile is reentrant.
+// Layout, chosen so a fast zstd level compresses well and a reader touches
+// little: the line text of every block goes into the `texts` table first, in
+// block order, so it forms one contiguous run of pages (overflow chains) in
+// 1 MiB frames with nothing interleaved; the small tables — streams, blocks
+// (timestamps included), groups of filters, meta, indexes — are written last
+// and form the file's tail, in smaller frames, so a query's index reads
+// touch a few small frames and never the text.
+//
+// The image is built in memory (flush files) or, for merges, in an
+// uncompressed scratch database on disk that Finish streams through the
+// compressor and deletes, so a writer's memory does not grow with the file.
+//
+// Thread-safety: one writer per thread.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +24,9 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "storage/block.h"
 #include "storage/catalog.h"
+#include "storage/filters.h"
 #include "storage/seekable_zstd.h"
 
 struct sqlite3;
@@ -23,7 +37,8 @@ class FileSystem;
 
 namespace loge::storage {
 
-inline constexpr int kSegmentFormatVersion = 1;
+// The version this loge writes; readers accept every version up to it.
+inline constexpr int kSegmentFormatVersion = 2;
 
 // What the writer learned about the file; the catalog keeps a copy.
 struct SegmentInfo {
@@ -31,96 +46,118 @@ struct SegmentInfo {
   int64_t max_ts = 0;
   uint64_t rows = 0;
   uint64_t streams = 0;
+  uint64_t line_bytes = 0;               // bytes of line text
   std::vector<std::string> label_keys;  // sorted, unique
   uint64_t bytes = 0;                   // compressed file size
-  // With EnableFilters: the serialized FuseFilters over every line's whole
-  // tokens and byte trigrams (terms.h); empty otherwise.
+  int format_version = kSegmentFormatVersion;
+  // Format 1 only (read from old files): whole-file token and trigram filters.
   std::string token_filter;
   std::string trigram_filter;
-  uint64_t block_groups = 0;  // rows of block_filters
+  // Format 2 with filters: the group and common filters (null otherwise).
+  FileFiltersPtr filters;
 };
+
+struct SegmentWriterOptions {
+  // "" builds the image in memory; otherwise an uncompressed database is
+  // built at this path (which must not exist) and removed by WriteFile.
+  std::string scratch_path;
+  // > 0: content filters with groups of about this many lines (filters.h);
+  // 0: none.
+  size_t group_lines = 0;
+  // With group_lines > 0: whether the groups hold trigram keys besides id
+  // keys (filters.h, FilterBuilder).
+  bool trigram_filters = true;
+  // Decompressed bytes per frame of the text run, and of the tail (the first
+  // frame, which SQLite reads on every open, is kHeadFrameBytes).
+  size_t text_frame_bytes = 1 << 20;
+  size_t tail_frame_bytes = 256 << 10;
+};
+
+// 64 KiB: the database header and the tables' root pages, read at every
+// open, in a frame of their own so an open decompresses (or fetches) little.
+inline constexpr size_t kHeadFrameBytes = 64 << 10;
 
 class SegmentWriter {
  public:
-  SegmentWriter();
+  explicit SegmentWriter(SegmentWriterOptions opts = {});
   ~SegmentWriter();
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
 
-  // Adds one stream; entries must be sorted by ts. A label set may be added
-  // once only. Lines are cut into blocks of kBlockMaxLines / kBlockMaxBytes.
+  // Adds one stream whose entries are sorted by ts, cut into blocks of
+  // kBlockMaxLines / kBlockMaxBytes. An entry identical in timestamp, line
+  // and metadata to another is kept once (as Loki does). A label set may be
+  // added once only.
   Status AddStream(const Labels& labels, const std::vector<Entry>& entries);
-  // The same with the entries given by pointer (sorted by ts), so a caller
-  // can order entries it does not own without copying them.
+  // The same with entries given by pointer (sorted by ts).
   Status AddStream(const Labels& labels, const std::vector<const Entry*>& entries);
 
-  // Makes the file carry content filters (segments do, flush files do not):
-  // a token and a trigram filter over every line, stored in meta and returned
-  // by Finish, and, when group_lines > 0, a filter of the rare trigrams of
-  // each group of consecutive blocks holding at least group_lines lines (the
-  // last group may hold fewer), in the block_filters table, with the file's
-  // common trigrams in meta group_common_trigrams (docs/format-segment.md).
-  // Call before the first AddStream.
-  void EnableFilters(size_t group_lines);
+  // Merges add encoded blocks: BeginStream, then that stream's blocks in
+  // time order (AddBlock writes each as given), then the next stream.
+  Status BeginStream(std::string labels_json, const std::vector<std::string>& label_keys);
+  Status AddBlock(const Block& b);
+  // Label names the file uses besides those given to BeginStream (merges
+  // pass their inputs' label keys here once).
+  void AddLabelKeys(const std::vector<std::string>& keys) { keys_.insert(keys_.end(), keys.begin(), keys.end()); }
 
-  // Stores an extra key in the meta table (callers' bookkeeping, such as
-  // which WAL records a flush file holds). Keys must not clash with the
-  // writer's own: format_version, min_ts, max_ts, rows, streams, label_keys.
+  // An extra meta key (callers' bookkeeping, such as which WAL records a
+  // flush file holds). Must not clash with the writer's own keys.
   void SetMeta(std::string key, std::string value) { extra_meta_.push_back({std::move(key), std::move(value), false}); }
-  // The same for binary values (stored as a BLOB), e.g. serialized filters.
   void SetMetaBlob(std::string key, std::string value) { extra_meta_.push_back({std::move(key), std::move(value), true}); }
 
-  // Finishes the database and returns its uncompressed image. The writer
-  // is spent afterwards (its database is closed): further calls fail.
+  // In-memory writers only: finishes and returns the uncompressed image
+  // (tests; tools). The writer is spent afterwards.
   Result<std::string> Finish(SegmentInfo* info);
+
+  // Finishes and publishes the file at `path`, crash-safely:
+  //  1. compress the image frame by frame into path + ".tmp";
+  //  2. fsync it;
+  //  3. rename it to path;
+  //  4. fsync the directory.
+  // After step 4 the file is durable under its final name; info->bytes is
+  // its size. The scratch database (if any) is removed either way.
+  Status WriteFile(io::FileSystem* fs, const std::string& path, int level, SegmentInfo* info);
+
+  // Bytes the writer holds in memory for what it has not written yet
+  // (block headers, pending filter keys); the image itself when in memory.
+  size_t MemoryBytes() const;
 
  private:
   Status Init();
-  // Adds the keys of lines [p, q) to the open group; closes it when full.
-  Status AddFilterKeys(const Entry* const* p, const Entry* const* q, int64_t min_ts, int64_t max_ts,
-                       int64_t block_id);
-  Status CloseGroup();
-  Status WriteGroups();
-  sqlite3* db_ = nullptr;
+  Status WriteTail();  // streams, blocks, groups, meta, indexes; then commit
+  Status WriteText(const Block& b);
   struct Stmts;
-  std::unique_ptr<Stmts> stmts_;
-  int64_t next_stream_id_ = 1;
-  SegmentInfo info_;
-  std::vector<std::string> keys_;
+  struct PendingBlock {
+    int64_t stream, min_ts, max_ts;
+    uint32_t n;
+    uint64_t bytes;
+    std::string ts;
+  };
   struct Meta {
     std::string key, value;
     bool blob;
   };
-  std::vector<Meta> extra_meta_;
+  const SegmentWriterOptions opts_;
+  sqlite3* db_ = nullptr;
+  std::unique_ptr<Stmts> stmts_;
   Status init_status_;
-
-  // Filters (EnableFilters).
-  bool filters_ = false;
-  size_t group_lines_ = 0;
-  std::vector<uint64_t> seg_tokens_, seg_trigrams_;      // whole file, deduped as they grow
-  std::vector<uint64_t> group_trigrams_;                 // the open group
-  struct PendingGroup {
-    int64_t first, last, min_ts, max_ts;
-    uint64_t n;
-    std::vector<uint64_t> trigrams;  // sorted, unique
-  };
-  std::vector<PendingGroup> groups_;  // closed, written by Finish
-  int64_t group_first_ = 0, group_last_ = 0;             // block ids; group_first_ == 0: no open group
-  int64_t group_min_ts_ = 0, group_max_ts_ = 0;
-  uint64_t group_rows_ = 0;
+  bool finished_ = false;
+  int64_t next_block_id_ = 1;
+  std::vector<std::string> stream_json_;  // index = stream id - 1
+  std::vector<PendingBlock> blocks_;
+  size_t pending_ts_bytes_ = 0;
+  std::vector<std::string> keys_;
+  std::vector<Meta> extra_meta_;
+  std::unique_ptr<FilterBuilder> filters_;
+  SegmentInfo info_;
+  int64_t text_end_page_ = 0;  // pages [1, text_end_page_] hold the header, roots and texts
 };
 
-// The catalog row of a file just written (sealed_at = now, no filters).
-CatalogEntry EntryFor(FileKind kind, std::string name, const SegmentInfo& info, uint64_t bytes);
+// `sorted` (by ts) without exact duplicates: entries equal in ts, line and
+// metadata are kept once; rows at one instant come out ordered by line.
+std::vector<const Entry*> DropDuplicates(const std::vector<const Entry*>& sorted);
 
-// Compresses `image` with the seekable format at zstd `level` and publishes
-// it at `path`, crash-safely (io::WriteFileAtomic):
-//  1. write path + ".tmp" and fsync it;
-//  2. rename it to path;
-//  3. fsync the directory.
-// After step 3 the file is durable under its final name. Returns the size of
-// the compressed file.
-Result<uint64_t> WriteSegmentFile(io::FileSystem* fs, const std::string& path, std::string_view image,
-                                  const SeekableOptions& compression);
+// The catalog row of a file just written (sealed_at = now).
+CatalogEntry EntryFor(FileKind kind, std::string name, const SegmentInfo& info, uint64_t bytes);
 
 }  // namespace loge::storage

@@ -28,10 +28,14 @@ std::atomic<uint64_t> g_frames_decompressed{0};
 std::atomic<uint64_t> g_cache_hits{0};
 std::atomic<uint64_t> g_bytes_read{0};
 
-FrameCache& Cache() {
+FrameCache& SharedCache() {
   static FrameCache* cache = new FrameCache(kDefaultCacheBytes);  // lives until exit
   return *cache;
 }
+
+thread_local FrameCache* t_private_cache = nullptr;  // ScopedFrameCache
+
+FrameCache& Cache() { return t_private_cache ? *t_private_cache : SharedCache(); }
 
 RemoteCache& Remote() {
   static RemoteCache* cache = new RemoteCache(RemoteCacheLimits{});  // lives until exit
@@ -340,7 +344,7 @@ Status RegisterZstdVfs() {
   return Status::OK();
 }
 
-void SetFrameCacheCapacity(size_t bytes) { Cache().SetCapacity(bytes); }
+void SetFrameCacheCapacity(size_t bytes) { SharedCache().SetCapacity(bytes); }
 
 Status OpenCompressedDb(const std::string& path, sqlite3** db) {
   *db = nullptr;
@@ -395,7 +399,7 @@ VfsStats GetVfsStats() {
   return s;
 }
 
-void TEST_ClearFrameCache() { Cache().Clear(); }
+void TEST_ClearFrameCache() { SharedCache().Clear(); }
 
 bool IsRemoteUrl(std::string_view name) {
   return name.starts_with("http://") || name.starts_with("https://");
@@ -442,5 +446,16 @@ Status TakeVfsReadError() {
   t_read_error = Status::OK();
   return s;
 }
+
+}  // namespace loge::storage
+
+namespace loge::storage {
+
+ScopedFrameCache::ScopedFrameCache(size_t bytes)
+    : cache_(std::make_unique<FrameCache>(bytes)), previous_(t_private_cache) {
+  t_private_cache = cache_.get();
+}
+
+ScopedFrameCache::~ScopedFrameCache() { t_private_cache = previous_; }
 
 }  // namespace loge::storage

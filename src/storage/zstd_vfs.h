@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "storage/frame_cache.h"
 #include "storage/remote_cache.h"
 
 struct sqlite3;
@@ -46,6 +47,21 @@ void SetFrameCacheCapacity(size_t bytes);
 // owns *db and closes it with sqlite3_close. NotFound if the file is missing,
 // Corruption if it is not a seekable file.
 Status OpenCompressedDb(const std::string& path, sqlite3** db);
+
+// While alive, local frames decoded on this thread go to a private cache of
+// `bytes` instead of the shared one: a merge reads its inputs once, and
+// should neither evict the frames queries keep hot nor grow with its inputs.
+class ScopedFrameCache {
+ public:
+  explicit ScopedFrameCache(size_t bytes);
+  ~ScopedFrameCache();
+  ScopedFrameCache(const ScopedFrameCache&) = delete;
+  ScopedFrameCache& operator=(const ScopedFrameCache&) = delete;
+
+ private:
+  std::unique_ptr<FrameCache> cache_;
+  FrameCache* previous_;
+};
 
 // Counters since process start, for tests and /metrics.
 struct VfsStats {

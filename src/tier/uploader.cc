@@ -8,7 +8,6 @@
 
 #include "core/time.h"
 #include "io/file_system.h"
-#include "storage/compactor.h"
 #include "tier/object_store.h"
 #include "tier/s3_store.h"
 #include "tier/segment_key.h"
@@ -107,7 +106,7 @@ void Uploader::Stop() {
     thread_.join();
   }
   // Local copies still in their grace window stay on disk: the catalog names
-  // their remote copy, so the next start deletes them (ingester_open.cc).
+  // their remote copy, so the next start deletes them (store_open.cc).
 }
 
 std::chrono::steady_clock::time_point Uploader::NextRetireDeadline() const {
@@ -194,7 +193,14 @@ Result<RotateStats> Uploader::Rotate() {
   });
   for (const auto& f : due) {
     if (stopping_) break;  // shutting down: the rest waits for the next start
+    // A merge may be rewriting this segment: leave it to the next pass (the
+    // merge's output is rotated once it is old enough).
+    if (!files_->Claim({f->entry.id})) {
+      rs.waiting++;
+      continue;
+    }
     Status st = RotateOne(f, &rs);
+    files_->Unclaim({f->entry.id});
     if (st.ok()) continue;
     rs.failed++;
     if (rs.first_error.ok()) rs.first_error = st;
@@ -233,7 +239,7 @@ Result<RotateStats> Uploader::Rotate() {
 // key of a still-local segment and leaves it alone (no duplicate row); the
 // next pass repeats 2-4. A crash after 4 leaves the local file on disk but
 // uncataloged: startup deletes it because a remote row names its object
-// (ingester_open.cc), so a segment is never both local and remote.
+// (store_open.cc), so a segment is never both local and remote.
 Status Uploader::RotateOne(const storage::FilePtr& f, RotateStats* rs) {
   auto step = [&](int n) { return TEST_step_hook ? TEST_step_hook(n) : Status::OK(); };
   const storage::CatalogEntry& e = f->entry;
@@ -256,7 +262,7 @@ Status Uploader::RotateOne(const storage::FilePtr& f, RotateStats* rs) {
 
   // 4. Flip the catalog row. NotFound: a previous pass flipped it and was
   // abandoned before 5 (the row is remote already); finish that pass.
-  Status flip = catalog_->SetRemote(e.id, url);
+  Status flip = catalog_->SetRemote(e.id, url, e.filters);
   if (flip.code() == Code::kNotFound) {
     LOGE_ASSIGN_OR_RETURN(auto rows, catalog_->List());
     auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.id == e.id; });

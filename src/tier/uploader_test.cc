@@ -6,9 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ingest/ingester.h"
+#include "store/store.h"
 #include "io/file_system.h"
-#include "storage/compactor.h"
 #include "storage/segment_reader.h"
 #include "storage/segment_writer.h"
 #include "tier/remote_reads.h"
@@ -54,7 +53,7 @@ struct Node {
   }
 
   // Writes a real segment with rows at min_ts and max_ts, catalogs it and
-  // publishes it, as the compactor does.
+  // publishes it, as a merge does.
   storage::CatalogEntry AddSegment(int64_t min_ts, int64_t max_ts) {
     storage::SegmentWriter w;
     std::vector<Entry> rows = {Entry{min_ts, "first line", ""}, Entry{max_ts, "last line", ""}};
@@ -62,13 +61,10 @@ struct Node {
     // As a compaction's output: its source flush files are long gone.
     w.SetMeta("sources", "flush-0-" + std::to_string(next_id) + ".sqlite.zst");
     storage::SegmentInfo info;
-    auto image = w.Finish(&info);
-    LOGE_ASSERT(image.ok(), "Finish");
     std::string name = "segment-" + std::to_string(min_ts) + "-" + std::to_string(max_ts) + "-" +
                        std::to_string(next_id++) + ".sqlite.zst";
-    auto bytes = storage::WriteSegmentFile(io::DefaultFileSystem(), Path(name), *image, {.level = 1});
-    LOGE_ASSERT(bytes.ok(), "WriteSegmentFile");
-    storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kSegment, name, info, *bytes);
+    LOGE_ASSERT(w.WriteFile(io::DefaultFileSystem(), Path(name), 1, &info).ok(), "WriteFile");
+    storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kSegment, name, info, info.bytes);
     LOGE_ASSERT(catalog->Add(&e).ok(), "Add");
     files.Add(std::make_shared<const storage::FileHandle>(e, Path(name), io::DefaultFileSystem()));
     return e;
@@ -298,7 +294,7 @@ TEST_F(UploaderMinio, StoppedServerLeavesSegmentsLocalAndALaterPassSucceeds) {
 }
 
 // A crash after each step of a rotation (uploader.cc, RotateOne), then a
-// restart through the real ingester: exactly one catalog row for the
+// restart through the real store: exactly one catalog row for the
 // segment, never both local and remote, and one object once a pass runs.
 TEST_F(UploaderMinio, CrashAtEveryStepLosesAndDuplicatesNothing) {
   for (int crash_step = 1; crash_step <= 5; crash_step++) {
@@ -329,11 +325,11 @@ TEST_F(UploaderMinio, CrashAtEveryStepLosesAndDuplicatesNothing) {
     uo.rotate_interval = std::chrono::milliseconds(0);
     Uploader up(uo, store.get());
     up.TEST_SetClocks([] { return kNow; }, nullptr);
-    ingest::IngestOptions io;
+    store::StoreOptions io;
     io.output_path = dir;
-    io.compact_interval = std::chrono::seconds(0);
+    io.merge_interval = std::chrono::seconds(0);
     io.catalog_worker = &up;
-    auto ing = ingest::Ingester::Open(io);
+    auto ing = store::Store::Open(io);
     ASSERT_TRUE(ing.ok()) << ing.status().ToString();
     EXPECT_EQ(up.node_id(), node_id);  // persisted in the catalog
     auto stats = (*ing)->Stats();

@@ -94,6 +94,9 @@ Status Checkpointer::RunPass() {
   if (opts_.persist_watermark) LOGE_RETURN_IF_ERROR(opts_.persist_watermark(w).WithContext("checkpoint"));
   LOGE_ASSIGN_OR_RETURN(int deleted, wal_->DeleteUpTo(w));
   (void)deleted;
+  //  7. when the WAL is caught up, rotate it: the next pass deletes the
+  //     file, so an idle store keeps no WAL bytes (and calls on_idle).
+  if (wal_->RotateIfIdle(w) && opts_.on_idle) opts_.on_idle();
   MutexLock l(&mu_);
   watermark_ = w;
   return Status::OK();

@@ -59,6 +59,10 @@ struct CheckpointerOptions {
   // a non-OK status skips the deletion this pass. Ingest persists the
   // watermark here so replay can skip every record at or below it.
   std::function<Status(uint64_t)> persist_watermark;
+  // Called after a pass that found the WAL caught up (every record in
+  // flushed files): a quiet moment for housekeeping such as truncating the
+  // catalog's own journal. Failures are the callee's to log.
+  std::function<void()> on_idle;
 };
 
 class Checkpointer {

@@ -43,6 +43,7 @@ struct Wal::Impl {
   uint64_t durable_seq_ GUARDED_BY(mu_) = 0;
   Status error_ GUARDED_BY(mu_);           // sticky: the first write/sync/rotate failure
   bool closing_ GUARDED_BY(mu_) = false;   // Close began: no new Appends, writer drains and exits
+  bool rotate_idle_ GUARDED_BY(mu_) = false;  // RotateIfIdle asked the writer to start a new file
   std::vector<FileInfo> files_ GUARDED_BY(mu_);  // by first_seq; back() is the active file
   uint64_t bytes_on_disk_ GUARDED_BY(mu_) = 0;   // sum of files_[i].bytes
 
@@ -70,19 +71,39 @@ void Wal::Impl::WriterLoop() {
   std::string batch;  // swapped with pending_, so both buffers keep their capacity
   for (;;) {
     uint64_t batch_last_seq = 0;
+    uint64_t rotate_idle_to = 0;  // RotateIfIdle: the first seq of the new file
     {
       MutexLock l(&mu_);
-      work_cv_.wait(l.native(), [this]() REQUIRES(mu_) { return !pending_.empty() || closing_; });
+      work_cv_.wait(l.native(), [this]() REQUIRES(mu_) { return !pending_.empty() || closing_ || rotate_idle_; });
       if (!error_.ok()) {
         // Nothing more is written after a failure; Append already refuses,
         // and waiters of these records were woken when error_ was set.
         pending_.clear();
+        rotate_idle_ = false;
         if (closing_) return;
         continue;
       }
-      if (pending_.empty()) return;  // closing, and everything is written
-      batch.swap(pending_);
-      batch_last_seq = next_seq_ - 1;
+      if (rotate_idle_ && pending_.empty() && !closing_) {
+        // The next record gets next_seq_, and nothing with a lower seq is
+        // pending, so the new file is named right.
+        rotate_idle_to = next_seq_;
+      }
+      rotate_idle_ = false;
+      if (rotate_idle_to == 0) {
+        if (pending_.empty()) return;  // closing, and everything is written
+        batch.swap(pending_);
+        batch_last_seq = next_seq_ - 1;
+      }
+    }
+    if (rotate_idle_to != 0) {
+      if (Status rs = Rotate(rotate_idle_to); !rs.ok()) {
+        {
+          MutexLock l(&mu_);
+          error_ = rs.WithContext("rotate wal");
+        }
+        durable_cv_.notify_all();
+      }
+      continue;
     }
 
     Status s = active_->Append(batch);
@@ -287,6 +308,20 @@ Result<int> Wal::DeleteUpTo(uint64_t watermark) {
   LOGE_RETURN_IF_ERROR(first_error);
   LOGE_RETURN_IF_ERROR(synced);
   return deleted;
+}
+
+bool Wal::RotateIfIdle(uint64_t watermark) {
+  Impl& d = *impl_;
+  MutexLock l(&d.mu_);
+  if (d.closing_ || !d.error_.ok() || d.files_.empty() || !d.pending_.empty()) return false;
+  const Impl::FileInfo& active = d.files_.back();
+  // Every record written, and all at or below the watermark.
+  if (d.durable_seq_ + 1 != d.next_seq_ || active.last_seq > watermark) return false;
+  if (active.last_seq > 0) {
+    d.rotate_idle_ = true;
+    d.work_cv_.notify_all();
+  }
+  return true;
 }
 
 uint64_t Wal::BytesOnDisk() const {

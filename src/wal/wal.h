@@ -79,6 +79,12 @@ class Wal {
   // records can go.)
   Result<int> DeleteUpTo(uint64_t watermark);
 
+  // True when every record is written and at or below the watermark (all
+  // in flushed files). Then, if the active file holds records, asks the
+  // writer to start a new file, so the next DeleteUpTo removes the old one:
+  // a WAL that is caught up leaves nothing behind.
+  bool RotateIfIdle(uint64_t watermark);
+
   uint64_t BytesOnDisk() const;  // total size of all WAL files
   size_t FileCount() const;      // WAL files on disk, the active one included
   bool Healthy() const;          // false after a write or fsync failed

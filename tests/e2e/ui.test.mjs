@@ -249,14 +249,16 @@ describe('exploring logs', () => {
       await page.locator('.row-toggle').first().click();
       await screenshot(page, 'query-results-dark');
       await checkContrast(page, 'dark');
+      // Preact renders the toggle's effect on its next tick: wait for it.
+      const bgIs = (want) => waitFor(async () => (await bg()) === want, `background ${want}`);
       await page.click('button[aria-label="Switch to light theme"]');
-      assert.equal(await bg(), 'rgb(255, 255, 255)');
+      await bgIs('rgb(255, 255, 255)');
       await checkContrast(page, 'light');
       await page.reload();
       await waitForStatus(page, /^12 lines/);
       assert.equal(await page.getAttribute('html', 'data-theme'), 'light', 'the choice survives a reload');
       await page.click('button[aria-label="Switch to dark theme"]');
-      assert.equal(await bg(), 'rgb(15, 20, 27)');
+      await bgIs('rgb(15, 20, 27)');
       // Back to what the system says: nothing is stored, the system rules again.
       assert.equal(await page.evaluate(() => localStorage.getItem('loge.theme')), null);
     } finally {

@@ -35,7 +35,9 @@ S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 SEC = 10**9
 
 FAST = ("--flush-interval", "50ms", "--compact-interval", "0", "--compact-min-files", "1",
-        "--checkpoint-interval", "100ms")
+        "--checkpoint-interval", "100ms",
+        # Each compaction's segment is final (>= half of it), so segments stay apart.
+        "--segment-size", "4KiB")
 # Rotation only when forced: every compacted segment is old enough, but the
 # background pass is an hour away.
 FORCED_ROTATION = ("--s3-rotate-age", "0s", "--s3-rotate-interval", "1h", "--s3-rotate-grace", "0s")

@@ -24,7 +24,9 @@ BUCKET = "loge-rotation"
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 FAST = ("--flush-interval", "50ms", "--compact-interval", "0", "--compact-min-files", "1",
-        "--checkpoint-interval", "100ms")
+        "--checkpoint-interval", "100ms",
+        # Each compaction's segment is final (>= half of it), so segments stay apart.
+        "--segment-size", "4KiB")
 
 @pytest.fixture(scope="module")
 def minio():

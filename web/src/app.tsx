@@ -17,7 +17,7 @@ import { makeHighlighter } from './highlight';
 import { loadHistory, remember } from './history';
 import { LevelBuckets, levelBuckets } from './levels';
 import { ParseErrorInfo, addLabelFilter, addMatcher, isMetricQuery, levelVolumeQuery, lineFiltersOf, parseErrorPosition } from './logql';
-import { Row, TAIL_CAP, mergeTail, toRows } from './rows';
+import { Row, TAIL_CAP, mergeTail, rowMs, toRows } from './rows';
 import { KEYS, load, save } from './storage';
 import { LIMITS, TimeRange, ViewState, chooseStep, resolveRange, stateFromSearch, stateToSearch, widenRange } from './state';
 
@@ -225,7 +225,7 @@ export function App() {
           const incoming = toRows(res.data);
           const merged = mergeTail(t.rows, incoming);
           t.rows = merged.rows;
-          if (incoming.length > 0) t.sinceMs = Math.max(t.sinceMs, Math.floor(incoming[0].tsNs / 1e6));
+          if (incoming.length > 0) t.sinceMs = Math.max(t.sinceMs, rowMs(incoming[0]));
           setBanner(null);
           if (merged.added > 0 || first) setResults({ rows: merged.rows, stats: res.stats });
           if (!first && incoming.length >= TAIL_POLL_LIMIT) setTail((s) => ({ ...s, gap: true }));

@@ -21,6 +21,13 @@ export interface ApiRow {
 
 let nextId = 1;
 
+// The millisecond a row falls in. `tsNs` came through JSON as a double and may
+// sit up to ~256 ns below the true value, so x.306000000 can arrive as
+// x.305999744: round to the microsecond first, then take the millisecond.
+export function rowMs(r: Row): number {
+  return Math.floor(Math.round(r.tsNs / 1e3) / 1e3);
+}
+
 export function toRows(data: ApiRow[]): Row[] {
   return data.map((d) => ({
     id: nextId++,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Row, commonLabels, mergeTail } from '../src/rows';
+import { Row, commonLabels, mergeTail, rowMs } from '../src/rows';
 import { HISTORY_CAP, withEntry } from '../src/history';
 import { effectiveTheme, toggledPreference } from '../src/theme';
 import { computeOffsets, visibleRange } from '../src/virtual';
@@ -76,4 +76,14 @@ test('datetime-local values round-trip in local time', () => {
   assert.equal(fromLocalInput('2026-06-01T14:03:07'), ms);
   assert.equal(fromLocalInput('2026-06-01T14:03'), ms - 7000);
   assert.ok(Number.isNaN(fromLocalInput('')));
+});
+
+test('rowMs gives the millisecond of a nanosecond stamp that lost precision in JSON', () => {
+  // 1796552642306 ms as ns does not fit a double: JSON.parse gives a value
+  // just below it, which a plain division would show as .305.
+  const parsed = JSON.parse('1796552642306000000');
+  assert.ok(parsed / 1e6 < 1796552642306);
+  assert.equal(rowMs(row(parsed, 'x')), 1796552642306);
+  assert.equal(rowMs(row(JSON.parse('1796552642305999000'), 'x')), 1796552642305);
+  assert.equal(rowMs(row(JSON.parse('1796552642305000000'), 'x')), 1796552642305);
 });

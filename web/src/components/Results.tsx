@@ -9,7 +9,7 @@ import { memo } from 'preact/compat';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
 import { formatTimestamp, prettyJson } from '../format';
 import { Highlighter, highlightSegments } from '../highlight';
-import { Row } from '../rows';
+import { Row, rowMs } from '../rows';
 import { computeOffsets, visibleRange } from '../virtual';
 
 interface Props {
@@ -190,7 +190,7 @@ const RowView = memo(function RowView(p: RowProps) {
     p.observer.observe(node);
     return () => p.observer.unobserve(node);
   }, [p.observer]);
-  const ms = row.tsNs / 1e6;
+  const ms = rowMs(row);
   const json = expanded ? prettyJson(row.line) : null;
   return (
     <div

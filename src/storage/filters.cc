@@ -1,0 +1,281 @@
+#include "storage/filters.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "core/types.h"
+#include "storage/fuse_filter.h"
+
+namespace loge::storage {
+
+namespace {
+
+// A trigram in more than this share of a file's groups is common.
+constexpr size_t kCommonShareDenominator = 8;
+// Rare trigram keys the group filters hold, per line of the file: at about
+// 1.3 bytes a key, 0.4 keys cost ~0.5 bytes per line (0.75 cost 0.42 B/line
+// more on the side-by-side corpus, docs/benchmarks.md). Trigrams are taken
+// rarest first until the budget is spent; the rest are common. On text with
+// few distinct trigrams every rare one fits; on id-heavy text (base62 or hex
+// ids put most trigrams in a tenth of the groups) only the rarest do, which
+// are the ones that prune (docs/format-segment.md, "Filters").
+constexpr double kRareTrigramKeysPerLine = 0.4;
+
+constexpr std::string_view kBlobMagic = "LFS2";
+constexpr std::string_view kBitmapMagic = "LCB1";
+constexpr size_t kBitmapBytes = (kTrigramSpace + 7) / 8;
+
+Status ValidateCommon(std::string_view c) {
+  if (c.empty()) return Status::OK();
+  if (c.substr(0, kBitmapMagic.size()) == kBitmapMagic) {
+    if (c.size() != kBitmapMagic.size() + kBitmapBytes) return Status::Corruption("common trigram bitmap: bad size");
+    return Status::OK();
+  }
+  return FuseFilter::Validate(c);
+}
+
+bool MayHoldAll(std::string_view filter, const std::vector<uint64_t>& keys) {
+  for (uint64_t k : keys) {
+    if (!FuseFilter::MayContainSerialized(filter, k)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// A closed group waiting for Finish: its trigram indices as varint deltas
+// (about a byte each: they are dense), its id keys sorted and unique.
+struct FilterBuilder::Pending {
+  GroupFilter meta;
+  std::string trigrams;
+  std::vector<uint64_t> ids;
+};
+
+bool FileFilters::CommonMayHold(uint64_t key) const {
+  if (common.empty()) return true;
+  if (common.size() == kBitmapMagic.size() + kBitmapBytes && common.compare(0, 4, kBitmapMagic) == 0) {
+    const uint64_t i = key & ~kTrigramKeyTag;
+    if (i >= kTrigramSpace) return true;
+    return (static_cast<uint8_t>(common[kBitmapMagic.size() + i / 8]) >> (i % 8)) & 1;
+  }
+  return FuseFilter::MayContainSerialized(common, key);
+}
+
+size_t FileFilters::Bytes() const {
+  size_t b = common.size();
+  for (const auto& g : groups) b += g.filter.size();
+  return b;
+}
+
+std::string FileFilters::Serialize() const {
+  std::string out(kBlobMagic);
+  PutVarint64(&out, common.size());
+  out += common;
+  PutVarint64(&out, groups.size());
+  for (const auto& g : groups) {
+    PutVarint64(&out, ZigZag(g.first_block));
+    PutVarint64(&out, static_cast<uint64_t>(g.last_block - g.first_block));
+    PutVarint64(&out, ZigZag(g.min_ts));
+    PutVarint64(&out, static_cast<uint64_t>(g.max_ts) - static_cast<uint64_t>(g.min_ts));
+    PutVarint64(&out, g.n);
+    PutVarint64(&out, g.filter.size());
+    out += g.filter;
+  }
+  return out;
+}
+
+Result<FileFilters> FileFilters::Deserialize(std::string_view in) {
+  auto bad = [](const char* what) { return Status::Corruption(std::string("filters blob: ") + what); };
+  if (in.substr(0, kBlobMagic.size()) != kBlobMagic) return bad("bad magic");
+  size_t pos = kBlobMagic.size();
+  FileFilters f;
+  auto bytes = [&](std::string* out) {
+    uint64_t len;
+    if (!GetVarint64(in, &pos, &len) || len > in.size() - pos) return false;
+    out->assign(in.substr(pos, len));
+    pos += len;
+    return true;
+  };
+  if (!bytes(&f.common)) return bad("truncated common filter");
+  uint64_t n;
+  if (!GetVarint64(in, &pos, &n) || n > in.size()) return bad("bad group count");
+  f.groups.resize(n);
+  for (auto& g : f.groups) {
+    uint64_t first, span, min, width, lines;
+    if (!GetVarint64(in, &pos, &first) || !GetVarint64(in, &pos, &span) || !GetVarint64(in, &pos, &min) ||
+        !GetVarint64(in, &pos, &width) || !GetVarint64(in, &pos, &lines) || !bytes(&g.filter)) {
+      return bad("truncated group");
+    }
+    g.first_block = UnZigZag(first);
+    g.last_block = g.first_block + static_cast<int64_t>(span);
+    g.min_ts = UnZigZag(min);
+    g.max_ts = static_cast<int64_t>(static_cast<uint64_t>(g.min_ts) + width);
+    g.n = lines;
+  }
+  if (pos != in.size()) return bad("trailing bytes");
+  LOGE_RETURN_IF_ERROR(ValidateCommon(f.common).WithContext("filters blob: common"));
+  for (const auto& g : f.groups) LOGE_RETURN_IF_ERROR(FuseFilter::Validate(g.filter).WithContext("filters blob: group"));
+  return f;
+}
+
+UsableKeys UsableKeysFor(const FileFilters& f, const NeedleSet2& needles) {
+  UsableKeys u;
+  for (const auto& alternatives : needles) {
+    auto& out = u.filters.emplace_back();
+    bool prunable = true;
+    for (const auto& n : alternatives) {
+      auto& keys = out.emplace_back();
+      for (uint64_t k : n.trigrams) {
+        if (!f.CommonMayHold(k)) keys.push_back(k);
+      }
+      keys.insert(keys.end(), n.ids.begin(), n.ids.end());
+      if (keys.empty()) prunable = false;
+    }
+    if (prunable) u.prunes = true;
+  }
+  return u;
+}
+
+bool GroupMayHold(const GroupFilter& g, const UsableKeys& keys) {
+  for (const auto& alternatives : keys.filters) {
+    bool any = false;
+    for (const auto& k : alternatives) {
+      if (MayHoldAll(g.filter, k)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+std::vector<size_t> CandidateGroups(const FileFilters& f, const UsableKeys& keys, int64_t start, int64_t end) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < f.groups.size(); i++) {
+    const auto& g = f.groups[i];
+    if (g.max_ts < start || g.min_ts > end) continue;
+    if (GroupMayHold(g, keys)) out.push_back(i);
+  }
+  return out;
+}
+
+FilterBuilder::FilterBuilder(size_t group_lines, bool trigrams)
+    : group_lines_(std::max<size_t>(group_lines, 1)), trigrams_(trigrams) {
+  if (trigrams_) {
+    seen_.assign((kTrigramSpace + 63) / 64, 0);
+    holders_.assign(kTrigramSpace, 0);
+  }
+}
+
+FilterBuilder::~FilterBuilder() = default;
+
+size_t FilterBuilder::PendingBytes() const { return pending_bytes_; }
+
+void FilterBuilder::AddBlock(int64_t block_id, int64_t min_ts, int64_t max_ts, uint32_t n, std::string_view text) {
+  if (open_empty_) {
+    open_ = GroupFilter{block_id, block_id, min_ts, max_ts, 0, {}};
+    open_empty_ = false;
+  }
+  open_.last_block = block_id;
+  open_.min_ts = std::min(open_.min_ts, min_ts);
+  open_.max_ts = std::max(open_.max_ts, max_ts);
+  open_.n += n;
+  if (trigrams_) {
+    uint64_t* seen = seen_.data();
+    ForEachTrigram(text, [seen](uint32_t i) { seen[i >> 6] |= uint64_t{1} << (i & 63); });
+  }
+  AddIdKeys(text, &open_ids_);
+  if (open_.n >= group_lines_) CloseGroup();
+}
+
+void FilterBuilder::CloseGroup() {
+  if (open_empty_) return;
+  Pending p;
+  p.meta = std::move(open_);
+  // The bitmap lists the group's trigrams in ascending order; it is cleared
+  // as it is read.
+  uint32_t prev = 0;
+  for (size_t w = 0; w < seen_.size(); w++) {
+    uint64_t bits = seen_[w];
+    if (bits == 0) continue;
+    seen_[w] = 0;
+    while (bits) {
+      const uint32_t i = static_cast<uint32_t>(w * 64 + std::countr_zero(bits));
+      bits &= bits - 1;
+      PutVarint64(&p.trigrams, i - prev);
+      prev = i;
+      if (holders_[i] == 0) touched_.push_back(i);
+      if (holders_[i] != UINT16_MAX) holders_[i]++;
+    }
+  }
+  std::sort(open_ids_.begin(), open_ids_.end());
+  open_ids_.erase(std::unique(open_ids_.begin(), open_ids_.end()), open_ids_.end());
+  p.ids = open_ids_;
+  open_ids_.clear();
+  pending_bytes_ += p.trigrams.size() + p.ids.size() * sizeof(uint64_t);
+  pending_.push_back(std::move(p));
+  open_empty_ = true;
+}
+
+Result<FileFilters> FilterBuilder::Finish() {
+  CloseGroup();
+  FileFilters out;
+  // The largest holder count h such that every trigram held by at most h
+  // groups fits the budget (and h is at most 1/8 of the groups).
+  uint64_t lines = 0;
+  for (const auto& p : pending_) lines += p.meta.n;
+  const size_t cap = std::max<size_t>(1, pending_.size() / kCommonShareDenominator);
+  std::vector<uint64_t> by_holders(cap + 2, 0);  // keys (trigram, group) per holder count
+  for (uint32_t i : touched_) {
+    if (holders_[i] <= cap) by_holders[holders_[i]] += holders_[i];
+  }
+  const double budget = kRareTrigramKeysPerLine * static_cast<double>(lines);
+  size_t max_holders = 0;
+  double spent = 0;
+  for (size_t h = 1; h <= cap; h++) {
+    if (spent + static_cast<double>(by_holders[h]) > budget) break;
+    spent += static_cast<double>(by_holders[h]);
+    max_holders = h;
+  }
+  std::vector<uint64_t> keys;
+  for (uint32_t i : touched_) {
+    if (holders_[i] > max_holders) keys.push_back(TrigramKeyOf(i));
+  }
+  if (trigrams_) {
+    // The smaller of an exact bitmap and a filter.
+    if (FuseFilter::kHeaderSize + FuseFilter::ParamsFor(static_cast<uint32_t>(keys.size())).array_length >
+        kBitmapMagic.size() + kBitmapBytes) {
+      out.common.assign(kBitmapMagic);
+      out.common.resize(kBitmapMagic.size() + kBitmapBytes, '\0');
+      for (uint64_t k : keys) {
+        const uint64_t i = k & ~kTrigramKeyTag;
+        out.common[kBitmapMagic.size() + i / 8] = static_cast<char>(out.common[kBitmapMagic.size() + i / 8] | (1 << (i % 8)));
+      }
+    } else {
+      LOGE_ASSIGN_OR_RETURN(FuseFilter common, FuseFilter::Build(keys));
+      out.common = common.Serialize();
+    }
+  }
+  out.groups.reserve(pending_.size());
+  for (auto& p : pending_) {
+    keys.clear();
+    size_t pos = 0;
+    uint64_t i = 0, d;
+    while (trigrams_ && GetVarint64(p.trigrams, &pos, &d)) {
+      i += d;
+      if (holders_[i] <= max_holders) keys.push_back(TrigramKeyOf(static_cast<uint32_t>(i)));
+    }
+    keys.insert(keys.end(), p.ids.begin(), p.ids.end());
+    std::string().swap(p.trigrams);
+    std::vector<uint64_t>().swap(p.ids);
+    LOGE_ASSIGN_OR_RETURN(FuseFilter f, FuseFilter::Build(keys));
+    p.meta.filter = f.Serialize();
+    out.groups.push_back(std::move(p.meta));
+  }
+  pending_.clear();
+  pending_bytes_ = 0;
+  return out;
+}
+
+}  // namespace loge::storage

@@ -1,0 +1,121 @@
+// FileFilters: the content filters of a format-2 file (docs/format-segment.md,
+// "Filters"), and FilterBuilder, which makes them from blocks' text in one
+// pass as a writer adds the blocks.
+//
+// A file's blocks are cut into groups of consecutive blocks holding about
+// `group_lines` lines. Each group has one binary fuse filter over
+//   - its rare trigram keys: trigrams in at most 1/8 of the file's groups
+//     (the others, "common", go into one file-level filter instead: they
+//     would prune little and cost as much as a rare one in every group);
+//   - all its id keys (keys.h): nearly every one is unique to a few lines,
+//     and the few repeated ones cost a key per group, so they are not
+//     counted.
+// A needle key is usable against a group when the common filter does not
+// (may) hold it; a group whose filter lacks a usable key of every
+// alternative of some `|=` filter cannot hold a match. A false positive of
+// the common filter only leaves a key unused; of a group filter, only reads
+// a group too many: both are sound.
+//
+// Thread-safety: FileFilters is immutable once built and may be read from
+// many threads; a FilterBuilder belongs to one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "storage/keys.h"
+
+namespace loge::storage {
+
+struct GroupFilter {
+  int64_t first_block = 0;  // blocks.id of the group's first block
+  int64_t last_block = 0;   // and of its last: the group is every id between
+  int64_t min_ts = 0;
+  int64_t max_ts = 0;
+  uint64_t n = 0;           // lines
+  std::string filter;       // serialized FuseFilter (fuse_filter.h)
+};
+
+struct FileFilters {
+  // The file's common trigram keys, in one of three forms:
+  //   ""                 the groups hold no trigram keys (flush files): no
+  //                      trigram key is usable, only id keys;
+  //   "LCB1" + bitmap    one bit per dense trigram index (kTrigramSpace bits),
+  //                      set for the common ones: exact, used when smaller;
+  //   a FuseFilter       (fuse_filter.h) of the common keys.
+  std::string common;
+  std::vector<GroupFilter> groups;  // in block order
+
+  // True when the trigram key may be common (then it cannot rule a group out).
+  bool CommonMayHold(uint64_t trigram_key) const;
+
+  // Bytes of every filter (what the file spends on them).
+  size_t Bytes() const;
+  // One blob holding all of the above (the catalog's copy for remote rows).
+  std::string Serialize() const;
+  static Result<FileFilters> Deserialize(std::string_view bytes);
+};
+using FileFiltersPtr = std::shared_ptr<const FileFilters>;
+
+// The needles of a query in the shape the filters are asked: per `|=`
+// filter, its alternatives (any may match), each with its keys.
+using NeedleSet2 = std::vector<std::vector<NeedleKeys2>>;
+
+// The needle keys a file's group filters can answer for: trigram keys its
+// common filter does not hold, and every id key, per filter and
+// alternative.
+struct UsableKeys {
+  std::vector<std::vector<std::vector<uint64_t>>> filters;
+  // False when some alternative of every filter has no usable key: no group
+  // can then be ruled out, and reading the groups would be wasted.
+  bool prunes = false;
+};
+UsableKeys UsableKeysFor(const FileFilters& f, const NeedleSet2& needles);
+
+// False when the group's filter rules out every alternative of some filter.
+bool GroupMayHold(const GroupFilter& g, const UsableKeys& keys);
+
+// Indices of the groups that may hold a match and overlap [start, end].
+std::vector<size_t> CandidateGroups(const FileFilters& f, const UsableKeys& keys, int64_t start, int64_t end);
+
+class FilterBuilder {
+ public:
+  // group_lines: lines per group (a group closes at the first block that
+  // brings it to at least this many). trigrams: whether the groups hold
+  // trigram keys besides id keys (merged segments do; flush files, written
+  // on the ingest path, only carry id keys: trigram extraction is most of a
+  // filter's cost, and a flush file lives until the next merge).
+  FilterBuilder(size_t group_lines, bool trigrams);
+  ~FilterBuilder();
+  FilterBuilder(const FilterBuilder&) = delete;
+  FilterBuilder& operator=(const FilterBuilder&) = delete;
+
+  // Adds one block (ids ascending across calls) and its joined line text.
+  void AddBlock(int64_t block_id, int64_t min_ts, int64_t max_ts, uint32_t n, std::string_view text);
+  // Closes the last group, decides the common trigrams and builds every
+  // filter. The builder is spent afterwards.
+  Result<FileFilters> Finish();
+
+  // Memory held for groups not yet built (their keys, delta-coded).
+  size_t PendingBytes() const;
+
+ private:
+  void CloseGroup();
+  struct Pending;
+  const size_t group_lines_;
+  const bool trigrams_;
+  std::vector<uint64_t> seen_;     // bitmap over kTrigramSpace: the open group's trigrams
+  std::vector<uint16_t> holders_;  // per trigram: groups holding it (saturating)
+  std::vector<uint32_t> touched_;  // trigrams with holders_ > 0
+  std::vector<Pending> pending_;   // closed groups, keys delta-coded
+  std::vector<uint64_t> open_ids_;
+  GroupFilter open_;
+  bool open_empty_ = true;
+  size_t pending_bytes_ = 0;
+};
+
+}  // namespace loge::storage

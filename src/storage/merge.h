@@ -1,0 +1,56 @@
+// MergeFiles: the mechanism of every merge (which files and when is the
+// store's policy, store/merge_policy.h). Reads any number of files of
+// either format and writes one format-2 file holding every row of them once,
+// streams in label order, each stream's rows in time order.
+//
+// Blocks are copied, not re-encoded: the blocks of one stream are taken in
+// time order, and consecutive ones that do not overlap in time are joined
+// into blocks of up to kBlockMaxLines / kBlockMaxBytes by appending their
+// encoded columns (AppendBlock). Only where blocks overlap in time (rows
+// arrived out of order, or the same rows twice) are their rows decoded,
+// sorted, deduplicated — an entry identical in timestamp, line and metadata
+// to another of its stream is kept once — and encoded again. Filters are
+// built over the joined text as the blocks are written (filters.h).
+//
+// Memory: one stream's block headers, the block being built and the one
+// being read, the filter builder's pending keys; the output image is built in
+// a scratch file (SegmentWriterOptions::scratch_path).
+//
+// Thread-safety: a pure function of its inputs; many merges may run at once.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "storage/segment_writer.h"
+
+namespace loge::io {
+class FileSystem;
+}
+
+namespace loge::storage {
+
+struct MergeOptions {
+  std::string output_path;   // final name of the merged file
+  std::string scratch_path;  // uncompressed image while it is built; removed at the end
+  int level = 1;             // zstd level of the output
+  size_t group_lines = 1024;  // filter groups (0: no filters)
+  io::FileSystem* fs = nullptr;  // nullptr = io::DefaultFileSystem()
+  std::vector<std::pair<std::string, std::string>> meta;  // extra meta keys of the output
+};
+
+struct MergeStats {
+  uint64_t rows_in = 0;        // rows read
+  uint64_t rows_dropped = 0;   // exact duplicates dropped
+  uint64_t blocks_in = 0;
+  uint64_t blocks_decoded = 0;  // blocks whose rows were decoded (time overlap)
+};
+
+// Merges `inputs` (local paths) into opts.output_path, written crash-safely
+// (SegmentWriter::WriteFile). On failure nothing is left at output_path.
+Result<SegmentInfo> MergeFiles(const std::vector<std::string>& inputs, const MergeOptions& opts,
+                               MergeStats* stats = nullptr);
+
+}  // namespace loge::storage

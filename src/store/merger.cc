@@ -1,0 +1,257 @@
+#include "store/merger.h"
+
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <algorithm>
+
+#include "core/time.h"
+#include "io/file_system.h"
+#include "storage/catalog.h"
+#include "storage/file_set.h"
+#include "storage/merge.h"
+#include "store/filename.h"
+
+namespace loge::store {
+
+namespace {
+
+// A failed merge waits this long before the next attempt, doubling up to
+// kMaxBackoff: a broken input must not turn into a busy loop.
+constexpr auto kFirstBackoff = std::chrono::seconds(1);
+constexpr auto kMaxBackoff = std::chrono::seconds(60);
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Line bytes of a file whose catalog row predates the column: estimated
+// from its compressed size (about 8:1 for log text), so the policy still
+// sizes its merges sensibly.
+uint64_t LineBytes(const storage::CatalogEntry& e) { return e.line_bytes ? e.line_bytes : e.bytes * 8; }
+
+}  // namespace
+
+Merger::Merger(const MergerOptions& opts, storage::Catalog* catalog, storage::FileSet* files)
+    : opts_(opts), catalog_(catalog), files_(files), fs_(opts.fs ? opts.fs : io::DefaultFileSystem()) {}
+
+Merger::~Merger() { Stop(); }
+
+void Merger::Start() {
+  if (!enabled() || !threads_.empty()) return;
+  for (int i = 0; i < std::max(opts_.threads, 1); i++) {
+    threads_.emplace_back([this](std::stop_token st) { Loop(st); });
+  }
+}
+
+void Merger::Stop() {
+  {
+    MutexLock l(&mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  threads_.clear();  // jthread: request stop and join
+}
+
+void Merger::Wake() {
+  MutexLock l(&mu_);
+  wake_ = true;
+  cv_.notify_all();
+}
+
+void Merger::Loop(std::stop_token st) {
+  for (;;) {
+    {
+      MutexLock l(&mu_);
+      cv_.wait_for(l.native(), st, opts_.interval, [&]() REQUIRES(mu_) { return wake_ || stopping_; });
+      if (stopping_ || st.stop_requested()) return;
+      wake_ = false;
+      if (std::chrono::steady_clock::now() < retry_after_) continue;
+    }
+    for (;;) {
+      auto ran = RunOne(false);
+      if (!ran.ok() || !*ran || st.stop_requested()) break;
+    }
+  }
+}
+
+std::vector<MergeFile> Merger::Candidates() const {
+  const uint64_t safe = opts_.safe_wal_seq ? opts_.safe_wal_seq() : UINT64_MAX;
+  std::vector<MergeFile> out;
+  for (const auto& f : files_->Snapshot()) {
+    const auto& e = f->entry;
+    if (e.tier != storage::Tier::kLocal) continue;
+    MergeFile m;
+    m.id = e.id;
+    m.level = e.kind == storage::FileKind::kFlush ? 0 : std::max(e.level, 1);
+    m.line_bytes = LineBytes(e);
+    m.min_ts = e.min_ts;
+    m.max_ts = e.max_ts;
+    m.sealed_at = e.sealed_at;
+    m.mergeable = !files_->Claimed(e.id) && (m.level > 0 || e.max_wal_seq <= safe);
+    out.push_back(m);
+  }
+  return out;
+}
+
+Backlog Merger::backlog() const {
+  std::vector<MergeFile> files;
+  {
+    MutexLock l(&mu_);
+    files = Candidates();
+  }
+  return BacklogOf(files, opts_.policy, NowNanos());
+}
+
+MergerStats Merger::stats() const {
+  MutexLock l(&mu_);
+  MergerStats s = stats_;
+  return s;
+}
+
+// One merge, in crash-safe order:
+//  1. pick the files (policy) and mark them busy;
+//  2. merge them into segment-<minTs>-<maxTs>-<id>.sqlite.zst: the image is
+//     built in <name>.scratch.tmp, compressed into <name>.tmp, fsynced,
+//     renamed, and the directory fsynced (storage::MergeFiles);
+//  4. (the file is durable under its name)
+//  5. one catalog transaction removes the inputs' rows, records their names
+//     as retired and adds the segment's row;
+//  6. publish the swap to queries; each input is unlinked when the last
+//     query reading it lets go (FileHandle), and its retired name is
+//     forgotten once it is gone.
+// A crash before 5 leaves an uncataloged segment whose sources are all still
+// cataloged: recovery deletes it. A crash after 5 leaves retired inputs on
+// disk: recovery deletes them (never re-registers them). Either way every
+// row is in exactly one cataloged file.
+Result<bool> Merger::RunOne(bool force) {
+  auto step = [&](int n) { return TEST_step_hook ? TEST_step_hook(n) : Status::OK(); };
+  std::vector<storage::FilePtr> inputs;
+  MergePick pick;
+  int64_t id = 0;
+  {
+    MutexLock l(&mu_);
+    if (stopping_) return false;
+    auto picked = PickMerge(Candidates(), opts_.policy, NowNanos(), force);
+    if (!picked) return false;
+    pick = std::move(*picked);
+    for (const auto& f : files_->Snapshot()) {
+      if (std::find(pick.ids.begin(), pick.ids.end(), f->entry.id) != pick.ids.end()) inputs.push_back(f);
+    }
+    if (inputs.size() != pick.ids.size()) return Status::Unavailable("merge: a picked file left the catalog");
+    // The S3 rotation may have claimed one since Candidates(): try later.
+    if (!files_->Claim(pick.ids)) return false;
+    auto next = catalog_->GetState(storage::kNextSegmentIdKey, 1);
+    Status st = next.ok() ? catalog_->SetState(storage::kNextSegmentIdKey, *next + 1) : next.status();
+    if (!st.ok()) {
+      files_->Unclaim(pick.ids);
+      return st;
+    }
+    id = *next;
+    stats_.running++;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const double cpu0 = ThreadCpuSeconds();
+  uint64_t rows = 0;
+  Status st = [&]() -> Status {
+    LOGE_RETURN_IF_ERROR(step(1));
+    int64_t min_ts = inputs[0]->entry.min_ts, max_ts = inputs[0]->entry.max_ts;
+    std::vector<std::string> paths, names;
+    for (const auto& f : inputs) {
+      min_ts = std::min(min_ts, f->entry.min_ts);
+      max_ts = std::max(max_ts, f->entry.max_ts);
+      paths.push_back(f->local_path);
+      names.push_back(f->entry.path);
+    }
+    const std::string name = SegmentFileName(min_ts, max_ts, static_cast<uint64_t>(id));
+    storage::MergeOptions mo;
+    mo.output_path = io::JoinPath(opts_.dir, name);
+    mo.scratch_path = io::JoinPath(opts_.dir, ScratchName(name));
+    mo.level = opts_.level;
+    mo.group_lines = opts_.group_lines;
+    mo.fs = fs_;
+    std::string sources;
+    for (const auto& n : names) sources += (sources.empty() ? "" : ",") + n;
+    mo.meta = {{"sources", sources}, {"level", std::to_string(pick.output_level)}};
+    LOGE_RETURN_IF_ERROR(step(2));
+    storage::MergeStats ms;
+    LOGE_ASSIGN_OR_RETURN(storage::SegmentInfo info, storage::MergeFiles(paths, mo, &ms));
+    LOGE_RETURN_IF_ERROR(step(4));
+    storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kSegment, name, info, info.bytes);
+    e.level = pick.output_level;
+    LOGE_RETURN_IF_ERROR(catalog_->ReplaceRetiring(pick.ids, names, &e));
+    LOGE_RETURN_IF_ERROR(step(5));
+    rows = e.rows;
+    const std::string local = mo.output_path;
+    files_->Replace(pick.ids, std::make_shared<const storage::FileHandle>(std::move(e), local, fs_));
+    inputs.clear();  // the last reference may unlink them now
+    std::vector<std::string> gone;
+    for (const auto& n : names) {
+      if (!fs_->Exists(io::JoinPath(opts_.dir, n))) gone.push_back(n);
+    }
+    if (!gone.empty()) (void)catalog_->ForgetRetired(gone);  // best effort: recovery forgets the rest
+    if (ms.rows_dropped > 0) spdlog::info("merge {}: dropped {} duplicate rows", name, ms.rows_dropped);
+    spdlog::info("merged {} files ({} rows, {}) into {} ({} bytes, level {}) in {:.2f}s", names.size(), rows,
+                 pick.reason, name, info.bytes, pick.output_level,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return Status::OK();
+  }();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cpu = ThreadCpuSeconds() - cpu0;
+  files_->Unclaim(pick.ids);
+  MutexLock l(&mu_);
+  stats_.running--;
+  stats_.cpu_seconds += cpu;
+  if (!st.ok()) {
+    stats_.failures++;
+    backoff_ = backoff_.count() == 0 ? Duration(kFirstBackoff) : std::min<Duration>(backoff_ * 2, kMaxBackoff);
+    retry_after_ = std::chrono::steady_clock::now() + backoff_;
+    cv_.notify_all();
+    spdlog::error("merge of {} files failed (they stay as they are; retry in {}): {}", pick.ids.size(),
+                  FormatDuration(backoff_), st.ToString());
+    return st;
+  }
+  backoff_ = Duration(0);
+  stats_.merges++;
+  stats_.files_in += pick.ids.size();
+  stats_.rows += rows;
+  stats_.seconds += secs;
+  cv_.notify_all();
+  return true;
+}
+
+Status Merger::MergeAll() {
+  for (;;) {
+    LOGE_ASSIGN_OR_RETURN(bool ran, RunOne(true));
+    if (ran) continue;
+    // Nothing to pick: done unless a worker's merge is still running (its
+    // output may be mergeable with what is left).
+    MutexLock l(&mu_);
+    if (stats_.running == 0) return Status::OK();
+    cv_.wait(l.native(), [&]() REQUIRES(mu_) { return stats_.running == 0 || stopping_; });
+    if (stopping_) return Status::Unavailable("shutting down");
+  }
+}
+
+bool Merger::WaitWhile(const std::function<bool()>& over, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    if (!over()) return true;
+    MutexLock l(&mu_);
+    if (stopping_) return false;
+    const uint64_t seen = stats_.merges + stats_.failures;
+    if (!cv_.wait_until(l.native(), deadline,
+                        [&]() REQUIRES(mu_) { return stopping_ || stats_.merges + stats_.failures != seen; })) {
+      return false;
+    }
+  }
+}
+
+bool Merger::HasWork() const {
+  MutexLock l(&mu_);
+  if (stats_.running > 0) return true;
+  return PickMerge(Candidates(), opts_.policy, NowNanos(), false).has_value();
+}
+
+}  // namespace loge::store

@@ -1,0 +1,121 @@
+// Merger: runs the merge policy (merge_policy.h) against the catalog: picks
+// files, merges them (storage/merge.h), commits the result and swaps it in
+// for queries.
+//
+// DESIGN (threads, wake-ups): Start() runs `threads` worker threads. Each
+// sleeps until Wake() (a flush file was published), the re-check interval
+// passes, or Stop(); then it runs merges while the policy picks one. Picks
+// are made under mu_ and their files claimed in the FileSet, so neither two
+// merges nor a merge and the S3 rotation take the same file; the merge
+// itself (file, compression, SQLite work) runs without any lock. MergeAll()
+// runs forced merges on the caller's thread (and waits for the workers'
+// running merges) until the layout is final.
+//
+// A failed merge is logged and counted, its files are left as they were
+// (nothing is lost: the inputs stay cataloged), and the next attempt waits
+// a backoff that doubles up to a minute.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/mutex.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "store/merge_policy.h"
+
+namespace loge::io {
+class FileSystem;
+}
+namespace loge::storage {
+class Catalog;
+class FileSet;
+}  // namespace loge::storage
+
+namespace loge::store {
+
+struct MergerOptions {
+  std::string dir;                 // the data directory
+  Duration interval = std::chrono::seconds(10);  // policy re-check; 0 = no worker threads
+  int threads = 2;                 // merges at once
+  int level = 3;                   // zstd level of merged segments
+  size_t group_lines = 1024;       // filter groups
+  MergePolicy policy;
+  io::FileSystem* fs = nullptr;    // nullptr = io::DefaultFileSystem()
+  // Flush files holding WAL seqs above this are not merged yet: replay
+  // recognises stored parts only by the flush file's own meta.
+  std::function<uint64_t()> safe_wal_seq;
+};
+
+struct MergerStats {
+  uint64_t merges = 0;
+  uint64_t files_in = 0;
+  uint64_t rows = 0;
+  uint64_t failures = 0;
+  double seconds = 0;       // wall time of completed merges
+  double cpu_seconds = 0;   // CPU time of their threads
+  uint64_t running = 0;
+};
+
+class Merger {
+ public:
+  // Does not own catalog or files; both must outlive it.
+  Merger(const MergerOptions& opts, storage::Catalog* catalog, storage::FileSet* files);
+  ~Merger();  // Stop()s
+  Merger(const Merger&) = delete;
+  Merger& operator=(const Merger&) = delete;
+
+  void Start();
+  void Stop() EXCLUDES(mu_);
+  // A flush file was published: re-check the policy now.
+  void Wake() EXCLUDES(mu_);
+
+  // Forced merges until none is left; waits for running ones.
+  Status MergeAll() EXCLUDES(mu_);
+
+  // Blocks while `over()` holds (the flush backlog is at its cap), waking
+  // when a merge ends, until `deadline` or Stop(). True once over() is
+  // false; false at the deadline or on Stop(). over() is called without
+  // mu_ held.
+  bool WaitWhile(const std::function<bool()>& over, std::chrono::steady_clock::time_point deadline) EXCLUDES(mu_);
+
+  // True when a merge is running or the policy would start one now.
+  bool HasWork() const EXCLUDES(mu_);
+
+  MergerStats stats() const EXCLUDES(mu_);
+  Backlog backlog() const;
+  bool enabled() const { return opts_.interval.count() > 0; }
+
+  // Called between the crash-safe steps of a merge (see merger.cc) with the
+  // step number; a non-OK status abandons the merge right there, as a crash
+  // would (tests).
+  std::function<Status(int step)> TEST_step_hook;
+
+ private:
+  void Loop(std::stop_token st);
+  // Picks and runs one merge. Returns false when the policy picks nothing.
+  Result<bool> RunOne(bool force) EXCLUDES(mu_);
+  std::vector<MergeFile> Candidates() const REQUIRES(mu_);
+
+  const MergerOptions opts_;
+  storage::Catalog* const catalog_;
+  storage::FileSet* const files_;
+  io::FileSystem* const fs_;
+  mutable Mutex mu_;
+  std::condition_variable_any cv_;  // wake-up, a merge finished, or stop
+  bool wake_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  MergerStats stats_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point retry_after_ GUARDED_BY(mu_){};
+  Duration backoff_ GUARDED_BY(mu_) = Duration(0);
+  std::vector<std::jthread> threads_;
+};
+
+}  // namespace loge::store

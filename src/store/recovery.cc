@@ -1,0 +1,367 @@
+// Store startup: take the directory lock, reconcile the directory with the
+// catalog, replay the WAL into the head, then start the threads.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "io/file_system.h"
+#include "storage/catalog_worker.h"
+#include "storage/segment_reader.h"
+#include "store/filename.h"
+#include "store/store_impl.h"
+
+namespace loge::store {
+
+namespace {
+
+// The WAL record parts a flush file holds, from its meta (see FlushedSeqs).
+// Returns 0 (and adds nothing) for files without that meta.
+Result<uint64_t> LoadWalSeqs(storage::SegmentReader* r, FlushedSeqs* flushed) {
+  auto nb = r->ReadMeta("wal_buckets");
+  if (!nb.ok()) return nb.status().code() == Code::kNotFound ? Result<uint64_t>(uint64_t{0}) : nb.status();
+  LOGE_ASSIGN_OR_RETURN(std::string b, r->ReadMeta("wal_bucket"));
+  LOGE_ASSIGN_OR_RETURN(std::string seqs, r->ReadMeta("wal_seqs"));
+  int64_t nbv, bv;
+  if (!ParseInt64(*nb, &nbv) || !ParseInt64(b, &bv) || nbv < 1 || bv < 0 || bv >= nbv) {
+    return Status::Corruption("meta wal_buckets/wal_bucket are malformed");
+  }
+  LOGE_ASSIGN_OR_RETURN(auto ranges, DecodeSeqRanges(seqs));
+  flushed->Add(static_cast<uint32_t>(nbv), static_cast<uint32_t>(bv), ranges);
+  uint64_t max = 0;
+  for (auto [lo, hi] : ranges) max = std::max(max, hi);
+  return max;
+}
+
+}  // namespace
+
+// One process owns a data directory: LOCK is flock()ed before anything in
+// the directory is read, and held until the store is destroyed.
+Status Store::Impl::Lock() {
+  const std::string path = io::JoinPath(opts.output_path, kLockName);
+  lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(lock_fd);
+    lock_fd = -1;
+    if (err == EWOULDBLOCK) {
+      return Status::Unavailable("another loge process is using " + opts.output_path +
+                                 " (its LOCK is held); stop it or choose another --output-path");
+    }
+    return Status::IOError("lock " + path + ": " + std::strerror(err));
+  }
+  return Status::OK();
+}
+
+void Store::Impl::Unlock() {
+  if (lock_fd >= 0) {
+    ::close(lock_fd);  // releases the flock
+    lock_fd = -1;
+  }
+}
+
+// A catalog entry rebuilt from a file's own meta and filters.
+Result<storage::CatalogEntry> Store::Impl::EntryFromFile(const std::string& path, const std::string& name,
+                                                        storage::FileKind kind) {
+  auto reader = storage::SegmentReader::Open(path);
+  Result<storage::SegmentInfo> info =
+      reader.ok() ? (*reader)->ReadInfo() : Result<storage::SegmentInfo>(reader.status());
+  if (!info.ok()) return info.status().WithContext("reconcile: cannot read " + path + " (move it away to start)");
+  LOGE_ASSIGN_OR_RETURN(uint64_t bytes, fs->FileSize(path));
+  LOGE_ASSIGN_OR_RETURN(info->filters, (*reader)->ReadFilters());
+  storage::CatalogEntry e = storage::EntryFor(kind, name, *info, bytes);
+  if (auto lv = (*reader)->ReadMeta("level"); lv.ok()) {
+    int64_t v = 0;
+    if (ParseInt64(*lv, &v)) e.level = static_cast<int>(v);
+  } else {
+    e.level = kind == storage::FileKind::kFlush ? 0 : 1;
+  }
+  if (kind == storage::FileKind::kFlush) {
+    FlushedSeqs scratch;
+    LOGE_ASSIGN_OR_RETURN(e.max_wal_seq, LoadWalSeqs(reader->get(), &scratch));
+  }
+  return e;
+}
+
+// A segment's merge committed iff at least one of its sources is gone:
+// sources are unlinked only after the catalog transaction.
+Result<bool> Store::Impl::SegmentCommitted(const std::string& path, const std::set<std::string>& on_disk) {
+  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(path));
+  auto sources = reader->ReadMeta("sources");
+  if (!sources.ok()) return false;
+  std::string_view rest = *sources;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string src(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (!on_disk.count(src)) return true;
+  }
+  return false;
+}
+
+// Brings the directory and the catalog into agreement (DESIGN.md invariants),
+// logging every fix:
+//  1. *.tmp files (and merge scratch images) are unfinished writes: delete
+//     them (their rows are in the WAL or in the files being merged).
+//  2. A file a merge retired (its rows are in the merge's output): delete
+//     it and forget the name. Never re-registered, so never a second copy.
+//  3. A local catalog row whose file is missing: report and drop the row.
+//  4. A flush file the catalog does not name either finished but lost its
+//     catalog insert (its WAL seqs are above the persisted watermark: they
+//     were never marked done) - re-register it from its own meta - or is the
+//     source of a committed merge of a catalog written before retired names
+//     were recorded (every seq at or below the watermark) - delete it.
+//  5. A segment file the catalog does not name: if all of its sources are
+//     still on disk its merge never committed - delete it; if some are gone
+//     it did (the catalog itself was lost) - re-register it.
+//  6. A segment file named like a remote row's object is a local copy whose
+//     rotation committed (tier/uploader.cc step 4) but whose deletion after
+//     the grace window never ran: delete it, so no segment is both local
+//     and remote.
+// Then loads the cataloged files into the FileSet (local format-2 files with
+// their filters, read from the file) and notes which WAL record parts the
+// flush files hold.
+Status Store::Impl::Reconcile() {
+  LOGE_ASSIGN_OR_RETURN(auto entries, catalog->List());
+  LOGE_ASSIGN_OR_RETURN(auto names, fs->ListDir(opts.output_path));
+  std::sort(names.begin(), names.end());
+  LOGE_ASSIGN_OR_RETURN(auto retired_list, catalog->ListRetired());
+  const std::set<std::string> retired(retired_list.begin(), retired_list.end());
+  std::set<std::string> on_disk;
+  uint64_t max_flush_seq = 0;
+  for (const auto& name : names) {
+    const std::string path = io::JoinPath(opts.output_path, name);
+    const ParsedName p = ParseFileName(name);
+    if (p.type == FileType::kTemp) {
+      spdlog::warn("reconcile: deleting unfinished file {}", path);
+      LOGE_RETURN_IF_ERROR(fs->Remove(path));
+      continue;
+    }
+    if (retired.count(name)) {
+      spdlog::info("reconcile: deleting {}: a committed merge holds its rows", path);
+      LOGE_RETURN_IF_ERROR(fs->Remove(path));
+      continue;
+    }
+    if (p.type == FileType::kFlush) max_flush_seq = std::max(max_flush_seq, p.seq);
+    on_disk.insert(name);
+  }
+  if (!retired_list.empty()) LOGE_RETURN_IF_ERROR(catalog->ForgetRetired(retired_list));
+  next_file_seq = max_flush_seq + 1;
+
+  std::set<std::string> cataloged;
+  // File names of remote rows (the last segment of the URL's path).
+  std::set<std::string> rotated;
+  std::vector<int64_t> missing;
+  std::vector<storage::CatalogEntry> kept;
+  for (auto& e : entries) {
+    cataloged.insert(e.path);
+    if (e.tier == storage::Tier::kRemote) {
+      std::string_view url = e.path;
+      url = url.substr(0, url.find('?'));
+      rotated.insert(std::string(url.substr(url.rfind('/') + 1)));
+    }
+    if (e.tier == storage::Tier::kLocal && !on_disk.count(e.path)) {
+      spdlog::error("reconcile: catalog names {} but the file is missing; dropping it (its rows are lost)", e.path);
+      missing.push_back(e.id);
+      continue;
+    }
+    kept.push_back(std::move(e));
+  }
+  if (!missing.empty()) LOGE_RETURN_IF_ERROR(catalog->Remove(missing));
+
+  for (const auto& name : on_disk) {
+    const ParsedName p = ParseFileName(name);
+    if (cataloged.count(name) || (p.type != FileType::kFlush && p.type != FileType::kSegment)) continue;
+    const std::string path = io::JoinPath(opts.output_path, name);
+    if (rotated.count(name)) {
+      spdlog::info("reconcile: deleting {}: it was rotated to S3 and the catalog names the remote copy", path);
+      LOGE_RETURN_IF_ERROR(fs->Remove(path));
+      continue;
+    }
+    if (auto r = storage::SegmentReader::Open(path); !r.ok() || !(*r)->ReadInfo().ok()) {
+      // Not ours to judge: keep the bytes for a human, out of the way.
+      spdlog::error("reconcile: {} is not a readable data file ({}); moving it to {}", path,
+                    r.ok() ? "bad meta" : r.status().ToString(), CorruptName(path));
+      LOGE_RETURN_IF_ERROR(fs->Rename(path, CorruptName(path)));
+      continue;
+    }
+    if (p.type == FileType::kSegment) {
+      LOGE_ASSIGN_OR_RETURN(bool committed, SegmentCommitted(path, on_disk));
+      if (!committed) {
+        spdlog::warn("reconcile: deleting {}: its merge never committed to the catalog", path);
+        LOGE_RETURN_IF_ERROR(fs->Remove(path));
+        continue;
+      }
+      LOGE_ASSIGN_OR_RETURN(auto e, EntryFromFile(path, name, storage::FileKind::kSegment));
+      LOGE_RETURN_IF_ERROR(catalog->Add(&e));
+      spdlog::warn("reconcile: re-registered segment {} ({} rows)", path, e.rows);
+      kept.push_back(std::move(e));
+      continue;
+    }
+    LOGE_ASSIGN_OR_RETURN(auto e, EntryFromFile(path, name, storage::FileKind::kFlush));
+    if (e.max_wal_seq <= persisted_watermark) {
+      spdlog::warn("reconcile: deleting {}: already merged into a cataloged segment", path);
+      LOGE_RETURN_IF_ERROR(fs->Remove(path));
+      continue;
+    }
+    LOGE_RETURN_IF_ERROR(catalog->Add(&e));
+    spdlog::warn("reconcile: re-registered finished flush file {} ({} rows)", path, e.rows);
+    kept.push_back(std::move(e));
+  }
+
+  for (auto& e : kept) {
+    if (e.tier == storage::Tier::kLocal && (e.format >= 2 || e.kind == storage::FileKind::kFlush)) {
+      const std::string path = io::JoinPath(opts.output_path, e.path);
+      const bool needs_seqs = e.kind == storage::FileKind::kFlush && e.max_wal_seq > persisted_watermark;
+      if (e.format >= 2 && !e.filters) {
+        // Filters of a local file live in the file; load them for queries.
+        LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(path));
+        auto f = reader->ReadFilters();
+        if (!f.ok()) {
+          spdlog::error("reconcile: filters of {} are unreadable ({}); the file will be scanned", path,
+                        f.status().ToString());
+        } else {
+          e.filters = std::move(*f);
+        }
+        if (needs_seqs) LOGE_RETURN_IF_ERROR(LoadWalSeqs(reader.get(), &flushed).status().WithContext(path));
+      } else if (needs_seqs) {
+        // Its WAL records may still be replayed: remember which parts it holds.
+        LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(path));
+        LOGE_RETURN_IF_ERROR(LoadWalSeqs(reader.get(), &flushed).status().WithContext("reconcile: " + path));
+      }
+    }
+    files.Add(MakeHandle(std::move(e)));
+  }
+  return Status::OK();
+}
+
+// Replays every intact WAL record above the persisted watermark into the
+// head, skipping the parts that flush files already hold.
+Status Store::Impl::Replay() {
+  wal::Options wo;
+  wo.dir = io::JoinPath(opts.output_path, kWalDirName);
+  wo.sync = opts.durable;
+  wo.fs = fs;
+  uint64_t max_known = persisted_watermark;
+  for (const auto& f : files.Snapshot()) max_known = std::max(max_known, f->entry.max_wal_seq);
+  wo.min_next_seq = max_known + 1;
+  wal::ReplayStats rs;
+  const uint64_t floor = persisted_watermark;
+  auto replay = [&](uint64_t seq, std::string_view rec) -> Status {
+    if (seq <= floor) {
+      tracker.Begin(seq, 0);
+      return Status::OK();
+    }
+    auto p = DecodePayload(rec);
+    if (!p.ok()) {
+      spdlog::error("wal replay: record {} does not decode ({}); skipped", seq, p.status().ToString());
+      tracker.Begin(seq, 0);
+      return Status::OK();
+    }
+    std::erase_if(p->streams, [&](const Stream& s) { return flushed.Contains(seq, Fingerprint(s.labels)); });
+    uint32_t nparts;
+    auto by_bucket = head->SplitByBucket(&*p, &nparts);
+    tracker.Begin(seq, nparts);
+    uint64_t bytes = 0;
+    for (const auto& s : p->streams) bytes += s.entries.empty() ? 0 : s.Bytes();
+    head->Charge(bytes);
+    head->Insert(seq, by_bucket);
+    if (nparts > 0) replayed++;
+    return Status::OK();
+  };
+  LOGE_ASSIGN_OR_RETURN(wal, wal::Wal::Open(wo, replay, &rs));
+  if (rs.files > 0) {
+    spdlog::info("wal replay: {} records from {} files ({} already in files); {} bytes of torn or corrupt tail dropped",
+                 rs.records, rs.files, rs.records - replayed, rs.dropped_bytes);
+  }
+  flushed = FlushedSeqs();  // startup only
+  return Status::OK();
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
+  if (opts.buckets < 1) return Status::InvalidArgument("--buckets must be at least 1");
+  if (opts.payload_size < 1) return Status::InvalidArgument("--payload-size must be at least 1");
+  if (opts.flush_workers < 1) return Status::InvalidArgument("--flush-workers must be at least 1");
+  if (opts.flush_queue < 1) return Status::InvalidArgument("--flush-queue must be at least 1");
+  if (opts.flush_interval <= Duration(0)) return Status::InvalidArgument("--flush-interval must be positive");
+  if (opts.checkpoint_interval <= Duration(0)) {
+    return Status::InvalidArgument("--checkpoint-interval must be positive");
+  }
+  if (opts.merge_threads < 1) return Status::InvalidArgument("--merge-threads must be at least 1");
+  if (opts.segment_bytes < 1) return Status::InvalidArgument("--segment-size must be positive");
+  std::unique_ptr<Store> store(new Store());
+  Impl* d = store->impl_.get();
+  d->opts = opts;
+  d->fs = io::DefaultFileSystem();
+  ingest::HeadOptions ho;
+  ho.buckets = opts.buckets;
+  ho.seal_rows = opts.payload_size;
+  // Two batches per bucket fit the budget: one filling while one flushes.
+  ho.seal_bytes = std::max<size_t>(opts.max_head_bytes / (2 * static_cast<size_t>(opts.buckets)), 64 << 10);
+  ho.seal_age = opts.flush_interval;
+  ho.queue_limit = opts.flush_queue;
+  ho.max_bytes = opts.max_head_bytes;
+  ho.backpressure_wait = opts.backpressure_wait;
+  ho.drop_on_backpressure = opts.drop_on_backpressure;
+  d->head = std::make_unique<ingest::Head>(ho);
+  LOGE_RETURN_IF_ERROR(d->fs->CreateDirs(opts.output_path));
+  LOGE_RETURN_IF_ERROR(d->Lock());
+  LOGE_ASSIGN_OR_RETURN(d->catalog, storage::Catalog::Open(opts.output_path));
+  LOGE_ASSIGN_OR_RETURN(int64_t w, d->catalog->GetState(kWatermarkKey, 0));
+  d->persisted_watermark = static_cast<uint64_t>(w);
+  LOGE_RETURN_IF_ERROR(d->Reconcile());
+  // Sealed batches may exceed flush_queue during replay; workers start next.
+  LOGE_RETURN_IF_ERROR(d->Replay());
+
+  // The merger exists before the checkpointer, which wakes it; it starts
+  // last.
+  MergerOptions mo;
+  mo.dir = opts.output_path;
+  mo.interval = opts.merge_interval;
+  mo.threads = opts.merge_threads;
+  mo.level = opts.merge_level;
+  mo.group_lines = opts.group_lines;
+  mo.policy.segment_bytes = opts.segment_bytes;
+  mo.policy.flush_merge_files = std::max<size_t>(opts.flush_merge_files, 1);
+  mo.policy.flush_merge_age_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(opts.flush_merge_age).count();
+  mo.fs = d->fs;
+  mo.safe_wal_seq = [d] { return d->persisted_watermark.load(); };
+  d->merger = std::make_unique<Merger>(mo, d->catalog.get(), &d->files);
+  wal::CheckpointerOptions co;
+  co.interval = std::chrono::duration_cast<std::chrono::milliseconds>(opts.checkpoint_interval);
+  co.output_dir = opts.output_path;
+  co.fs = d->fs;
+  co.persist_watermark = [d](uint64_t w) -> Status {
+    if (w <= d->persisted_watermark) return Status::OK();
+    LOGE_RETURN_IF_ERROR(d->catalog->SetState(kWatermarkKey, static_cast<int64_t>(w)));
+    d->persisted_watermark = w;
+    // Flush files up to w may be merged now.
+    if (d->merger) d->merger->Wake();
+    return Status::OK();
+  };
+  co.on_idle = [d] {
+    if (Status st = d->catalog->TruncateJournal(); !st.ok()) {
+      spdlog::warn("catalog: could not truncate its journal (retried when idle again): {}", st.ToString());
+    }
+  };
+  d->checkpointer = std::make_unique<wal::Checkpointer>(co, &d->tracker, d->wal.get());
+  for (int i = 0; i < opts.flush_workers; i++) {
+    d->workers.emplace_back([d](std::stop_token st) { d->FlushLoop(st); });
+  }
+  d->ticker = std::jthread([d](std::stop_token st) { d->TickLoop(st); });
+
+  // The S3 uploader (if any) starts before merges: its startup reconcile
+  // may raise the next segment id above ids found in the bucket.
+  if (opts.catalog_worker) LOGE_RETURN_IF_ERROR(opts.catalog_worker->Start(d->catalog.get(), &d->files));
+
+  d->merger->Start();
+  return store;
+}
+
+}  // namespace loge::store

@@ -1,0 +1,72 @@
+// Internal to store/: the state behind Store, shared by store.cc (the running
+// write path and flushes) and recovery.cc (startup: lock, reconcile, replay).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ingest/head.h"
+#include "storage/catalog.h"
+#include "storage/file_set.h"
+#include "store/flushed_seqs.h"
+#include "store/merger.h"
+#include "store/store.h"
+#include "wal/checkpointer.h"
+#include "wal/wal.h"
+
+namespace loge::io {
+class FileSystem;
+}
+
+namespace loge::store {
+
+// Catalog state key of the persisted WAL watermark.
+inline constexpr const char* kWatermarkKey = "wal_watermark";
+
+struct Store::Impl {
+  StoreOptions opts;
+  io::FileSystem* fs = nullptr;
+  int lock_fd = -1;  // the data directory's LOCK, held for the store's life
+  std::unique_ptr<ingest::Head> head;
+  FlushedSeqs flushed;  // startup only: WAL record parts already in flush files
+
+  std::unique_ptr<storage::Catalog> catalog;
+  storage::FileSet files;  // what queries read (Head invariant 1)
+  std::atomic<uint64_t> next_file_seq{1};
+
+  wal::SeqTracker tracker;
+  std::unique_ptr<wal::Wal> wal;
+  std::unique_ptr<wal::Checkpointer> checkpointer;
+  std::unique_ptr<Merger> merger;
+  std::atomic<uint64_t> persisted_watermark{0};  // every WAL seq <= it is in a durable file
+  uint64_t replayed = 0;
+  std::atomic<bool> closed{false};
+  std::atomic<uint64_t> flush_stalls{0};
+  std::atomic<uint64_t> flush_failures{0};
+  std::atomic<bool> flush_stalled{false};
+  std::vector<std::jthread> workers;
+  std::jthread ticker;
+
+  // store.cc: the running write path.
+  Result<storage::FilePtr> WriteBatch(const ingest::Batch& batch, std::string* name, storage::CatalogEntry* pending);
+  void FlushLoop(std::stop_token st);
+  void TickLoop(std::stop_token st);
+  void WaitForBacklog(std::stop_token st);
+  storage::FilePtr MakeHandle(storage::CatalogEntry e);
+  size_t FlushFileCount();
+
+  // recovery.cc: startup.
+  Status Lock();
+  void Unlock();
+  Status Reconcile();
+  Result<storage::CatalogEntry> EntryFromFile(const std::string& path, const std::string& name,
+                                              storage::FileKind kind);
+  Result<bool> SegmentCommitted(const std::string& path, const std::set<std::string>& on_disk);
+  Status Replay();
+};
+
+}  // namespace loge::store
