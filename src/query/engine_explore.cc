@@ -79,14 +79,20 @@ class VolumeConsumer : public RowConsumer {
     }
     rows_scanned_ += b.n;
     // Without line or entry filters, a block wholly inside the window and
-    // one step is counted from its header.
-    if (q_.line_filters.empty() && q_.entry_filters.empty() && !q_.HasPipeline() && b.cursor != nullptr &&
-        q_.InWindow(b.min_ts) &&
-        q_.InWindow(b.max_ts) && StepOf(b.min_ts) == StepOf(b.max_ts)) {
+    // one step is counted from its header; any other block from its rows'
+    // times alone.
+    if (!q_.line_filters.empty() || !q_.entry_filters.empty() || q_.HasPipeline() || b.cursor == nullptr) {
+      return BlockUse::kRows;
+    }
+    if (b.distinct && q_.InWindow(b.min_ts) && q_.InWindow(b.max_ts) && StepOf(b.min_ts) == StepOf(b.max_ts)) {
       counts_[StepOf(b.min_ts)] += b.n;
       return BlockUse::kHeader;
     }
-    return BlockUse::kRows;
+    return BlockUse::kTimestamps;
+  }
+  Status OnTimestamps(const ScanStream&, const std::vector<int64_t>& ts) override {
+    for (int64_t t : ts) counts_[StepOf(t)]++;
+    return Status::OK();
   }
   Status OnRows(const ScanStream& stream, const std::vector<ScanRow>& rows) override {
     for (const auto& r : rows) {

@@ -69,13 +69,15 @@ class RangeConsumer : public RowConsumer {
 
   BlockUse OnBlock(const BlockHeader& b) override {
     if (!s_.header_ok || b.cursor == nullptr) return BlockUse::kRows;
-    if (b.min_ts < s_.q.start || b.max_ts > s_.q.end) return BlockUse::kRows;
     bool stream_only = StreamOnly(*b.stream);
     if (!stream_only && b.cursor->HasMetadata()) return BlockUse::kRows;
+    // Otherwise a count needs each row's time, not its line.
+    const BlockUse rows = s_.bytes ? BlockUse::kRows : BlockUse::kTimestamps;
+    if (!b.distinct || b.min_ts < s_.q.start || b.max_ts > s_.q.end) return rows;
     int64_t lo1, hi1, lo2, hi2;
     StepRange(b.min_ts, &lo1, &hi1);
     StepRange(b.max_ts, &lo2, &hi2);
-    if (lo1 != lo2 || hi1 != hi2) return BlockUse::kRows;
+    if (lo1 != lo2 || hi1 != hi2) return rows;
     blocks_from_headers_++;
     if (lo1 > hi1) return BlockUse::kHeader;  // in no window
     Labels grouped = GroupStream(b.stream->labels);
@@ -132,6 +134,22 @@ class RangeConsumer : public RowConsumer {
         }
       } else {
         acc.samples.emplace_back(r.ts, v);
+      }
+    }
+    return Status::OK();
+  }
+
+  // A count's rows from their times alone (OnBlock said kTimestamps: no
+  // filters, no pipeline, labels from the stream).
+  Status OnTimestamps(const ScanStream& stream, const std::vector<int64_t>& ts) override {
+    SeriesAcc& acc = Series(GroupStream(stream.labels));
+    for (int64_t t : ts) {
+      rows_++;
+      int64_t lo, hi;
+      StepRange(t, &lo, &hi);
+      for (int64_t i = lo; i <= hi; i++) {
+        acc.sum[static_cast<size_t>(i)] += 1;
+        acc.has[static_cast<size_t>(i)] = 1;
       }
     }
     return Status::OK();

@@ -211,6 +211,26 @@ TEST_F(MetricTableTest, SeriesBeyondTheLimitAre400) {
   EXPECT_NE(r.status().message().find("maximum number of series (2)"), std::string::npos);
 }
 
+// An entry pushed twice (same stream, time and line) counts once, as in
+// Loki, whether the count reads rows (format 1 kept repeats) or only the
+// times (format 2's writer drops them).
+TEST_F(MetricTest, AnEntryPushedTwiceCountsOnceInBothFormats) {
+  const Labels web = {{"app", "web"}};
+  for (int format : {1, 2}) {
+    std::vector<Row> rows;
+    for (int i = 0; i < 600; i++) {
+      const int64_t ts = (format * 1000 + i) * kSec / 10;
+      rows.push_back({web, {ts, "line " + std::to_string(i), ""}});
+      if (i % 3 == 0) rows.push_back({web, {ts, "line " + std::to_string(i), ""}});
+    }
+    AddFile(rows, format);
+  }
+  // (100 s, 200 s]: 599 rows of the format-1 file and the first of the
+  // other; (200 s, 300 s]: the other 599.
+  EXPECT_EQ(Show(R"(sum(count_over_time({app="web"}[100s])))", 200 * kSec, 400 * kSec, 100 * kSec),
+            "{} 200=600 300=599");
+}
+
 TEST_F(MetricTest, CountAndBytesOverTimeMatchBruteForceAndCountBlocksFromHeadersInBothFormats) {
   std::mt19937_64 rng(7);
   const char* apps[] = {"web", "api", "db"};

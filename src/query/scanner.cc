@@ -165,6 +165,10 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
 
   std::vector<storage::RowView> rows;
   std::vector<ScanRow> passed;
+  std::vector<int64_t> times;
+  // A block's times stand for its rows when nothing filters lines or entries
+  // and the file's writer dropped repeated entries (format 2).
+  const bool times_alone = f.entry.format >= 2 && q.line_filters.empty() && q.entry_filters.empty();
   Status st;
   // Examines one block; false once it is older than the floor (blocks of
   // the newest-first scan: nothing after it can enter either).
@@ -175,9 +179,21 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
     if (it == streams.end()) return true;
     // The substring pre-check reads the block's text: only when there is a needle.
     if (!needles.empty() && !BlockMayMatch(q, b.lines())) return true;
-    BlockHeader h{&it->second, b.min_ts(), b.max_ts(), b.n(), &b};
-    if (consumer->OnBlock(h) == BlockUse::kHeader) return true;
+    BlockHeader h{&it->second, b.min_ts(), b.max_ts(), b.n(), &b, f.entry.format >= 2};
+    const BlockUse use = consumer->OnBlock(h);
+    if (use == BlockUse::kHeader) return true;
     stats->blocks_scanned++;
+    if (use == BlockUse::kTimestamps && times_alone) {
+      st = b.Timestamps(&times);
+      if (!st.ok()) return false;
+      std::erase_if(times, [&](int64_t t) { return !q.InWindow(t) || t < floor; });
+      if (!times.empty()) {
+        st = consumer->OnTimestamps(it->second, times);
+        if (!st.ok()) return false;
+      }
+      RaiseFloor(bar, consumer->Floor());
+      return true;
+    }
     uint32_t n = b.n();
     st = b.Rows(&rows);
     if (!st.ok()) return false;
@@ -358,7 +374,7 @@ Status FeedHead(std::vector<Hit> hits, RowConsumer* consumer) {
       rows.push_back(ScanRow{hits[k].ts, hits[k].line, hits[k].metadata});
     }
     BlockHeader h{&stream, rows.front().ts, rows.back().ts, static_cast<uint32_t>(rows.size()), nullptr};
-    if (consumer->OnBlock(h) == BlockUse::kRows) LOGE_RETURN_IF_ERROR(consumer->OnRows(stream, rows));
+    if (consumer->OnBlock(h) != BlockUse::kHeader) LOGE_RETURN_IF_ERROR(consumer->OnRows(stream, rows));
     i = j;
   }
   return Status::OK();

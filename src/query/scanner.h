@@ -59,6 +59,9 @@ struct BlockHeader {
   int64_t max_ts = 0;
   uint32_t n = 0;
   const storage::BlockCursor* cursor = nullptr;  // null for head rows
+  // True when n counts distinct entries. False for a format-1 block, which
+  // may repeat an entry pushed twice (that counts once): count its rows.
+  bool distinct = true;
   // Bytes of the block's lines, separators not counted, without decoding
   // any row (format 2: from the block's row, its text unread).
   uint64_t LineBytes() const;
@@ -67,6 +70,11 @@ struct BlockHeader {
 enum class BlockUse {
   kRows,    // decode the block and call OnRows with the rows that pass
   kHeader,  // the header was enough (counted from n): skip the rows
+  // Each row's time is enough (a count without filters): OnTimestamps with
+  // those in the window, the text left unread. Only a query without line or
+  // entry filters may ask; format-1 files (whose blocks may repeat an entry
+  // pushed twice, which counts once) get kRows instead.
+  kTimestamps,
 };
 
 // Receives the rows of one worker's share of the files. Not thread-safe.
@@ -93,6 +101,12 @@ class RowConsumer {
   // The rows of a kRows block that pass, oldest first. A non-OK status ends
   // the scan of the file with that error.
   virtual Status OnRows(const ScanStream& stream, const std::vector<ScanRow>& rows) = 0;
+  // The times of a kTimestamps block's rows in the window, oldest first.
+  // Only consumers that answer kTimestamps need to implement it.
+  virtual Status OnTimestamps(const ScanStream& /*stream*/, const std::vector<int64_t>& /*ts*/) {
+    LOGE_ASSERT(false, "BUG: a consumer asked for timestamps without taking them");
+    return Status::OK();
+  }
 };
 
 using ConsumerFactory = std::function<std::unique_ptr<RowConsumer>()>;

@@ -303,6 +303,21 @@ EncodedBlock EncodeBlock(const Entry* begin, const Entry* end) {
   return EncodeBlock(ptrs.data(), ptrs.data() + ptrs.size());
 }
 
+Status DecodeTimestamps(std::string_view ts, uint32_t n, std::vector<int64_t>* out) {
+  out->clear();
+  out->reserve(n);
+  size_t tp = 0;
+  int64_t prev = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t t;
+    if (!GetVarint64(ts, &tp, &t)) return Status::Corruption("block: truncated ts column");
+    prev = i == 0 ? UnZigZag(t) : static_cast<int64_t>(static_cast<uint64_t>(prev) + t);
+    out->push_back(prev);
+  }
+  if (tp != ts.size()) return Status::Corruption("block: ts column longer than the row count says");
+  return Status::OK();
+}
+
 Status DecodeBlock(std::string_view ts, std::string_view lens, std::string_view lines, uint32_t n,
                    std::vector<RowView>* rows) {
   rows->clear();

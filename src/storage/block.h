@@ -82,6 +82,10 @@ Result<std::vector<Entry>> BlockEntries(const Block& b);
 Status DecodeBlock2(std::string_view ts, std::string_view lines, std::string_view nl, uint32_t n,
                     std::vector<RowView>* rows);
 
+// Decodes only the ts column (both formats encode it alike) into n
+// timestamps, for readers that need no line. Corruption on a mismatch.
+Status DecodeTimestamps(std::string_view ts, uint32_t n, std::vector<int64_t>* out);
+
 // Encodes the entries *begin .. *(end-1), which must be sorted by ts (format 1;
 // tests write old files with it).
 EncodedBlock EncodeBlock(const Entry* const* begin, const Entry* const* end);

@@ -61,6 +61,10 @@ Status BlockCursor::Rows(std::vector<RowView>* rows) const {
   return DecodeBlock2(ColumnView(st_, 5), ColumnView(r_->text_stmt_, 0), ColumnView(r_->text_stmt_, 1), n(), rows);
 }
 
+Status BlockCursor::Timestamps(std::vector<int64_t>* ts) const {
+  return DecodeTimestamps(ColumnView(st_, r_->version_ < 2 ? 4 : 5), n(), ts);
+}
+
 bool BlockCursor::HasMetadata() const {
   if (r_->version_ < 2) return !ColumnView(st_, 6).empty();
   return LoadText().ok() && !ColumnView(r_->text_stmt_, 2).empty();

@@ -47,6 +47,9 @@ class BlockCursor {
   // returns). Every reader decodes through here, so the column layout is
   // known in one place. Corruption when the columns disagree.
   Status Rows(std::vector<RowView>* rows) const;
+  // Decodes only the rows' timestamps (n() of them, oldest first). Format 2
+  // keeps them apart from the text, which stays unread (and undecompressed).
+  Status Timestamps(std::vector<int64_t>* ts) const;
   bool HasMetadata() const;
   // The structured metadata of each row ("" for none); n() elements.
   Result<std::vector<std::string>> Metadata() const;
