@@ -124,6 +124,63 @@ void RaiseFloor(std::atomic<int64_t>* bar, int64_t t) {
   }
 }
 
+// The file's streams that match the query, by id, into *out; *all counts
+// every stream of the file.
+Status MatchingStreams(const storage::FileHandle& f, storage::SegmentReader* reader, const Query& q,
+                       std::unordered_map<int64_t, ScanStream>* out, size_t* all) {
+  simdjson::dom::parser parser;
+  Status parse_status;
+  LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t id, std::string_view json) {
+    (*all)++;
+    if (!parse_status.ok()) return;
+    auto labels = ParseLabelsJson(parser, json);
+    if (!labels.ok()) {
+      parse_status = labels.status().WithContext(ShownName(f));
+      return;
+    }
+    if (q.MatchesLabels(*labels)) out->emplace(id, ScanStream{std::string(json), std::move(*labels)});
+  }));
+  return parse_status;
+}
+
+// Buffers one worker reuses from block to block.
+struct BlockScratch {
+  std::vector<storage::RowView> rows;
+  std::vector<ScanRow> passed;
+  std::vector<int64_t> times;
+};
+
+// A kTimestamps block: the times of its rows in the window, from `floor` up.
+Status FeedTimes(const storage::BlockCursor& b, const ScanStream& stream, const Query& q, int64_t floor,
+                 RowConsumer* consumer, BlockScratch* s) {
+  LOGE_RETURN_IF_ERROR(b.Timestamps(&s->times));
+  std::erase_if(s->times, [&](int64_t t) { return !q.InWindow(t) || t < floor; });
+  return s->times.empty() ? Status::OK() : consumer->OnTimestamps(stream, s->times);
+}
+
+// A kRows block: its rows in the window, from `floor` up, that pass the
+// line and entry filters.
+Status FeedRows(const storage::BlockCursor& b, const ScanStream& stream, const Query& q, int64_t floor,
+                RowConsumer* consumer, BlockScratch* s) {
+  LOGE_RETURN_IF_ERROR(b.Rows(&s->rows));
+  std::vector<std::string> meta;
+  if ((!q.entry_filters.empty() || consumer->WantsMetadata(stream)) && b.HasMetadata()) {
+    LOGE_ASSIGN_OR_RETURN(meta, b.Metadata());
+  }
+  const auto& rows = s->rows;
+  s->passed.clear();
+  for (size_t i = 0; i < rows.size(); i++) {
+    const auto& r = rows[i];
+    // An entry pushed twice (same stream, time and line) counts once, as in Loki.
+    if (i > 0 && rows[i - 1].ts == r.ts && rows[i - 1].line == r.line) continue;
+    if (!q.InWindow(r.ts) || r.ts < floor || !q.MatchesLine(r.line)) continue;
+    std::string_view m = meta.empty() ? std::string_view() : std::string_view(meta[i]);
+    if (!q.MatchesEntry(stream.labels, m)) continue;
+    s->passed.push_back(ScanRow{r.ts, r.line, m});
+  }
+  return s->passed.empty() ? Status::OK() : consumer->OnRows(stream, s->passed);
+}
+
 // Scans one file into the consumer. `bar` is the best-known floor across all
 // workers: blocks whose max_ts is below it cannot contribute.
 //
@@ -133,21 +190,9 @@ void RaiseFloor(std::atomic<int64_t>* bar, int64_t t) {
 Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& needles, RowConsumer* consumer,
                 std::atomic<int64_t>* bar, QueryStats* stats) {
   LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(OpenPath(f)));
-  simdjson::dom::parser parser;
   std::unordered_map<int64_t, ScanStream> streams;  // matching streams by id
-  Status parse_status;
   size_t all_streams = 0;
-  LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t id, std::string_view json) {
-    all_streams++;
-    if (!parse_status.ok()) return;
-    auto labels = ParseLabelsJson(parser, json);
-    if (!labels.ok()) {
-      parse_status = labels.status().WithContext(ShownName(f));
-      return;
-    }
-    if (q.MatchesLabels(*labels)) streams.emplace(id, ScanStream{std::string(json), std::move(*labels)});
-  }));
-  LOGE_RETURN_IF_ERROR(parse_status);
+  LOGE_RETURN_IF_ERROR(MatchingStreams(f, reader.get(), q, &streams, &all_streams));
   if (streams.empty()) return Status::OK();
   if (!consumer->OnFile(f, streams)) return Status::OK();
   if (streams.size() < all_streams) {
@@ -163,12 +208,11 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
   std::vector<GroupRange> groups;
   LOGE_ASSIGN_OR_RETURN(bool use_groups, GroupsToRead(f, reader.get(), q, needles, &groups, stats));
 
-  std::vector<storage::RowView> rows;
-  std::vector<ScanRow> passed;
-  std::vector<int64_t> times;
-  // A block's times stand for its rows when nothing filters lines or entries
-  // and the file's writer dropped repeated entries (format 2).
-  const bool times_alone = f.entry.format >= 2 && q.line_filters.empty() && q.entry_filters.empty();
+  BlockScratch scratch;
+  // Format-2 writers drop repeated entries: a block's n counts distinct rows,
+  // and its times stand for its rows when nothing filters lines or entries.
+  const bool distinct = f.entry.format >= 2;
+  const bool times_alone = distinct && q.line_filters.empty() && q.entry_filters.empty();
   Status st;
   // Examines one block; false once it is older than the floor (blocks of
   // the newest-first scan: nothing after it can enter either).
@@ -179,47 +223,12 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
     if (it == streams.end()) return true;
     // The substring pre-check reads the block's text: only when there is a needle.
     if (!needles.empty() && !BlockMayMatch(q, b.lines())) return true;
-    BlockHeader h{&it->second, b.min_ts(), b.max_ts(), b.n(), &b, f.entry.format >= 2};
-    const BlockUse use = consumer->OnBlock(h);
+    const BlockUse use = consumer->OnBlock(BlockHeader{&it->second, b.min_ts(), b.max_ts(), b.n(), &b, distinct});
     if (use == BlockUse::kHeader) return true;
     stats->blocks_scanned++;
-    if (use == BlockUse::kTimestamps && times_alone) {
-      st = b.Timestamps(&times);
-      if (!st.ok()) return false;
-      std::erase_if(times, [&](int64_t t) { return !q.InWindow(t) || t < floor; });
-      if (!times.empty()) {
-        st = consumer->OnTimestamps(it->second, times);
-        if (!st.ok()) return false;
-      }
-      RaiseFloor(bar, consumer->Floor());
-      return true;
-    }
-    uint32_t n = b.n();
-    st = b.Rows(&rows);
+    st = use == BlockUse::kTimestamps && times_alone ? FeedTimes(b, it->second, q, floor, consumer, &scratch)
+                                                     : FeedRows(b, it->second, q, floor, consumer, &scratch);
     if (!st.ok()) return false;
-    std::vector<std::string> meta;
-    if ((!q.entry_filters.empty() || consumer->WantsMetadata(it->second)) && b.HasMetadata()) {
-      auto m = b.Metadata();
-      if (!m.ok()) {
-        st = m.status();
-        return false;
-      }
-      meta = std::move(*m);
-    }
-    passed.clear();
-    for (uint32_t i = 0; i < n; i++) {
-      const auto& r = rows[i];
-      // An entry pushed twice (same stream, time and line) counts once, as in Loki.
-      if (i > 0 && rows[i - 1].ts == r.ts && rows[i - 1].line == r.line) continue;
-      if (!q.InWindow(r.ts) || r.ts < floor || !q.MatchesLine(r.line)) continue;
-      std::string_view m = meta.empty() ? std::string_view() : std::string_view(meta[i]);
-      if (!q.MatchesEntry(it->second.labels, m)) continue;
-      passed.push_back(ScanRow{r.ts, r.line, m});
-    }
-    if (!passed.empty()) {
-      st = consumer->OnRows(it->second, passed);
-      if (!st.ok()) return false;
-    }
     RaiseFloor(bar, consumer->Floor());
     return true;
   };
