@@ -172,6 +172,7 @@ Result<bool> Merger::RunOne(bool force) {
     mo.level = opts_.level;
     mo.group_lines = opts_.group_lines;
     mo.fs = fs_;
+    for (const auto& f : inputs) mo.input_id_keys.push_back(f->entry.block_id_keys);
     std::string sources;
     for (const auto& n : names) sources += (sources.empty() ? "" : ",") + n;
     mo.meta = {{"sources", sources}, {"level", std::to_string(pick.output_level)}};
