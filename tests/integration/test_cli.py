@@ -31,7 +31,7 @@ FLAG_DEFAULTS = {
     "--compact-block-filter-lines": "2048",
     "--segment-size": "256MiB",
     "--merge-threads": "2",
-    "--max-merge-backlog": "128",
+    "--max-merge-backlog": "256",
     "--output-path": "tmp/",
     "--flush-interval": "1s",
     "--flush-compression": "fastest",
