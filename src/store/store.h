@@ -59,6 +59,7 @@ struct StoreOptions {
   int merge_level = 1;                // --compact-level: zstd level of merged segments (docs/benchmarks.md)
   size_t group_lines = 2048;          // --compact-block-filter-lines: lines per filter group (docs/format-segment.md)
   int merge_threads = 2;              // --merge-threads
+  int merge_nice = 10;                // --merge-nice: nice value of merge threads (0 = none)
   uint64_t segment_bytes = 256ull << 20;  // --segment-size: line bytes a merged segment aims at
   size_t flush_merge_files = 64;      // --compact-min-files: flush files that trigger a merge (as do segment_bytes of them)
   Duration flush_merge_age = std::chrono::minutes(5);  // oldest a flush file waits for a merge

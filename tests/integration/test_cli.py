@@ -31,6 +31,7 @@ FLAG_DEFAULTS = {
     "--compact-block-filter-lines": "2048",
     "--segment-size": "256MiB",
     "--merge-threads": "2",
+    "--merge-nice": "10",
     "--max-merge-backlog": "256",
     "--output-path": "tmp/",
     "--flush-interval": "1s",
