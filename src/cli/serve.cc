@@ -123,6 +123,9 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(size);
   app->add_option("--merge-threads", f->merge_threads, "merges that may run at once")
       ->capture_default_str()->check(CLI::Range(1, 64));
+  app->add_option("--merge-nice", f->merge_nice,
+                  "nice value of merge threads: they yield the CPU to pushes and queries (0 = same priority)")
+      ->capture_default_str()->check(CLI::Range(0, 19));
   app->add_option("--max-merge-backlog", f->max_merge_backlog,
                   "flush files waiting for merges before flushes wait, and then pushes (429 after --backpressure-wait)")
       ->capture_default_str()->check(CLI::Range(1, 1000000));
@@ -237,6 +240,7 @@ int RunServe(const ServeFlags& f) {
   in.group_lines = static_cast<size_t>(f.compact_block_filter_lines);
   in.segment_bytes = *ParseByteSize(f.segment_size);
   in.merge_threads = f.merge_threads;
+  in.merge_nice = f.merge_nice;
   in.max_backlog_files = static_cast<size_t>(f.max_merge_backlog);
   if (in.merge_interval < Duration(0)) {
     std::fprintf(stderr, "loge: --compact-interval must not be negative\n");

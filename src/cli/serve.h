@@ -35,7 +35,8 @@ struct ServeFlags {
   std::string compact_max_age = "5m";
   std::string segment_size = "256MiB";
   int merge_threads = 2;
-  int max_merge_backlog = 128;
+  int merge_nice = 10;
+  int max_merge_backlog = 256;
   std::string log_level = "info";
   std::string api_key;  // --api-key
   bool discover_log_levels = true;    // --discover-log-levels

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/find.h"
 #include "storage/fuse_filter.h"
 #include "storage/zstd_vfs.h"
 
@@ -82,7 +83,7 @@ bool BlockMayMatch(const Query& q, std::string_view lines) {
     if (f.type() != LineFilterType::kContains) continue;
     bool any = false;
     for (const auto& n : f.needles()) {
-      if (n.empty() || memmem(lines.data(), lines.size(), n.data(), n.size()) != nullptr) {
+      if (ContainsSubstring(lines, n)) {
         any = true;
         break;
       }

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "core/find.h"
+
 namespace loge::query {
 
 Result<MatchType> ParseMatchType(std::string_view op) {
@@ -101,7 +103,7 @@ Result<LineFilter> LineFilter::Make(LineFilterType type, std::vector<std::string
 
 bool LineFilter::ContainsAny(std::string_view line) const {
   for (const auto& n : needles_) {
-    if (n.empty() || memmem(line.data(), line.size(), n.data(), n.size()) != nullptr) return true;
+    if (ContainsSubstring(line, n)) return true;
   }
   return false;
 }

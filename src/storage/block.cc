@@ -165,6 +165,12 @@ void AppendBlock(Block* dst, const Block& src) {
   }
   dst->lines.push_back('\n');
   dst->lines += src.lines;
+  if (dst->id_keys_known && src.id_keys_known) {
+    dst->id_keys.insert(dst->id_keys.end(), src.id_keys.begin(), src.id_keys.end());
+  } else {
+    dst->id_keys_known = false;
+    dst->id_keys.clear();
+  }
   dst->n += src.n;
   dst->bytes += src.bytes;
   dst->max_ts = src.max_ts;
@@ -206,7 +212,13 @@ Block TakeFront(Block* src, uint32_t max_lines, size_t max_bytes) {
       k++;
     }
     Block front = EncodeBlock2(ptrs.data(), ptrs.data() + k);
-    *src = EncodeBlock2(ptrs.data() + k, ptrs.data() + ptrs.size());
+    Block rest = EncodeBlock2(ptrs.data() + k, ptrs.data() + ptrs.size());
+    if (src->id_keys_known) {
+      front.id_keys = src->id_keys;
+      front.id_keys_known = rest.id_keys_known = true;
+      rest.id_keys = std::move(src->id_keys);
+    }
+    *src = std::move(rest);
     return front;
   }
   // Walk line boundaries and timestamps together.
@@ -251,6 +263,11 @@ Block TakeFront(Block* src, uint32_t max_lines, size_t max_bytes) {
   rest.max_ts = src->max_ts;
   rest.lines = std::string(text.substr(pos));
   rest.bytes = src->bytes - front.bytes;
+  if (src->id_keys_known) {
+    front.id_keys = src->id_keys;
+    front.id_keys_known = rest.id_keys_known = true;
+    rest.id_keys = std::move(src->id_keys);
+  }
   *src = std::move(rest);
   return front;
 }

@@ -57,6 +57,14 @@ struct Block {
   std::string lines;
   std::string nl;    // empty = NULL
   std::string meta;  // empty = NULL
+  // With id_keys_known: a superset of the id keys of `lines` (keys.h,
+  // AddIdKeys), in any order, repeats allowed. A merge carries the keys its
+  // flush-file inputs were written with, so it does not extract them again;
+  // joining blocks joins their keys (no token spans a '\n'), splitting one
+  // gives both parts all of them (a superset is sound: it can only let a
+  // group be read that need not be).
+  std::vector<uint64_t> id_keys;
+  bool id_keys_known = false;
 };
 
 // Encodes the entries *begin .. *(end-1), which must be sorted by ts.
@@ -64,13 +72,15 @@ Block EncodeBlock2(const Entry* const* begin, const Entry* const* end);
 
 // Appends src's rows after dst's, without decoding lines: the texts are
 // joined, src's first timestamp becomes a delta, nl and meta are re-based.
-// Precondition: dst is empty or src.min_ts >= dst.max_ts.
+// Precondition: dst is empty or src.min_ts >= dst.max_ts. Id keys are kept
+// when both sides know theirs.
 void AppendBlock(Block* dst, const Block& src);
 
 // Moves the first rows of src into the returned block: as many as fit in
 // max_lines rows and max_bytes bytes of text (at least one row). The rest
 // stays in src. Lines are only scanned for their boundaries, unless the block
 // has nl or meta columns (then both parts are decoded and encoded again).
+// Known id keys go with both parts.
 Block TakeFront(Block* src, uint32_t max_lines, size_t max_bytes);
 
 // The entries of a format-2 block (a copy), for the rare paths that need

@@ -56,6 +56,9 @@ struct CatalogEntry {
   // null when the file has none or they are unknown (rows adopted from a
   // bucket listing).
   FileFiltersPtr filters;
+  // A flush file written by this process: its blocks' id keys, which its
+  // merge reuses (in memory only; null after a restart, and for segments).
+  BlockIdKeysPtr block_id_keys;
 };
 
 class Catalog {

@@ -172,7 +172,21 @@ FilterBuilder::~FilterBuilder() = default;
 
 size_t FilterBuilder::PendingBytes() const { return pending_bytes_; }
 
-void FilterBuilder::AddBlock(int64_t block_id, int64_t min_ts, int64_t max_ts, uint32_t n, std::string_view text) {
+bool BlockIdKeys::Of(int64_t id, std::vector<uint64_t>* out) const {
+  auto it = std::lower_bound(block_ids.begin(), block_ids.end(), id);
+  if (it == block_ids.end() || *it != id) return false;
+  const size_t i = static_cast<size_t>(it - block_ids.begin());
+  out->assign(keys.begin() + static_cast<ptrdiff_t>(offsets[i]), keys.begin() + static_cast<ptrdiff_t>(offsets[i + 1]));
+  return true;
+}
+
+size_t BlockIdKeys::Bytes() const {
+  return block_ids.capacity() * sizeof(int64_t) + offsets.capacity() * sizeof(size_t) +
+         keys.capacity() * sizeof(uint64_t);
+}
+
+void FilterBuilder::AddBlock(int64_t block_id, int64_t min_ts, int64_t max_ts, uint32_t n, std::string_view text,
+                             const std::vector<uint64_t>* known_ids) {
   if (open_empty_) {
     open_ = GroupFilter{block_id, block_id, min_ts, max_ts, 0, {}};
     open_empty_ = false;
@@ -185,7 +199,24 @@ void FilterBuilder::AddBlock(int64_t block_id, int64_t min_ts, int64_t max_ts, u
     uint64_t* seen = seen_.data();
     ForEachTrigram(text, [seen](uint32_t i) { seen[i >> 6] |= uint64_t{1} << (i & 63); });
   }
-  AddIdKeys(text, &open_ids_);
+  const size_t before = open_ids_.size();
+  if (known_ids != nullptr) {
+    open_ids_.insert(open_ids_.end(), known_ids->begin(), known_ids->end());
+  } else {
+    AddIdKeys(text, &open_ids_);
+  }
+  if (record_) {
+    // Kept sorted and unique per block: log lines repeat their tokens, so
+    // this holds a fraction of the raw keys while the file waits for its
+    // merge, and the group's sort has less to do.
+    const auto first = open_ids_.begin() + static_cast<ptrdiff_t>(before);
+    std::sort(first, open_ids_.end());
+    open_ids_.erase(std::unique(first, open_ids_.end()), open_ids_.end());
+    if (record_->offsets.empty()) record_->offsets.push_back(0);
+    record_->block_ids.push_back(block_id);
+    record_->keys.insert(record_->keys.end(), open_ids_.begin() + static_cast<ptrdiff_t>(before), open_ids_.end());
+    record_->offsets.push_back(record_->keys.size());
+  }
   if (open_.n >= group_lines_) CloseGroup();
 }
 

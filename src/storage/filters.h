@@ -61,6 +61,20 @@ struct FileFilters {
 };
 using FileFiltersPtr = std::shared_ptr<const FileFilters>;
 
+// The id keys of each block of a file as its writer extracted them (in
+// memory only, never stored): a flush file keeps them until it is merged,
+// so the merge joins them instead of extracting them from the text again.
+struct BlockIdKeys {
+  std::vector<int64_t> block_ids;  // ascending
+  std::vector<size_t> offsets;     // block i's keys: keys[offsets[i], offsets[i + 1])
+  std::vector<uint64_t> keys;      // per block, sorted and unique
+
+  // Block `id`'s keys into *out (replacing it); false when not recorded.
+  bool Of(int64_t id, std::vector<uint64_t>* out) const;
+  size_t Bytes() const;
+};
+using BlockIdKeysPtr = std::shared_ptr<const BlockIdKeys>;
+
 // The needles of a query in the shape the filters are asked: per `|=`
 // filter, its alternatives (any may match), each with its keys.
 using NeedleSet2 = std::vector<std::vector<NeedleKeys2>>;
@@ -95,7 +109,14 @@ class FilterBuilder {
   FilterBuilder& operator=(const FilterBuilder&) = delete;
 
   // Adds one block (ids ascending across calls) and its joined line text.
-  void AddBlock(int64_t block_id, int64_t min_ts, int64_t max_ts, uint32_t n, std::string_view text);
+  // known_ids: the block's id keys when the caller has them (a superset of
+  // AddIdKeys(text)); otherwise they are extracted from the text.
+  void AddBlock(int64_t block_id, int64_t min_ts, int64_t max_ts, uint32_t n, std::string_view text,
+                const std::vector<uint64_t>* known_ids = nullptr);
+  // Records every block's id keys from now on, for TakeBlockIdKeys.
+  void RecordBlockIdKeys() { record_ = std::make_unique<BlockIdKeys>(); }
+  // What RecordBlockIdKeys gathered (null when it was not called).
+  std::unique_ptr<BlockIdKeys> TakeBlockIdKeys() { return std::move(record_); }
   // Closes the last group, decides the common trigrams and builds every
   // filter. The builder is spent afterwards.
   Result<FileFilters> Finish();
@@ -115,6 +136,7 @@ class FilterBuilder {
   std::vector<uint64_t> open_ids_;
   GroupFilter open_;
   bool open_empty_ = true;
+  std::unique_ptr<BlockIdKeys> record_;
   size_t pending_bytes_ = 0;
 };
 

@@ -109,6 +109,8 @@ class StreamMerger {
     std::vector<const Entry*> ptrs;
     ptrs.reserve(rows.size());
     for (const auto& e : rows) ptrs.push_back(&e);
+    // Its id keys are extracted again: the interleaved rows may fill many
+    // output blocks, and each would carry the keys of all of them.
     return Append(EncodeBlock2(ptrs.data(), ptrs.data() + ptrs.size()));
   }
 
@@ -164,6 +166,11 @@ Result<SegmentInfo> MergeFiles(const std::vector<std::string>& inputs, const Mer
     StreamMerger m(&w, stats);
     for (const auto& s : blocks) {
       LOGE_ASSIGN_OR_RETURN(Block b, readers[s.input]->ReadBlock(s.h.id));
+      if (s.input < opts.input_id_keys.size() && opts.input_id_keys[s.input] &&
+          opts.input_id_keys[s.input]->Of(s.h.id, &b.id_keys)) {
+        b.id_keys_known = true;
+        stats->blocks_keys_reused++;
+      }
       LOGE_RETURN_IF_ERROR(m.Add(std::move(b)).WithContext(inputs[s.input]));
     }
     LOGE_RETURN_IF_ERROR(m.Finish());

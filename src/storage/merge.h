@@ -39,6 +39,10 @@ struct MergeOptions {
   size_t group_lines = 1024;  // filter groups (0: no filters)
   io::FileSystem* fs = nullptr;  // nullptr = io::DefaultFileSystem()
   std::vector<std::pair<std::string, std::string>> meta;  // extra meta keys of the output
+  // Per input (index as in `inputs`; missing or null = unknown): the id keys
+  // its writer extracted per block (SegmentInfo::block_id_keys). The
+  // merge's filters take them instead of extracting them from the text.
+  std::vector<BlockIdKeysPtr> input_id_keys;
 };
 
 struct MergeStats {
@@ -46,6 +50,7 @@ struct MergeStats {
   uint64_t rows_dropped = 0;   // exact duplicates dropped
   uint64_t blocks_in = 0;
   uint64_t blocks_decoded = 0;  // blocks whose rows were decoded (time overlap)
+  uint64_t blocks_keys_reused = 0;  // input blocks whose id keys came with them
 };
 
 // Merges `inputs` (local paths) into opts.output_path, written crash-safely

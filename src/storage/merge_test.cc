@@ -58,6 +58,7 @@ TEST(MergeFiles, KeepsEveryDistinctRowOnceInOrder) {
     SCOPED_TRACE(round);
     const std::string dir = TempDir();
     std::vector<std::string> inputs;
+    std::vector<BlockIdKeysPtr> input_keys;  // as flush files keep them, for some inputs
     std::multiset<Row> all;
     const int files = 1 + static_cast<int>(rng() % 6);
     for (int f = 0; f < files; f++) {
@@ -90,6 +91,7 @@ TEST(MergeFiles, KeepsEveryDistinctRowOnceInOrder) {
         SegmentWriterOptions wo;
         wo.group_lines = rng() % 2 ? 64 : 0;
         wo.trigram_filters = rng() % 2;
+        wo.keep_block_id_keys = rng() % 2;
         SegmentWriter w(wo);
         for (auto& [l, es] : by) {
           std::stable_sort(es.begin(), es.end(), [](const Entry& a, const Entry& b) { return a.ts < b.ts; });
@@ -101,11 +103,13 @@ TEST(MergeFiles, KeepsEveryDistinctRowOnceInOrder) {
         for (const auto& e : es) all.emplace(LabelsToJson(l), e.ts, e.line, e.metadata);
       }
       inputs.push_back(path);
+      input_keys.push_back(info.block_id_keys);
     }
     MergeOptions mo;
     mo.output_path = dir + "/out.sqlite.zst";
     mo.scratch_path = dir + "/out.sqlite.zst.scratch.tmp";
     mo.group_lines = 100;
+    mo.input_id_keys = input_keys;  // reused keys must find every id as extracted ones do
     mo.meta = {{"sources", "x"}};
     MergeStats ms;
     auto info = MergeFiles(inputs, mo, &ms);
@@ -167,6 +171,66 @@ TEST(MergeFiles, CopiesBlocksThatDoNotOverlapWithoutDecodingThem) {
   auto hs = (*r)->StreamBlocks(1);
   ASSERT_TRUE(hs.ok());
   EXPECT_EQ(hs->size(), (4000 + kBlockMaxLines - 1) / kBlockMaxLines);
+}
+
+// Flush files keep their blocks' id keys; a merge of them builds the same
+// filters from those as from the text, and really takes them (a key only
+// the kept set holds ends up in the output's filter).
+TEST(MergeFiles, ReusesTheIdKeysItsInputsWereWrittenWith) {
+  const std::string dir = TempDir();
+  std::vector<std::string> inputs;
+  std::vector<BlockIdKeysPtr> keys;
+  for (int f = 0; f < 3; f++) {
+    std::vector<Entry> es;
+    // Whole blocks (kBlockMaxLines rows) join without a split, so the
+    // reused keys are exactly the extracted ones.
+    for (int i = 0; i < static_cast<int>(kBlockMaxLines); i++) {
+      es.push_back({f * 1000 + i, "req id=Req" + std::to_string(f) + "x" + std::to_string(100000 + i) + "abcdefgh done", ""});
+    }
+    SegmentWriterOptions wo;
+    wo.group_lines = 128;
+    wo.trigram_filters = false;
+    wo.keep_block_id_keys = true;
+    SegmentWriter w(wo);
+    ASSERT_TRUE(w.AddStream({{"app", "x"}}, es).ok());
+    SegmentInfo info;
+    inputs.push_back(dir + "/f" + std::to_string(f) + ".sqlite.zst");
+    ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), inputs.back(), 1, &info).ok());
+    ASSERT_TRUE(info.block_id_keys);
+    EXPECT_FALSE(info.block_id_keys->block_ids.empty());
+    keys.push_back(info.block_id_keys);
+  }
+  auto merge = [&](const std::string& name, std::vector<BlockIdKeysPtr> with, MergeStats* ms) {
+    MergeOptions mo;
+    mo.output_path = dir + "/" + name;
+    mo.scratch_path = dir + "/" + name + ".scratch.tmp";
+    mo.group_lines = 256;
+    mo.input_id_keys = std::move(with);
+    auto info = MergeFiles(inputs, mo, ms);
+    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    return info.ok() ? *info : SegmentInfo();
+  };
+  MergeStats extracted_stats, reused_stats;
+  const SegmentInfo extracted = merge("a.sqlite.zst", {}, &extracted_stats);
+  const SegmentInfo reused = merge("b.sqlite.zst", keys, &reused_stats);
+  EXPECT_EQ(extracted_stats.blocks_keys_reused, 0u);
+  EXPECT_EQ(reused_stats.blocks_keys_reused, reused_stats.blocks_in);
+  ASSERT_TRUE(extracted.filters && reused.filters);
+  EXPECT_TRUE(reused.filters->Serialize() == extracted.filters->Serialize());
+
+  // A key planted in the kept set of one block shows up in the output.
+  auto planted = std::make_shared<BlockIdKeys>(*keys[0]);
+  const uint64_t fake = kIdKeyTag | 0x123456789abcULL;
+  planted->keys.insert(planted->keys.begin() + static_cast<ptrdiff_t>(planted->offsets[1]), fake);
+  for (size_t i = 1; i < planted->offsets.size(); i++) planted->offsets[i]++;
+  MergeStats ms;
+  const SegmentInfo out = merge("c.sqlite.zst", {planted, keys[1], keys[2]}, &ms);
+  ASSERT_TRUE(out.filters);
+  UsableKeys u;
+  u.filters = {{{fake}}};
+  u.prunes = true;
+  EXPECT_FALSE(CandidateGroups(*out.filters, u, INT64_MIN, INT64_MAX).empty());
+  EXPECT_TRUE(CandidateGroups(*extracted.filters, u, INT64_MIN, INT64_MAX).empty());
 }
 
 TEST(MergeFiles, AnUnreadableInputLeavesNothingBehind) {

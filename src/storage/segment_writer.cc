@@ -119,7 +119,10 @@ struct SegmentWriter::Stmts {
 
 SegmentWriter::SegmentWriter(SegmentWriterOptions opts) : opts_(std::move(opts)) {
   init_status_ = Init();
-  if (opts_.group_lines > 0) filters_ = std::make_unique<FilterBuilder>(opts_.group_lines, opts_.trigram_filters);
+  if (opts_.group_lines > 0) {
+    filters_ = std::make_unique<FilterBuilder>(opts_.group_lines, opts_.trigram_filters);
+    if (opts_.keep_block_id_keys) filters_->RecordBlockIdKeys();
+  }
 }
 
 SegmentWriter::~SegmentWriter() {
@@ -225,7 +228,7 @@ Status SegmentWriter::AddBlock(const Block& b) {
   if (b.n == 0) return Status::OK();
   if (b.lines.size() > static_cast<size_t>(INT32_MAX / 2)) return Status::InvalidArgument("block too large");
   LOGE_RETURN_IF_ERROR(WriteText(b));
-  if (filters_) filters_->AddBlock(next_block_id_, b.min_ts, b.max_ts, b.n, b.lines);
+  if (filters_) filters_->AddBlock(next_block_id_, b.min_ts, b.max_ts, b.n, b.lines, b.id_keys_known ? &b.id_keys : nullptr);
   blocks_.push_back(
       PendingBlock{static_cast<int64_t>(stream_json_.size()), b.min_ts, b.max_ts, b.n, b.bytes, b.ts});
   pending_ts_bytes_ += b.ts.size();
@@ -291,6 +294,7 @@ Status SegmentWriter::WriteTail() {
   pending_ts_bytes_ = 0;
   if (filters_) {
     LOGE_ASSIGN_OR_RETURN(FileFilters f, filters_->Finish());
+    info_.block_id_keys = filters_->TakeBlockIdKeys();
     filters_.reset();
     LOGE_RETURN_IF_ERROR(each(
         "INSERT INTO groups(id, first_block, last_block, min_ts, max_ts, n, filter) VALUES(?1,?2,?3,?4,?5,?6,?7)",
@@ -437,6 +441,7 @@ CatalogEntry EntryFor(FileKind kind, std::string name, const SegmentInfo& info, 
   e.token_filter = info.token_filter;
   e.trigram_filter = info.trigram_filter;
   e.filters = info.filters;
+  e.block_id_keys = info.block_id_keys;
   e.sealed_at = NowNanos();
   return e;
 }

@@ -55,6 +55,8 @@ struct SegmentInfo {
   std::string trigram_filter;
   // Format 2 with filters: the group and common filters (null otherwise).
   FileFiltersPtr filters;
+  // With keep_block_id_keys: every block's id keys (in memory only).
+  BlockIdKeysPtr block_id_keys;
 };
 
 struct SegmentWriterOptions {
@@ -67,6 +69,9 @@ struct SegmentWriterOptions {
   // With group_lines > 0: whether the groups hold trigram keys besides id
   // keys (filters.h, FilterBuilder).
   bool trigram_filters = true;
+  // With group_lines > 0: keep each block's id keys in SegmentInfo (flush
+  // files: their merge reuses them instead of extracting them again).
+  bool keep_block_id_keys = false;
   // Decompressed bytes per frame of the text run, and of the tail (the first
   // frame, which SQLite reads on every open, is kHeadFrameBytes).
   size_t text_frame_bytes = 1 << 20;

@@ -1,7 +1,12 @@
 #include "store/merger.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 
@@ -62,6 +67,10 @@ void Merger::Wake() {
 }
 
 void Merger::Loop(std::stop_token st) {
+  if (opts_.nice != 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), opts_.nice) != 0) {
+    spdlog::warn("merge thread: could not set nice {} (merges run at the process's priority): {}", opts_.nice,
+                 std::strerror(errno));
+  }
   for (;;) {
     {
       MutexLock l(&mu_);
@@ -172,6 +181,7 @@ Result<bool> Merger::RunOne(bool force) {
     mo.level = opts_.level;
     mo.group_lines = opts_.group_lines;
     mo.fs = fs_;
+    for (const auto& f : inputs) mo.input_id_keys.push_back(f->entry.block_id_keys);
     std::string sources;
     for (const auto& n : names) sources += (sources.empty() ? "" : ",") + n;
     mo.meta = {{"sources", sources}, {"level", std::to_string(pick.output_level)}};

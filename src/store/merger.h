@@ -45,6 +45,9 @@ struct MergerOptions {
   std::string dir;                 // the data directory
   Duration interval = std::chrono::seconds(10);  // policy re-check; 0 = no worker threads
   int threads = 2;                 // merges at once
+  // Nice value of the worker threads (0 = as the process): merges yield
+  // the CPU to pushes and queries and take what they leave.
+  int nice = 10;
   int level = 3;                   // zstd level of merged segments
   size_t group_lines = 1024;       // filter groups
   MergePolicy policy;

@@ -325,6 +325,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   mo.dir = opts.output_path;
   mo.interval = opts.merge_interval;
   mo.threads = opts.merge_threads;
+  mo.nice = opts.merge_nice;
   mo.level = opts.merge_level;
   mo.group_lines = opts.group_lines;
   mo.policy.segment_bytes = opts.segment_bytes;

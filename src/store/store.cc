@@ -70,6 +70,7 @@ Result<storage::FilePtr> Store::Impl::WriteBatch(const ingest::Batch& batch, std
     storage::SegmentWriterOptions wo;
     wo.group_lines = opts.group_lines;
     wo.trigram_filters = false;  // id keys only: see FilterBuilder
+    wo.keep_block_id_keys = true;  // its merge reuses them (docs/merges.md)
     storage::SegmentWriter w(wo);
     std::vector<const ingest::StreamBuf*> order;
     for (const auto& [fp, s] : batch.streams) order.push_back(&s);

@@ -59,10 +59,11 @@ struct StoreOptions {
   int merge_level = 1;                // --compact-level: zstd level of merged segments (docs/benchmarks.md)
   size_t group_lines = 2048;          // --compact-block-filter-lines: lines per filter group (docs/format-segment.md)
   int merge_threads = 2;              // --merge-threads
+  int merge_nice = 10;                // --merge-nice: nice value of merge threads (0 = none)
   uint64_t segment_bytes = 256ull << 20;  // --segment-size: line bytes a merged segment aims at
   size_t flush_merge_files = 64;      // --compact-min-files: flush files that trigger a merge (as do segment_bytes of them)
   Duration flush_merge_age = std::chrono::minutes(5);  // oldest a flush file waits for a merge
-  size_t max_backlog_files = 128;     // --max-merge-backlog: flush files held before flushes wait
+  size_t max_backlog_files = 256;     // --max-merge-backlog: flush files held before flushes wait
 
   // Started once the catalog is open and reconciled, stopped in Close()
   // before the catalog closes: the S3 uploader when --s3-bucket is set
