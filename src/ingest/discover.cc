@@ -63,35 +63,61 @@ bool RightBoundary(std::string_view s, size_t pos) {
          c == ':' || c == ',' || c == '!' || c == '"' || c == '\'' || c == '=' || c == '|';
 }
 
-// The first level word standing alone in the line (Loki's
-// detectLevelFromLogLine), else "unknown".
-std::string FromWords(std::string_view line) {
-  std::string lower(line);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  static const std::pair<std::string_view, std::string_view> kWords[] = {
-      {"trace", "trace"}, {"debug", "debug"}, {"fatal", "fatal"}, {"critical", "critical"}, {"error", "error"},
-      {"err", "error"},   {"warning", "warn"}, {"warn", "warn"},  {"info", "info"},
-  };
-  size_t best = lower.size();
-  std::string_view guess = "unknown";
-  for (const auto& [word, level] : kWords) {
-    size_t off = 0;
-    size_t found = std::string::npos;
-    for (;;) {
-      size_t p = lower.find(word, off);
-      if (p == std::string::npos) break;
-      if (LeftBoundary(lower, p == 0 ? std::string_view::npos : p - 1) && RightBoundary(lower, p + word.size())) {
-        found = p;
-        break;
-      }
-      off = p + 1;
-    }
-    if (found == std::string::npos || found >= best) continue;
-    best = found;
-    guess = level;
-    if (best == 0) break;
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
+
+// Whether line[p, p + word.size()) spells word (lower case) in any case.
+bool SpellsAt(std::string_view line, size_t p, std::string_view word) {
+  if (p + word.size() > line.size()) return false;
+  for (size_t i = 0; i < word.size(); i++) {
+    if (Lower(line[p + i]) != word[i]) return false;
   }
-  return std::string(guess);
+  return true;
+}
+
+// The first level word standing alone in the line (Loki's
+// detectLevelFromLogLine), else "unknown". One pass, no copy: at each word
+// start (a left boundary) it tries the words beginning with that letter; no
+// two of them can both stand alone at one position ("err" inside "error" has
+// no right boundary), so the first match is the earliest, as a search per
+// word would find it. Every line pushed goes through here.
+std::string_view FromWords(std::string_view line) {
+  for (size_t p = 0; p < line.size(); p++) {
+    if (p > 0 && !LeftBoundary(line, p - 1)) continue;
+    std::string_view word, level;
+    auto try_word = [&](std::string_view w, std::string_view l) {
+      if (SpellsAt(line, p, w) && RightBoundary(line, p + w.size())) {
+        word = w;
+        level = l;
+        return true;
+      }
+      return false;
+    };
+    switch (Lower(line[p])) {
+      case 't': try_word("trace", "trace"); break;
+      case 'd': try_word("debug", "debug"); break;
+      case 'f': try_word("fatal", "fatal"); break;
+      case 'c': try_word("critical", "critical"); break;
+      case 'e': try_word("error", "error") || try_word("err", "error"); break;
+      case 'w': try_word("warning", "warn") || try_word("warn", "warn"); break;
+      case 'i': try_word("info", "info"); break;
+      default: break;
+    }
+    if (!word.empty()) return level;
+  }
+  return "unknown";
+}
+
+// False only when no key of kLevelFields can be in the line: each holds
+// "lvl", "level" or "severity" in some case, all with a 'v' at offset 1 or 2.
+// A backslash may hide a key behind JSON escapes: then true.
+bool MayNameALevel(std::string_view line) {
+  if (line.find('\\') != std::string_view::npos) return true;
+  for (size_t p = 0; p < line.size(); p++) {
+    if (Lower(line[p]) != 'v') continue;
+    if (p >= 1 && SpellsAt(line, p - 1, "lvl")) return true;
+    if (p >= 2 && (SpellsAt(line, p - 2, "level") || SpellsAt(line, p - 2, "severity"))) return true;
+  }
+  return false;
 }
 
 bool IsJsonLine(std::string_view s) {
@@ -172,27 +198,35 @@ bool LogfmtLevel(std::string_view line, std::string* out) {
 std::string FromLine(std::string_view line) {
   std::string v;
   bool found;
-  if (IsJsonLine(line)) {
+  if (!MayNameALevel(line)) {
+    found = false;  // neither parse below could find a level key
+  } else if (IsJsonLine(line)) {
     found = JsonLevel(line, &v);
   } else if (line.find('=') != std::string_view::npos) {
     found = LogfmtLevel(line, &v);
   } else {
-    return FromWords(line);
+    found = false;
   }
   std::string_view k = found ? Known(v) : std::string_view();
-  return k.empty() ? FromWords(line) : std::string(k);
+  return std::string(k.empty() ? FromWords(line) : k);
 }
 
 void AddMetadata(std::string* meta, std::string_view key, std::string_view value) {
+  size_t close = meta->find_last_of('}');
+  if (meta->empty() || close == std::string::npos) {  // the common case: one allocation
+    meta->clear();
+    meta->reserve(key.size() + value.size() + 8);
+    meta->push_back('{');
+    JsonWriter::Escape(key, meta);
+    meta->push_back(':');
+    JsonWriter::Escape(value, meta);
+    meta->push_back('}');
+    return;
+  }
   std::string pair;
   JsonWriter::Escape(key, &pair);
   pair.push_back(':');
   JsonWriter::Escape(value, &pair);
-  size_t close = meta->find_last_of('}');
-  if (meta->empty() || close == std::string::npos) {
-    *meta = "{" + pair + "}";
-    return;
-  }
   size_t open = meta->find('{');
   bool empty_obj = meta->find_first_not_of(" \t\r\n", open + 1) == close;
   meta->insert(close, empty_obj ? pair : "," + pair);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <random>
+
 namespace loge::ingest {
 namespace {
 
@@ -75,6 +78,63 @@ TEST(Discover, ServiceNameAndDetectedLevelAreAddedOnce) {
   DiscoverFields(DiscoverOptions{false, false}, &off);
   EXPECT_EQ(off.streams[1].labels, (Labels{{"host", "h"}}));
   EXPECT_EQ(off.streams[1].entries[0].metadata, "");
+}
+
+// The word rule written the plain way (lower-case a copy, then the first
+// standalone occurrence of each word; the earliest wins, ties by list
+// order), as DetectLevel's one-pass scan must answer.
+std::string WordsReference(const std::string& line) {
+  std::string lower(line);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto left = [&](size_t p) {
+    if (p == 0) return true;
+    char c = lower[p - 1];
+    return std::string_view(" \t\n[({\"'=|").find(c) != std::string_view::npos;
+  };
+  auto right = [&](size_t p) {
+    if (p >= lower.size()) return true;
+    return std::string_view(" \t\n[]()\x7b}:,!\"'=|").find(lower[p]) != std::string_view::npos;
+  };
+  static const std::pair<std::string, std::string> kWords[] = {
+      {"trace", "trace"}, {"debug", "debug"},  {"fatal", "fatal"}, {"critical", "critical"}, {"error", "error"},
+      {"err", "error"},   {"warning", "warn"}, {"warn", "warn"},   {"info", "info"},
+  };
+  size_t best = std::string::npos;
+  std::string guess = "unknown";
+  for (const auto& [word, level] : kWords) {
+    for (size_t p = lower.find(word); p != std::string::npos; p = lower.find(word, p + 1)) {
+      if (left(p) && right(p + word.size())) {
+        if (best == std::string::npos || p < best) best = p, guess = level;
+        break;
+      }
+    }
+  }
+  return guess;
+}
+
+TEST(Discover, WordScanAgreesWithThePlainRuleOnRandomLines) {
+  std::mt19937 rng(12);
+  static const char* kParts[] = {"INFO", "info", "Warn", "WARNING", "warn", "err", "ERROR", "errors", "Error:",
+                                 "debugger", "DEBUG", "trace", "Trace", "fatal", "CRITICAL", "inform", "x",
+                                 " ", " ", " ", "[", "]", "(", ")", "{", "}", "\"", "'", "=", "|", ":", ",",
+                                 "!", "\t", "-", "_", "/", "a", "\x1b[0m", "\xc3\xa9"};
+  for (int i = 0; i < 20000; i++) {
+    std::string line;
+    const int n = static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; k++) line += kParts[rng() % std::size(kParts)];
+    SCOPED_TRACE(line);
+    // No '=', no JSON, no level key: only the word rule decides.
+    if (line.find('=') != std::string::npos || line.find('{') != std::string::npos) continue;
+    EXPECT_EQ(DetectLevel({}, "", line), WordsReference(line));
+  }
+}
+
+// A line whose only level key hides behind a JSON escape is still read.
+TEST(Discover, EscapedJsonKeyIsStillALevelKey) {
+  EXPECT_EQ(DetectLevel({}, "", R"({"le\u0076el":"warn","msg":"info here"})"), "warn");
+  EXPECT_EQ(DetectLevel({}, "", R"({"msg":"no key, info word","n":1})"), "info");
+  EXPECT_EQ(DetectLevel({}, "", "Level=Error x"), "error");
+  EXPECT_EQ(DetectLevel({}, "", "ts=1 SEVERITY=warning x"), "warn");
 }
 
 }  // namespace
