@@ -1,6 +1,7 @@
 #include "ingest/discover.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include "core/json_writer.h"
@@ -49,19 +50,19 @@ std::string Normalize(std::string_view v) {
   return std::string(k.empty() ? v : k);
 }
 
-bool LeftBoundary(std::string_view s, size_t pos) {
-  if (pos == std::string_view::npos || pos >= s.size()) return true;
-  char c = s[pos];
-  return c == ' ' || c == '\t' || c == '\n' || c == '[' || c == '(' || c == '{' || c == '"' || c == '\'' || c == '=' ||
-         c == '|';
-}
+// Byte classes of the word rule (Loki's detectLevelFromLogLine): a level
+// word stands alone when the byte before it is a left boundary (or it starts
+// the line) and the byte after it a right boundary (or it ends the line).
+constexpr uint8_t kLeft = 1, kRight = 2, kStart = 4;
 
-bool RightBoundary(std::string_view s, size_t pos) {
-  if (pos >= s.size()) return true;
-  char c = s[pos];
-  return c == ' ' || c == '\t' || c == '\n' || c == '[' || c == ']' || c == '(' || c == ')' || c == '{' || c == '}' ||
-         c == ':' || c == ',' || c == '!' || c == '"' || c == '\'' || c == '=' || c == '|';
+constexpr std::array<uint8_t, 256> MakeClasses() {
+  std::array<uint8_t, 256> t{};
+  for (unsigned char c : std::string_view(" \t\n[({\"'=|")) t[c] |= kLeft;
+  for (unsigned char c : std::string_view(" \t\n[]()\x7b}:,!\"'=|")) t[c] |= kRight;
+  for (unsigned char c : std::string_view("tdfcewiTDFCEWI")) t[c] |= kStart;
+  return t;
 }
+constexpr std::array<uint8_t, 256> kClass = MakeClasses();
 
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
 
@@ -74,48 +75,52 @@ bool SpellsAt(std::string_view line, size_t p, std::string_view word) {
   return true;
 }
 
-// The first level word standing alone in the line (Loki's
-// detectLevelFromLogLine), else "unknown". One pass, no copy: at each word
-// start (a left boundary) it tries the words beginning with that letter; no
-// two of them can both stand alone at one position ("err" inside "error" has
-// no right boundary), so the first match is the earliest, as a search per
-// word would find it. Every line pushed goes through here.
+// The level of the word standing alone at p, or "".
+std::string_view WordAt(std::string_view line, size_t p) {
+  auto is = [&](std::string_view w) {
+    return SpellsAt(line, p, w) && (p + w.size() == line.size() || (kClass[static_cast<unsigned char>(line[p + w.size()])] & kRight));
+  };
+  switch (Lower(line[p])) {
+    case 't': return is("trace") ? "trace" : "";
+    case 'd': return is("debug") ? "debug" : "";
+    case 'f': return is("fatal") ? "fatal" : "";
+    case 'c': return is("critical") ? "critical" : "";
+    case 'e': return is("error") || is("err") ? "error" : "";
+    case 'w': return is("warning") || is("warn") ? "warn" : "";
+    case 'i': return is("info") ? "info" : "";
+    default: return "";
+  }
+}
+
+// The first level word standing alone in the line, else "unknown". One
+// pass over a byte table, no copy: no two words can both stand alone at one
+// position ("err" inside "error" has no right boundary), so the first match
+// is the earliest, as a search per word would find it. Every pushed line
+// without a level field comes through here.
 std::string_view FromWords(std::string_view line) {
+  bool after_left = true;  // the line's start counts as a left boundary
   for (size_t p = 0; p < line.size(); p++) {
-    if (p > 0 && !LeftBoundary(line, p - 1)) continue;
-    std::string_view word, level;
-    auto try_word = [&](std::string_view w, std::string_view l) {
-      if (SpellsAt(line, p, w) && RightBoundary(line, p + w.size())) {
-        word = w;
-        level = l;
-        return true;
-      }
-      return false;
-    };
-    switch (Lower(line[p])) {
-      case 't': try_word("trace", "trace"); break;
-      case 'd': try_word("debug", "debug"); break;
-      case 'f': try_word("fatal", "fatal"); break;
-      case 'c': try_word("critical", "critical"); break;
-      case 'e': try_word("error", "error") || try_word("err", "error"); break;
-      case 'w': try_word("warning", "warn") || try_word("warn", "warn"); break;
-      case 'i': try_word("info", "info"); break;
-      default: break;
+    const uint8_t c = kClass[static_cast<unsigned char>(line[p])];
+    if (after_left && (c & kStart)) {
+      std::string_view level = WordAt(line, p);
+      if (!level.empty()) return level;
     }
-    if (!word.empty()) return level;
+    after_left = c & kLeft;
   }
   return "unknown";
 }
 
 // False only when no key of kLevelFields can be in the line: each holds
-// "lvl", "level" or "severity" in some case, all with a 'v' at offset 1 or 2.
-// A backslash may hide a key behind JSON escapes: then true.
+// "lvl", "level" or "severity" in some case, all with a 'v' at offset 1 or 2
+// (found with memchr, rare in text). A backslash may hide a key behind JSON
+// escapes: then true.
 bool MayNameALevel(std::string_view line) {
   if (line.find('\\') != std::string_view::npos) return true;
-  for (size_t p = 0; p < line.size(); p++) {
-    if (Lower(line[p]) != 'v') continue;
-    if (p >= 1 && SpellsAt(line, p - 1, "lvl")) return true;
-    if (p >= 2 && (SpellsAt(line, p - 2, "level") || SpellsAt(line, p - 2, "severity"))) return true;
+  for (char v : {'v', 'V'}) {
+    for (size_t p = line.find(v); p != std::string_view::npos; p = line.find(v, p + 1)) {
+      if (p >= 1 && SpellsAt(line, p - 1, "lvl")) return true;
+      if (p >= 2 && (SpellsAt(line, p - 2, "level") || SpellsAt(line, p - 2, "severity"))) return true;
+    }
   }
   return false;
 }
