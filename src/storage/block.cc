@@ -193,11 +193,12 @@ Result<std::vector<Entry>> BlockEntries(const Block& b) {
   return out;
 }
 
-Block TakeFront(Block* src, uint32_t max_lines, size_t max_bytes) {
-  if (src->n == 0) return Block();
-  max_lines = std::max<uint32_t>(max_lines, 1);
-  if (!src->nl.empty() || !src->meta.empty()) {
-    // Rare: split through entries.
+namespace {
+
+// Splits through entries: decodes every row and encodes both parts again.
+// For blocks whose lines hold '\n' (the nl column), which are rare.
+Block TakeFrontByEntries(Block* src, uint32_t max_lines, size_t max_bytes) {
+  {
     auto entries = BlockEntries(*src);
     if (!entries.ok()) {  // cannot happen for a block this process encoded; keep it whole
       Block all = std::move(*src);
@@ -221,7 +222,48 @@ Block TakeFront(Block* src, uint32_t max_lines, size_t max_bytes) {
     *src = std::move(rest);
     return front;
   }
-  // Walk line boundaries and timestamps together.
+}
+
+// The offset of the ',' that ends element k-1 of the meta column (a JSON
+// array of objects and nulls, as EncodeBlock2 writes it), or npos when the
+// column does not have more than k elements or is malformed.
+size_t MetaCut(std::string_view meta, uint32_t k) {
+  if (k == 0 || meta.size() < 2 || meta.front() != '[') return std::string_view::npos;
+  int depth = 0;
+  bool in_string = false;
+  uint32_t seen = 0;
+  for (size_t i = 1; i < meta.size(); i++) {
+    const char c = meta[i];
+    if (in_string) {
+      if (c == '\\') {
+        i++;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      if (--depth < 0) return std::string_view::npos;  // the array ended first
+    } else if (c == ',' && depth == 0 && ++seen == k) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+Block TakeFront(Block* src, uint32_t max_lines, size_t max_bytes) {
+  if (src->n == 0) return Block();
+  max_lines = std::max<uint32_t>(max_lines, 1);
+  if (!src->nl.empty()) return TakeFrontByEntries(src, max_lines, max_bytes);
+  // Walk line boundaries and timestamps together; the meta column, when
+  // there is one (detected_level puts one in nearly every block), is cut
+  // at the same row by scanning its JSON, not decoding it.
   const std::string_view text = src->lines;
   size_t pos = 0, tp = 0;
   uint32_t k = 0;
@@ -243,6 +285,11 @@ Block TakeFront(Block* src, uint32_t max_lines, size_t max_bytes) {
     *src = Block();
     return all;
   }
+  size_t meta_cut = std::string_view::npos;
+  if (!src->meta.empty()) {
+    meta_cut = MetaCut(src->meta, k);
+    if (meta_cut == std::string_view::npos) return TakeFrontByEntries(src, max_lines, max_bytes);
+  }
   Block front;
   front.n = k;
   front.min_ts = src->min_ts;
@@ -263,6 +310,14 @@ Block TakeFront(Block* src, uint32_t max_lines, size_t max_bytes) {
   rest.max_ts = src->max_ts;
   rest.lines = std::string(text.substr(pos));
   rest.bytes = src->bytes - front.bytes;
+  if (meta_cut != std::string_view::npos) {
+    front.meta.reserve(meta_cut + 1);
+    front.meta.append(src->meta, 0, meta_cut);
+    front.meta.push_back(']');
+    rest.meta.reserve(src->meta.size() - meta_cut);
+    rest.meta.push_back('[');
+    rest.meta.append(src->meta, meta_cut + 1, std::string::npos);
+  }
   if (src->id_keys_known) {
     front.id_keys = src->id_keys;
     front.id_keys_known = rest.id_keys_known = true;
