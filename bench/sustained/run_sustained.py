@@ -387,8 +387,12 @@ def plot(r, path, title):
     a.legend(loc="upper left", fontsize=7)
     a = ax[3]
     a.plot(*mins(series(samples, lambda s: s["mem"]["VmRSS"] / 2**20)), label="VmRSS")
+    pts = series(samples, lambda s: s["stats"]["filter_memory_bytes"] / 2**20)  # servers that report it
+    if pts:
+        a.plot(*mins(pts), label="filter_memory_bytes")
     a.set_ylabel("MiB")
     a.set_title("server RSS")
+    a.legend(loc="upper left", fontsize=7)
     a = ax[4]
     a.plot(*mins(rates(samples, lambda s: s["cpu"])), label="loge")
     a.plot(*mins(rates(samples, lambda s: s["client_cpu"])), label="loadgen")

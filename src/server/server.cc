@@ -265,6 +265,8 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Bool(s.flush_stalled);
   w.Key("local_bytes");
   w.Uint(s.local_bytes);
+  w.Key("filter_memory_bytes");
+  w.Uint(s.filter_memory_bytes);
   w.Key("line_bytes");
   w.Uint(s.line_bytes);
   w.Key("files_by_level");

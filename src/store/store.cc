@@ -233,6 +233,10 @@ StoreStats Store::Stats() {
       s.local_bytes += e.bytes;
       s.line_bytes += e.line_bytes;
     }
+    if (e.filters) {
+      s.filter_memory_bytes += e.filters->Bytes() + e.filters->groups.size() * sizeof(storage::GroupFilter);
+    }
+    if (e.block_id_keys) s.filter_memory_bytes += e.block_id_keys->Bytes();
     levels[e.kind == storage::FileKind::kFlush ? 0 : std::max(e.level, 1)]++;
     s.rows_total += e.rows;
     s.min_ts = any ? std::min(s.min_ts, e.min_ts) : e.min_ts;

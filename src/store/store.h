@@ -87,6 +87,10 @@ struct StoreStats {
   uint64_t rows_total = 0;    // rows in files
   uint64_t local_bytes = 0;   // compressed bytes of local files
   uint64_t line_bytes = 0;    // line bytes in local files
+  // Memory held for published files' content filters (group and common
+  // filters, and the id keys flush files keep for their merge): it grows
+  // with the rows stored (docs/merges.md, "Memory").
+  uint64_t filter_memory_bytes = 0;
   int64_t min_ts = 0;         // over files and head; 0 when empty
   int64_t max_ts = 0;
   // Merges.

@@ -71,6 +71,25 @@ TEST(Store, PushedRowsAreQueryableBeforeAndAfterFlush) {
   EXPECT_EQ((*ing)->Stats().head_rows, 0u);
 }
 
+// The filters of published files are held in memory, and stats say how
+// much: it grows with the rows stored, and a merge replaces the flush
+// files' filters and kept id keys with the segment's.
+TEST(Store, StatsCountTheFilterMemoryOfPublishedFiles) {
+  std::string dir = TempDir();
+  auto ing = Store::Open(Opts(dir));
+  ASSERT_TRUE(ing.ok()) << ing.status().ToString();
+  EXPECT_EQ((*ing)->Stats().filter_memory_bytes, 0u);
+  // Lines with a request id each: id keys in every group.
+  ASSERT_TRUE((*ing)->Push(MakePayload("web", 100, 2000, "GET /x request_id=4bf92f3577b34da6a3ce929d0e0e")).ok());
+  EXPECT_EQ((*ing)->Stats().filter_memory_bytes, 0u);  // in the head: no file yet
+  ASSERT_TRUE((*ing)->FlushAll().ok());
+  const uint64_t one = (*ing)->Stats().filter_memory_bytes;
+  EXPECT_GT(one, 2000u);  // at least a byte per line
+  ASSERT_TRUE((*ing)->Push(MakePayload("web", 5000, 2000, "GET /y request_id=00f067aa0ba902b7c5d9e1a2")).ok());
+  ASSERT_TRUE((*ing)->FlushAll().ok());
+  EXPECT_GT((*ing)->Stats().filter_memory_bytes, one);
+}
+
 TEST(Store, PayloadSizeSealsABatch) {
   std::string dir = TempDir();
   auto o = Opts(dir);
