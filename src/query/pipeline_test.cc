@@ -164,6 +164,7 @@ TEST(Pipeline, LineFormatRunsLokisTemplateFunctions) {
   check("{{.level}} {{.msg | ToUpper}}", l, "info PAYMENT OK");
   check("{{ .missing }}|", l, "|");
   check(R"({{printf "%-6s|%5d" .method (int .status)}})", l, "GET   |  503");
+  check(R"({{printf "%q" .msg}})", l, R"("payment ok")");  // Go's quoting, shared with LogQL's own
   check(R"({{ if eq .status "200" }}ok{{ else if ge (int .status) 500 }}fail{{ else }}other{{ end }})", l, "fail");
   check(R"({{ trunc 3 .msg }}|{{ replace "payment" "PAY" .msg }}|{{ lower "AB" }}|{{ upper .level }})", l,
         "pay|PAY ok|ab|INFO");

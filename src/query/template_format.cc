@@ -5,6 +5,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "query/logql.h"
 #include "query/template.h"
 
 namespace loge::query {
@@ -64,28 +65,6 @@ std::string GoShortestG(double v) {
     out.append(d, static_cast<size_t>(dp), std::string::npos);
   }
   return out;
-}
-
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
 }
 
 size_t Runes(std::string_view s) {
