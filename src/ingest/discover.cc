@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 #include "core/json_writer.h"
 #include "query/json_walk.h"
@@ -25,10 +24,13 @@ constexpr std::string_view kLevelFields[] = {
 constexpr std::string_view kServiceName = "service_name";
 constexpr std::string_view kDetectedLevel = "detected_level";
 
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
+
+// ASCII case-insensitive equality (level names and keys are ASCII).
 bool EqualFold(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); i++) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (Lower(a[i]) != Lower(b[i])) return false;
   }
   return true;
 }
@@ -64,15 +66,9 @@ constexpr std::array<uint8_t, 256> MakeClasses() {
 }
 constexpr std::array<uint8_t, 256> kClass = MakeClasses();
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
-
-// Whether line[p, p + word.size()) spells word (lower case) in any case.
+// Whether line[p, p + word.size()) spells word in any case.
 bool SpellsAt(std::string_view line, size_t p, std::string_view word) {
-  if (p + word.size() > line.size()) return false;
-  for (size_t i = 0; i < word.size(); i++) {
-    if (Lower(line[p + i]) != word[i]) return false;
-  }
-  return true;
+  return p + word.size() <= line.size() && EqualFold(line.substr(p, word.size()), word);
 }
 
 // The level of the word standing alone at p, or "".
@@ -202,15 +198,13 @@ bool LogfmtLevel(std::string_view line, std::string* out) {
 
 std::string FromLine(std::string_view line) {
   std::string v;
-  bool found;
-  if (!MayNameALevel(line)) {
-    found = false;  // neither parse below could find a level key
-  } else if (IsJsonLine(line)) {
-    found = JsonLevel(line, &v);
-  } else if (line.find('=') != std::string_view::npos) {
-    found = LogfmtLevel(line, &v);
-  } else {
-    found = false;
+  bool found = false;
+  if (MayNameALevel(line)) {  // else neither parse could find a level key
+    if (IsJsonLine(line)) {
+      found = JsonLevel(line, &v);
+    } else if (line.find('=') != std::string_view::npos) {
+      found = LogfmtLevel(line, &v);
+    }
   }
   std::string_view k = found ? Known(v) : std::string_view();
   return std::string(k.empty() ? FromWords(line) : k);

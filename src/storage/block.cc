@@ -196,32 +196,31 @@ Result<std::vector<Entry>> BlockEntries(const Block& b) {
 namespace {
 
 // Splits through entries: decodes every row and encodes both parts again.
-// For blocks whose lines hold '\n' (the nl column), which are rare.
+// For blocks whose lines hold '\n' (the nl column), which are rare, and a
+// meta column MetaCut cannot cut (never written by this process).
 Block TakeFrontByEntries(Block* src, uint32_t max_lines, size_t max_bytes) {
-  {
-    auto entries = BlockEntries(*src);
-    if (!entries.ok()) {  // cannot happen for a block this process encoded; keep it whole
-      Block all = std::move(*src);
-      *src = Block();
-      return all;
-    }
-    std::vector<const Entry*> ptrs;
-    for (const auto& e : *entries) ptrs.push_back(&e);
-    size_t k = 0, bytes = 0;
-    while (k < ptrs.size() && k < max_lines && (k == 0 || bytes + ptrs[k]->line.size() + 1 <= max_bytes)) {
-      bytes += ptrs[k]->line.size() + 1;
-      k++;
-    }
-    Block front = EncodeBlock2(ptrs.data(), ptrs.data() + k);
-    Block rest = EncodeBlock2(ptrs.data() + k, ptrs.data() + ptrs.size());
-    if (src->id_keys_known) {
-      front.id_keys = src->id_keys;
-      front.id_keys_known = rest.id_keys_known = true;
-      rest.id_keys = std::move(src->id_keys);
-    }
-    *src = std::move(rest);
-    return front;
+  auto entries = BlockEntries(*src);
+  if (!entries.ok()) {  // cannot happen for a block this process encoded; keep it whole
+    Block all = std::move(*src);
+    *src = Block();
+    return all;
   }
+  std::vector<const Entry*> ptrs;
+  for (const auto& e : *entries) ptrs.push_back(&e);
+  size_t k = 0, bytes = 0;
+  while (k < ptrs.size() && k < max_lines && (k == 0 || bytes + ptrs[k]->line.size() + 1 <= max_bytes)) {
+    bytes += ptrs[k]->line.size() + 1;
+    k++;
+  }
+  Block front = EncodeBlock2(ptrs.data(), ptrs.data() + k);
+  Block rest = EncodeBlock2(ptrs.data() + k, ptrs.data() + ptrs.size());
+  if (src->id_keys_known) {
+    front.id_keys = src->id_keys;
+    front.id_keys_known = rest.id_keys_known = true;
+    rest.id_keys = std::move(src->id_keys);
+  }
+  *src = std::move(rest);
+  return front;
 }
 
 // The offset of the ',' that ends element k-1 of the meta column (a JSON

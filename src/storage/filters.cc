@@ -150,25 +150,9 @@ bool GroupMayHold(const GroupFilter& g, const UsableKeys& keys) {
   return true;
 }
 
-// Most groups are ruled out by the first key asked, and each filter is its
-// own allocation: one group at a time, every check waits on 3-4 cache
-// misses (0.4 us; 110,000 groups in a store of 223M lines). So the loop
-// runs a pipeline: headers kFar groups ahead, the first key's cells kNear
-// groups ahead, and the check itself, with the misses of ~kNear groups in
-// flight at once.
 std::vector<size_t> CandidateGroups(const FileFilters& f, const UsableKeys& keys, int64_t start, int64_t end) {
-  constexpr size_t kNear = 8, kFar = 16;
   std::vector<size_t> out;
-  const uint64_t* first = nullptr;
-  if (!keys.filters.empty() && !keys.filters[0].empty() && !keys.filters[0][0].empty()) {
-    first = &keys.filters[0][0][0];
-  }
-  const size_t n = f.groups.size();
-  for (size_t i = 0; i < n; i++) {
-    if (first != nullptr) {
-      if (i + kFar < n) __builtin_prefetch(f.groups[i + kFar].filter.data());
-      if (i + kNear < n) FuseFilter::PrefetchSerialized(f.groups[i + kNear].filter, *first);
-    }
+  for (size_t i = 0; i < f.groups.size(); i++) {
     const auto& g = f.groups[i];
     if (g.max_ts < start || g.min_ts > end) continue;
     if (GroupMayHold(g, keys)) out.push_back(i);

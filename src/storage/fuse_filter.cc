@@ -382,18 +382,4 @@ bool FuseFilter::MayContainSerialized(std::string_view bytes, uint64_t key) {
                 count, key);
 }
 
-void FuseFilter::PrefetchSerialized(std::string_view bytes, uint64_t key) {
-  if (bytes.size() < kHeaderSize) return;
-  const char* p = bytes.data();
-  const uint32_t length = LoadLE32(p + kOffSegmentLength);
-  const uint32_t count = LoadLE32(p + kOffSegmentCount);
-  const uint32_t array = LoadLE32(p + kOffArrayLength);
-  if (length == 0 || (length & (length - 1)) != 0 || count == 0 ||
-      (uint64_t{count} + 2) * length != array || bytes.size() - kHeaderSize < array) {
-    return;
-  }
-  const Positions pos = PositionsOf(Mix(key, LoadLE64(p + kOffSeed)), length, uint64_t{count} * length);
-  for (uint32_t h : pos.h) __builtin_prefetch(p + kHeaderSize + h);
-}
-
 }  // namespace loge::storage

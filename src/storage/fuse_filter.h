@@ -89,10 +89,6 @@ class FuseFilter {
   // structurally sound answer true (never a false negative, never an
   // out-of-bounds read); flipped fingerprint bits are only caught by Validate.
   static bool MayContainSerialized(std::string_view bytes, uint64_t key);
-  // Asks the CPU to fetch the three cells MayContainSerialized(bytes, key)
-  // will read (the header must be in cache or it stalls here): a loop over
-  // many filters issues these a few filters ahead, so the misses overlap.
-  static void PrefetchSerialized(std::string_view bytes, uint64_t key);
 
   // Length of Serialize()'s output: kHeaderSize + one byte per cell.
   size_t SizeBytes() const { return kHeaderSize + fingerprints_.size(); }
