@@ -34,6 +34,7 @@ struct ServeFlags {
   int compact_block_filter_lines = 2048;
   std::string compact_max_age = "5m";
   std::string segment_size = "256MiB";
+  std::string filter_cache_size = "64MiB";
   int merge_threads = 2;
   int merge_nice = 10;
   int max_merge_backlog = 256;

@@ -67,8 +67,11 @@ PruneReason Prune(const storage::CatalogEntry& e, const Query& q, const NeedleSe
   if (needles.empty()) return PruneReason::kKeep;
   if (e.format >= 2) {
     if (e.filters) {
+      // The summary first: one probe per key for the whole file. A lazy
+      // file's groups are not in memory; the scan reads them if it opens it.
       const storage::UsableKeys keys = storage::UsableKeysFor(*e.filters, needles.v2);
-      if (keys.prunes && storage::CandidateGroups(*e.filters, keys, q.start, q.end).empty()) {
+      if (keys.prunes && !storage::SummaryMayHold(*e.filters, keys)) return PruneReason::kFilter;
+      if (keys.prunes && !e.filters->lazy && storage::CandidateGroups(*e.filters, keys, q.start, q.end).empty()) {
         return PruneReason::kFilter;
       }
     }

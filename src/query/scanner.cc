@@ -79,16 +79,19 @@ struct GroupRange {
 // plain newest-first scan is the better plan (no needles, no usable filter,
 // or more than half the groups qualify: then the early stop on the k-th row
 // serves a common needle better). Format 2: the group filters came with the
-// catalog row (or were read at open) and take the v2 keys; format 1: the
-// file's block_filters table, after the needles' common trigrams are dropped.
+// catalog row, or were read at open, or (a lazy local segment, whose
+// summary admitted the needles) come from the filter cache or the file;
+// they take the v2 keys. Format 1: the file's block_filters table, after
+// the needles' common trigrams are dropped.
 Result<bool> GroupsToRead(const storage::FileHandle& f, storage::SegmentReader* reader, const Query& q,
                           const NeedleSet& needles, std::vector<GroupRange>* out, QueryStats* stats) {
   if (needles.empty()) return false;
   if (f.entry.format >= 2) {
     if (!f.entry.filters) return false;
-    const storage::FileFilters& ff = *f.entry.filters;
-    const storage::UsableKeys keys = storage::UsableKeysFor(ff, needles.v2);
+    const storage::UsableKeys keys = storage::UsableKeysFor(*f.entry.filters, needles.v2);
     if (!keys.prunes) return false;
+    LOGE_ASSIGN_OR_RETURN(storage::FileFiltersPtr full, f.GroupFilters(reader));
+    const storage::FileFilters& ff = *full;
     const auto candidates = storage::CandidateGroups(ff, keys, q.start, q.end);
     if (ff.groups.empty() || candidates.size() * 2 > ff.groups.size()) return false;
     stats->block_groups_skipped += ff.groups.size() - candidates.size();

@@ -267,6 +267,12 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.local_bytes);
   w.Key("filter_memory_bytes");
   w.Uint(s.filter_memory_bytes);
+  w.Key("filter_cache_bytes");
+  w.Uint(s.filter_cache_bytes);
+  w.Key("filter_cache_hits");
+  w.Uint(s.filter_cache_hits);
+  w.Key("filter_cache_misses");
+  w.Uint(s.filter_cache_misses);
   w.Key("line_bytes");
   w.Uint(s.line_bytes);
   w.Key("files_by_level");

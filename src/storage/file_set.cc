@@ -3,10 +3,45 @@
 #include <algorithm>
 
 #include "io/file_system.h"
+#include "storage/filter_cache.h"
+#include "storage/segment_reader.h"
 
 namespace loge::storage {
 
+std::shared_ptr<const FileHandle> FileHandle::Make(CatalogEntry e, std::string local_path, io::FileSystem* fs,
+                                                   std::shared_ptr<FilterCache> cache) {
+  // Without a summary nothing would prune the file before its groups.
+  const bool lazy = cache && e.tier == Tier::kLocal && e.kind == FileKind::kSegment && e.filters &&
+                    !e.filters->lazy && !e.filters->summary.empty() && !local_path.empty();
+  if (lazy) {
+    cache->Put(local_path, e.filters);
+    e.filters = e.filters->WithoutGroupFilters();
+  }
+  auto h = std::make_shared<FileHandle>(std::move(e), std::move(local_path), fs);
+  if (lazy) h->cache_ = std::move(cache);
+  return h;
+}
+
+Result<FileFiltersPtr> FileHandle::GroupFilters(SegmentReader* reader) const {
+  if (!entry.filters || !entry.filters->lazy) return entry.filters;
+  if (cache_) {
+    if (FileFiltersPtr f = cache_->Get(local_path)) return f;
+  }
+  std::unique_ptr<SegmentReader> own;
+  if (reader == nullptr) {
+    LOGE_ASSIGN_OR_RETURN(own, SegmentReader::Open(local_path));
+    reader = own.get();
+  }
+  LOGE_ASSIGN_OR_RETURN(FileFiltersPtr f, reader->ReadFilters());
+  if (!f || f->groups.size() != entry.filters->groups.size()) {
+    return Status::Corruption(local_path + ": its group filters do not match what the store read at open");
+  }
+  if (cache_) cache_->Put(local_path, f);
+  return f;
+}
+
 FileHandle::~FileHandle() {
+  if (cache_ && obsolete_) cache_->Erase(local_path);
   if (obsolete_ && !local_path.empty() && fs_) {
     // Best effort: a file left behind is deleted by the next startup's
     // reconcile, since the catalog no longer names it.

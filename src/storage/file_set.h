@@ -21,10 +21,18 @@ class FileSystem;
 
 namespace loge::storage {
 
+class FilterCache;
+class SegmentReader;
+
 class FileHandle {
  public:
   FileHandle(CatalogEntry e, std::string local_path, io::FileSystem* fs)
       : entry(std::move(e)), local_path(std::move(local_path)), fs_(fs) {}
+  // A local segment whose group filters go to `cache` (kept there now) and
+  // stay out of entry.filters (FileFilters::lazy) — what the store
+  // publishes. Other files keep their filters as given.
+  static std::shared_ptr<const FileHandle> Make(CatalogEntry e, std::string local_path, io::FileSystem* fs,
+                                                std::shared_ptr<FilterCache> cache);
   // Unlinks the local file if MarkObsolete was called.
   ~FileHandle();
   FileHandle(const FileHandle&) = delete;
@@ -32,12 +40,18 @@ class FileHandle {
 
   // The file left the catalog: delete it once nobody reads it any more.
   void MarkObsolete() const { obsolete_ = true; }
+  // The file's filters with every group's filter: entry.filters unless it
+  // is lazy; then the cache's copy, or the groups read from the local file
+  // through `reader` (an open reader of this file; null: one is opened)
+  // and cached. Null when the file has no filters.
+  Result<FileFiltersPtr> GroupFilters(SegmentReader* reader) const;
 
   const CatalogEntry entry;
   const std::string local_path;  // full path of the local copy ("" for remote-only)
 
  private:
   io::FileSystem* fs_;
+  std::shared_ptr<FilterCache> cache_;  // set when entry.filters is lazy
   mutable std::atomic<bool> obsolete_{false};
 };
 

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "core/types.h"
 #include "storage/filters.h"
 
 namespace loge::storage {
@@ -131,6 +132,87 @@ TEST(Filters, WithoutTrigramsOnlyIdKeysPrune) {
   auto c = CandidateGroups(*f, u, INT64_MIN, INT64_MAX);
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(f->groups[c[0]].first_block, 8);
+}
+
+// The summary admits every needle some group admits (it holds the union of
+// the groups' keys) and rules out a file none of whose groups holds a key.
+TEST(Filters, SummaryAdmitsWhatAGroupHoldsAndRulesOutTheRest) {
+  FilterBuilder b(10, true);
+  for (int i = 0; i < 200; i++) {
+    // 40 ids, each in 5 groups: the summary holds a fifth of the groups' keys.
+    b.AddBlock(i + 1, i, i, 10, "GET /api/orders status=200 trace=" + Id(i % 40) + " user=u" + std::to_string(i % 7));
+  }
+  auto f = b.Finish();
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_GT(f->groups.size(), 1u);
+  ASSERT_FALSE(f->summary.empty());
+  for (int i = 0; i < 40; i++) {
+    // Whole ids and cuts of them: each is in five groups, so in the summary.
+    for (const std::string& needle : {Id(i), Id(i).substr(5, 20)}) {
+      UsableKeys u = UsableKeysFor(*f, {{KeysForNeedle2(needle)}});
+      if (needle.size() < 32 && !u.prunes) continue;  // a cut with under 3 letters has no id key
+      ASSERT_TRUE(u.prunes) << needle;
+      ASSERT_FALSE(CandidateGroups(*f, u, INT64_MIN, INT64_MAX).empty()) << needle;
+      EXPECT_TRUE(SummaryMayHold(*f, u)) << needle;
+    }
+  }
+  // Ids that were never written: the summary rules (nearly) all of them out
+  // alone, with two probes each instead of one set per group.
+  int admitted = 0;
+  for (int i = 1000; i < 1200; i++) admitted += SummaryMayHold(*f, UsableKeysFor(*f, {{KeysForNeedle2(Id(i))}}));
+  EXPECT_LE(admitted, 2);
+  // Any alternative may match: one present id admits the file.
+  UsableKeys either = UsableKeysFor(*f, {{KeysForNeedle2(Id(5000)), KeysForNeedle2(Id(17))}});
+  EXPECT_TRUE(SummaryMayHold(*f, either));
+  // The summary travels in the catalog's blob, and a lazy copy keeps it and
+  // the groups' ranges but no group filter bytes.
+  auto back = FileFilters::Deserialize(f->Serialize());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->summary, f->summary);
+  auto lazy = f->WithoutGroupFilters();
+  EXPECT_TRUE(lazy->lazy);
+  EXPECT_EQ(lazy->summary, f->summary);
+  ASSERT_EQ(lazy->groups.size(), f->groups.size());
+  EXPECT_EQ(lazy->groups[3].last_block, f->groups[3].last_block);
+  EXPECT_LT(lazy->Bytes(), f->Bytes() / 2);
+
+  // A unique id in every line: a summary would be nearly the groups again
+  // (on disk and in memory), so there is none.
+  FilterBuilder u(10, true);
+  for (int i = 0; i < 200; i++) u.AddBlock(i + 1, i, i, 10, "GET /api/orders trace=" + Id(i));
+  auto unique = u.Finish();
+  ASSERT_TRUE(unique.ok());
+  EXPECT_TRUE(unique->summary.empty());
+  UsableKeys any = UsableKeysFor(*unique, {{KeysForNeedle2(Id(1234))}});
+  EXPECT_TRUE(SummaryMayHold(*unique, any));  // none: only the groups answer
+  EXPECT_TRUE(CandidateGroups(*unique, any, INT64_MIN, INT64_MAX).empty());
+}
+
+// Catalog blobs written before summaries ("LFS2": no summary field) still
+// read, and answer through their groups alone.
+TEST(Filters, BlobsWithoutASummaryStillRead) {
+  FilterBuilder b(10, false);
+  for (int i = 0; i < 20; i++) b.AddBlock(i + 1, i, i, 10, "trace=" + Id(i) + " span=" + Id(1000 + i % 2));
+  auto f = b.Finish();
+  ASSERT_TRUE(f.ok());
+  std::string v3 = f->Serialize();
+  ASSERT_EQ(v3.substr(0, 4), "LFS3");
+  // The same blob as LFS2 wrote it: the magic, then the common filter, then
+  // straight on to the groups.
+  size_t pos = 4;
+  uint64_t common_len = 0, summary_len = 0;
+  ASSERT_TRUE(GetVarint64(v3, &pos, &common_len));
+  pos += common_len;
+  const size_t summary_at = pos;
+  ASSERT_TRUE(GetVarint64(v3, &pos, &summary_len));
+  std::string v2 = "LFS2" + v3.substr(4, summary_at - 4) + v3.substr(pos + summary_len);
+  auto old = FileFilters::Deserialize(v2);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_TRUE(old->summary.empty());
+  EXPECT_EQ(old->groups.size(), f->groups.size());
+  UsableKeys u = UsableKeysFor(*old, {{KeysForNeedle2(Id(7))}});
+  EXPECT_TRUE(SummaryMayHold(*old, u));  // no summary: it cannot rule anything out
+  ASSERT_EQ(CandidateGroups(*old, u, INT64_MIN, INT64_MAX).size(), 1u);
 }
 
 }  // namespace

@@ -312,6 +312,18 @@ Result<FileFiltersPtr> SegmentReader::ReadFilters() {
   }
   auto f = std::make_shared<FileFilters>();
   f->common = std::move(*common);
+  {
+    // Files written before summaries have no such table.
+    Stmt st(db_, "SELECT filter FROM summary WHERE id = 1");
+    if (st.ok()) {
+      const int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_ROW) {
+        f->summary = std::string(ColumnView(st.get(), 0));
+      } else if (rc != SQLITE_DONE) {
+        return StepError(path_ + ": reading the filter summary", db_);
+      }
+    }
+  }
   Stmt st(db_, "SELECT first_block, last_block, min_ts, max_ts, n, filter FROM groups ORDER BY id");
   if (!st.ok()) return Status::Corruption(path_ + ": no groups table: " + sqlite3_errmsg(db_));
   int rc;

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "store/store.h"
@@ -132,6 +133,73 @@ TEST(Merges, FiltersPruneSegmentsWithoutOpeningThem) {
   q.limit = 10;
   r = RunQuery(ing->get(), q);
   EXPECT_EQ(r.stats.files_opened, 1u);
+}
+
+// A random 32-hex id, the same for the same n.
+std::string TraceId(int64_t n) {
+  std::mt19937_64 r(static_cast<uint64_t>(n) * 7919 + 5);
+  std::string s;
+  for (int i = 0; i < 32; i++) s.push_back("0123456789abcdef"[r() % 16]);
+  return s;
+}
+
+// A local segment keeps its summary in memory and its group filters in the
+// cache, or in the file alone when the cache has no room: a needle finds
+// its row either way, after a restart too, and an absent one opens nothing.
+TEST(Merges, NeedlesReadGroupFiltersFromTheFileBeyondTheCache) {
+  for (size_t cache : {size_t{0}, size_t{64} << 20}) {
+    SCOPED_TRACE(cache);
+    std::string dir = TempDir();
+    auto o = Opts(dir);
+    o.segment_bytes = 40000;  // 4 flushes (~37 KB of text) make a final segment
+    o.filter_cache_bytes = cache;
+    for (int open = 0; open < 2; open++) {
+      auto ing = Store::Open(o);
+      ASSERT_TRUE(ing.ok());
+      if (open == 0) {
+        // Two segments of 4 flushes; a 32-hex trace id per 10 lines.
+        for (int seg = 0; seg < 2; seg++) {
+          for (int f = seg * 4; f < seg * 4 + 4; f++) {
+            Payload p;
+            Stream s;
+            s.labels = {{"app", "web"}};
+            for (int i = 0; i < 150; i++) {
+              const int64_t ts = f * 1000 + i;
+              s.entries.push_back({ts, "GET /orders trace=" + TraceId(ts / 10) + " done", ""});
+            }
+            p.streams.push_back(std::move(s));
+            ASSERT_TRUE((*ing)->Push(std::move(p)).ok());
+            ASSERT_TRUE((*ing)->FlushAll().ok());
+          }
+          ASSERT_TRUE((*ing)->CompactNow().ok());
+        }
+      }
+      ASSERT_EQ((*ing)->Stats().segments, 2u);
+      const StoreStats before = (*ing)->Stats();
+      EXPECT_EQ(before.filter_cache_bytes > 0, cache > 0);
+
+      query::Query q = All();
+      q.line_filters.push_back(*query::LineFilter::Make(query::LineFilterType::kContains, TraceId(101)));
+      auto r = RunQuery(ing->get(), q);
+      ASSERT_EQ(r.hits.size(), 10u);
+      EXPECT_EQ(r.hits[0].line, "GET /orders trace=" + TraceId(101) + " done");
+      EXPECT_EQ(r.stats.files_opened, 1u);
+      q = All();
+      q.line_filters.push_back(*query::LineFilter::Make(query::LineFilterType::kContains, TraceId(999999)));
+      r = RunQuery(ing->get(), q);
+      EXPECT_EQ(r.hits.size(), 0u);
+      EXPECT_EQ(r.stats.files_opened, 0u);
+      EXPECT_EQ(r.stats.pruned_by_filter, 2u);
+
+      const StoreStats after = (*ing)->Stats();
+      if (cache == 0) {
+        EXPECT_EQ(after.filter_cache_misses - before.filter_cache_misses, 1u);  // read from the file
+      } else {
+        EXPECT_EQ(after.filter_cache_hits - before.filter_cache_hits + after.filter_cache_misses -
+                      before.filter_cache_misses, 1u);
+      }
+    }
+  }
 }
 
 TEST(Merges, SurvivesRestartWithSegments) {

@@ -195,7 +195,7 @@ Result<bool> Merger::RunOne(bool force) {
     LOGE_RETURN_IF_ERROR(step(5));
     rows = e.rows;
     const std::string local = mo.output_path;
-    files_->Replace(pick.ids, std::make_shared<const storage::FileHandle>(std::move(e), local, fs_));
+    files_->Replace(pick.ids, storage::FileHandle::Make(std::move(e), local, fs_, opts_.filter_cache));
     inputs.clear();  // the last reference may unlink them now
     std::vector<std::string> gone;
     for (const auto& n : names) {

@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -37,6 +38,7 @@ class FileSystem;
 namespace loge::storage {
 class Catalog;
 class FileSet;
+class FilterCache;
 }  // namespace loge::storage
 
 namespace loge::store {
@@ -55,6 +57,8 @@ struct MergerOptions {
   // Flush files holding WAL seqs above this are not merged yet: replay
   // recognises stored parts only by the flush file's own meta.
   std::function<uint64_t()> safe_wal_seq;
+  // Where a published segment's group filters go (null: they stay with it).
+  std::shared_ptr<storage::FilterCache> filter_cache;
 };
 
 struct MergerStats {

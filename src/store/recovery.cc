@@ -299,6 +299,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   Impl* d = store->impl_.get();
   d->opts = opts;
   d->fs = io::DefaultFileSystem();
+  d->filter_cache = std::make_shared<storage::FilterCache>(opts.filter_cache_bytes);
   ingest::HeadOptions ho;
   ho.buckets = opts.buckets;
   ho.seal_rows = opts.payload_size;
@@ -333,6 +334,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   mo.policy.flush_merge_age_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(opts.flush_merge_age).count();
   mo.fs = d->fs;
   mo.safe_wal_seq = [d] { return d->persisted_watermark.load(); };
+  mo.filter_cache = d->filter_cache;
   d->merger = std::make_unique<Merger>(mo, d->catalog.get(), &d->files);
   wal::CheckpointerOptions co;
   co.interval = std::chrono::duration_cast<std::chrono::milliseconds>(opts.checkpoint_interval);

@@ -45,7 +45,7 @@ storage::FilePtr Store::Impl::MakeHandle(storage::CatalogEntry e) {
     }
   }
   std::string local = e.tier == storage::Tier::kLocal ? io::JoinPath(opts.output_path, e.path) : std::string();
-  return std::make_shared<const storage::FileHandle>(std::move(e), std::move(local), fs);
+  return storage::FileHandle::Make(std::move(e), std::move(local), fs, filter_cache);
 }
 
 size_t Store::Impl::FlushFileCount() {
@@ -222,6 +222,10 @@ StoreStats Store::Stats() {
   s.watermark = d->tracker.Watermark();
   std::map<int, uint64_t> levels;
   bool any = false;
+  const storage::FilterCache::Stats cache = d->filter_cache->GetStats();
+  s.filter_cache_bytes = cache.bytes;
+  s.filter_cache_hits = cache.hits;
+  s.filter_cache_misses = cache.misses;
   const auto files = d->files.Snapshot();
   s.files = files.size();
   for (const auto& f : files) {

@@ -64,6 +64,10 @@ struct StoreOptions {
   size_t flush_merge_files = 64;      // --compact-min-files: flush files that trigger a merge (as do segment_bytes of them)
   Duration flush_merge_age = std::chrono::minutes(5);  // oldest a flush file waits for a merge
   size_t max_backlog_files = 256;     // --max-merge-backlog: flush files held before flushes wait
+  // --filter-cache-size: bytes of local segments' group filters kept in
+  // memory (storage/filter_cache.h); the rest are read from the file when a
+  // needle's summary check passes.
+  size_t filter_cache_bytes = 64ull << 20;
 
   // Started once the catalog is open and reconciled, stopped in Close()
   // before the catalog closes: the S3 uploader when --s3-bucket is set
@@ -87,10 +91,16 @@ struct StoreStats {
   uint64_t rows_total = 0;    // rows in files
   uint64_t local_bytes = 0;   // compressed bytes of local files
   uint64_t line_bytes = 0;    // line bytes in local files
-  // Memory held for published files' content filters (group and common
-  // filters, and the id keys flush files keep for their merge): it grows
-  // with the rows stored (docs/merges.md, "Memory").
+  // Memory held for published files' content filters outside the cache
+  // (summaries, common filters, group ranges; the group filters of flush
+  // files and remote rows; the id keys flush files keep for their merge):
+  // it grows with the rows stored, about 0.7 B/line (docs/merges.md, "Memory").
   uint64_t filter_memory_bytes = 0;
+  // The group filters of local segments held in the cache (at most
+  // --filter-cache-size), and its lookups that found them or read the file.
+  uint64_t filter_cache_bytes = 0;
+  uint64_t filter_cache_hits = 0;
+  uint64_t filter_cache_misses = 0;
   int64_t min_ts = 0;         // over files and head; 0 when empty
   int64_t max_ts = 0;
   // Merges.

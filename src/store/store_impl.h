@@ -12,6 +12,7 @@
 #include "ingest/head.h"
 #include "storage/catalog.h"
 #include "storage/file_set.h"
+#include "storage/filter_cache.h"
 #include "store/flushed_seqs.h"
 #include "store/merger.h"
 #include "store/store.h"
@@ -36,6 +37,7 @@ struct Store::Impl {
 
   std::unique_ptr<storage::Catalog> catalog;
   storage::FileSet files;  // what queries read (Head invariant 1)
+  std::shared_ptr<storage::FilterCache> filter_cache;  // local segments' group filters
   std::atomic<uint64_t> next_file_seq{1};
 
   wal::SeqTracker tracker;

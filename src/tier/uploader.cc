@@ -261,8 +261,11 @@ Status Uploader::RotateOne(const storage::FilePtr& f, RotateStats* rs) {
   LOGE_RETURN_IF_ERROR(step(3));
 
   // 4. Flip the catalog row. NotFound: a previous pass flipped it and was
-  // abandoned before 5 (the row is remote already); finish that pass.
-  Status flip = catalog_->SetRemote(e.id, url, e.filters);
+  // abandoned before 5 (the row is remote already); finish that pass. The
+  // row takes every filter: a remote file's stay in memory (a local one's
+  // group filters may be in the file alone, FileFilters::lazy).
+  LOGE_ASSIGN_OR_RETURN(storage::FileFiltersPtr filters, f->GroupFilters(nullptr));
+  Status flip = catalog_->SetRemote(e.id, url, filters);
   if (flip.code() == Code::kNotFound) {
     LOGE_ASSIGN_OR_RETURN(auto rows, catalog_->List());
     auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.id == e.id; });
@@ -276,6 +279,7 @@ Status Uploader::RotateOne(const storage::FilePtr& f, RotateStats* rs) {
   storage::CatalogEntry remote = e;
   remote.tier = storage::Tier::kRemote;
   remote.path = url;
+  remote.filters = filters;
   storage::FilePtr old = files_->Swap(std::make_shared<const storage::FileHandle>(std::move(remote), "", nullptr));
   if (old) {
     MutexLock l(&retire_mu_);
