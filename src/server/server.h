@@ -110,7 +110,8 @@ class Server {
   HttpResponse LokiLogAnswer(const query::Expr& e, const LokiLogParams& p);
   Result<std::vector<query::Hit>> RunLokiLogQuery(const query::Query& q, int64_t interval);
 
-  // ---- Loki's metadata read API (handler_loki_meta.cc; docs/loki-api.md) ----
+  // ---- Loki's metadata read API (handler_loki_meta.cc; drilldown-limits,
+  // format_query and buildinfo in handler_loki_status.cc; docs/loki-api.md) ----
   // Routes GET/POST /loki/api/v1/{labels, label/<n>/values, series,
   // index/stats, index/volume, index/volume_range, drilldown-limits,
   // format_query, status/buildinfo}; nullopt when `req.path` is none of them.
