@@ -6,6 +6,7 @@
 
 #include "cli/search.h"
 #include "cli/serve.h"
+#include "core/version.h"
 
 int main(int argc, char** argv) {
   // glibc gives every thread that allocates its own arena (up to 8 per core)
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 4);
   CLI::App app{"loge: a log store that keeps logs in compressed SQLite files.\n"
                "`loge` and `loge serve` run the server; `loge search` queries one."};
-  app.set_version_flag("--version", "loge 0.1.0");
+  app.set_version_flag("--version", "loge " + std::string(loge::kVersion));
   loge::cli::ServeFlags serve;
   loge::cli::AddServeFlags(&app, &serve);
   CLI::App* serve_cmd = app.add_subcommand("serve", "run the server (the default command)");

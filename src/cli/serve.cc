@@ -151,6 +151,10 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
                   "add a service_name label to streams pushed to /loki/api/v1/push (from service, app, ..., job; "
                   "else unknown_service), as Loki does")
       ->capture_default_str();
+  app->add_option("--max-entries-limit-per-query", f->max_entries_limit_per_query,
+                  "largest `limit` a Loki log query may ask for (Loki's max_entries_limit_per_query; 400 beyond; "
+                  "0 = no cap)")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   app->add_option("--max-query-series", f->max_query_series,
                   "most series a metric query may answer with (400 beyond)")
       ->capture_default_str()->check(CLI::Range(1, 10000000));
@@ -266,6 +270,7 @@ int RunServe(const ServeFlags& f) {
   o.discover.log_levels = f.discover_log_levels;
   o.discover.service_name = f.discover_service_name;
   o.max_query_series = static_cast<size_t>(f.max_query_series);
+  o.max_entries_limit_per_query = f.max_entries_limit_per_query;
   for (auto [name, d] : {std::pair{"--flush-interval", in.flush_interval},
                          std::pair{"--checkpoint-interval", in.checkpoint_interval}}) {
     if (d <= Duration(0)) {

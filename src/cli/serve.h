@@ -43,6 +43,7 @@ struct ServeFlags {
   bool discover_log_levels = true;    // --discover-log-levels
   bool discover_service_name = true;  // --discover-service-name
   int max_query_series = 500;         // --max-query-series
+  int64_t max_entries_limit_per_query = 5000;  // --max-entries-limit-per-query
   // S3 cold tier (docs/s3.md). An empty bucket disables it.
   std::string s3_bucket;
   std::string s3_prefix = "loge/";

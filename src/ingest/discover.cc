@@ -233,6 +233,9 @@ void AddMetadata(std::string* meta, std::string_view key, std::string_view value
 
 }  // namespace
 
+std::span<const std::string_view> ServiceNameLabels() { return kServiceLabels; }
+std::span<const std::string_view> LogLevelFields() { return kLevelFields; }
+
 std::string DetectLevel(const Labels& stream, std::string_view metadata, std::string_view line) {
   for (auto f : kLevelFields) {
     for (const auto& [k, v] : stream) {

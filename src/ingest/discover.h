@@ -15,6 +15,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,12 @@ struct DiscoverOptions {
 
 // Adds service_name and detected_level as configured. Labels stay sorted.
 void DiscoverFields(const DiscoverOptions& opts, Payload* p);
+
+// The labels service_name is taken from, first present wins (Loki's
+// discover_service_name default), and the fields a level is read from
+// (Loki's log_level_fields default), in order; for /drilldown-limits.
+std::span<const std::string_view> ServiceNameLabels();
+std::span<const std::string_view> LogLevelFields();
 
 // The level of one entry (Loki's rules); never empty.
 std::string DetectLevel(const Labels& stream, std::string_view metadata_json, std::string_view line);

@@ -177,6 +177,29 @@ struct Volume {
   bool truncated = false;     // stopped at max_rows: counts are lower bounds
 };
 
+// Engine::StreamsOf's question: with `counts`, entries and line bytes per
+// step of `step` ns from Query::start (`steps` of them; the last also holds
+// the end); without, only which streams have rows in the window.
+struct StreamsRequest {
+  bool counts = false;
+  int64_t step = 1;
+  size_t steps = 1;
+  size_t max_streams = 100'000;  // distinct streams kept at most; then truncated
+};
+
+// One distinct stream of Engine::StreamsOf's answer.
+struct StreamUsage {
+  Labels labels;                 // sorted
+  std::vector<uint64_t> entries;  // per step (counts only)
+  std::vector<uint64_t> bytes;    // line bytes per step (counts only)
+  uint64_t chunks = 0;            // blocks holding its rows (the head's count as one)
+};
+
+struct StreamsAnswer {
+  std::vector<StreamUsage> streams;  // sorted by labels
+  bool truncated = false;            // more than max_streams existed
+};
+
 struct EngineOptions {
   int concurrency = 8;  // --query-concurrency: files scanned at once per query
 };
@@ -205,6 +228,12 @@ class Engine {
   // How many rows match q in each of `steps` steps of `step` ns from
   // q.start. Stops after examining max_rows rows (then truncated).
   Result<Volume> VolumeOf(const Query& q, int64_t step, size_t steps, uint64_t max_rows);
+  // The distinct streams matching q's matchers with rows in [q.start,
+  // q.end] (without counts, to the granularity of a block, as for
+  // LabelValuesOf), and with counts their entries and line bytes per step.
+  // q's filters and pipeline are ignored: these are index answers (Loki's
+  // /series, /labels, /index/stats, /index/volume). engine_streams.cc.
+  Result<StreamsAnswer> StreamsOf(const Query& q, const StreamsRequest& r);
   // Evaluates a metric query (metric.h). InvalidArgument for a pipeline
   // error in a sample's labels or too many series; partial as for Run.
   Result<MetricResult> RunMetric(const MetricQuery& q);

@@ -111,6 +111,10 @@ struct Expr {
   // kLabelReplace
   std::string dst, replacement, src, regex;
 
+  // kLog, kRangeAgg: the bytes of the parsed text from the selector's `{`
+  // to the end of its pipeline (and unwrap), for FormatQuery.
+  size_t src_begin = 0, src_end = 0;
+
   bool IsLog() const { return kind == Kind::kLog; }
 };
 
@@ -129,6 +133,12 @@ Result<ExprPtr> ParseExpr(std::string_view input, const ParseOptions& opts = {})
 // The {line, col} at the start of a loge-style error message ("1:14: …"),
 // for drawing a caret under the input; {0, 0} when the message has none.
 std::pair<int, int> ErrorPosition(const Status& st);
+
+// A query written the way Loki's format_query writes it (its expressions'
+// String(): `sum by (env)(rate({app="api"}[5m]))`, binary operations in
+// parentheses), on one line. InvalidArgument with Loki's parse error.
+// logql_format.cc.
+Result<std::string> FormatQuery(std::string_view input);
 
 // Prometheus' duration syntax (`1h30m`, `5m`, `2d`): ns, or Prometheus'
 // error text.

@@ -260,10 +260,12 @@ Result<ExprPtr> Parser::ParseUnary() {
 Result<ExprPtr> Parser::ParseLogExpr() {
   auto e = std::make_shared<Expr>();
   e->kind = Expr::Kind::kLog;
+  e->src_begin = tok_.pos;
   LOGE_RETURN_IF_ERROR(ParseMatchers(&e->selector.matchers));
   std::vector<StagePtr> stages;
   std::vector<std::string> texts;
   LOGE_RETURN_IF_ERROR(ParsePipeline(&stages, &texts, false));
+  e->src_end = prev_end_;
   Hoist(std::move(stages), &e->selector);
   return ExprPtr(e);
 }
@@ -382,6 +384,7 @@ Result<ExprPtr> Parser::ParseLogRange(Expr* agg) {
     LOGE_RETURN_IF_ERROR(Advance());
   }
   if (tok_.kind != Tok::kLBrace) return Unexpected("expected a stream selector {…}, found " + lex_.Describe(tok_));
+  agg->src_begin = tok_.pos;
   LOGE_RETURN_IF_ERROR(ParseMatchers(&agg->selector.matchers));
   std::vector<StagePtr> stages;
   std::vector<std::string> texts;
@@ -405,6 +408,7 @@ Result<ExprPtr> Parser::ParseLogRange(Expr* agg) {
     LOGE_RETURN_IF_ERROR(ParseUnwrap(&u));
     agg->unwrap = std::move(u);
   }
+  agg->src_end = prev_end_;
   if (parens) {
     if (tok_.kind != Tok::kRParen) return Unexpected();
     LOGE_RETURN_IF_ERROR(Advance());

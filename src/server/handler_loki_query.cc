@@ -1,6 +1,6 @@
 // Loki's query endpoints over the query layer:
 //
-//   GET/POST /loki/api/v1/query_range  query, start, end, since, limit, direction, step
+//   GET/POST /loki/api/v1/query_range  query, start, end, since, limit, direction, step, interval
 //   GET/POST /loki/api/v1/query        query, time, limit, direction
 //
 // with Loki's parameter rules (loghttp/params.go: float seconds, ≤10-digit
@@ -8,7 +8,8 @@
 // and end of a metric query aligned down to the step) and response shapes:
 // `streams` (labels merged, or split with X-Loki-Response-Encoding-Flags:
 // categorize-labels), `matrix`, `vector`, `scalar`. Errors are Loki's text,
-// status 400.
+// status 400; a log query's limit above --max-entries-limit-per-query too.
+// Parameter parsing is loki_params.h's.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -19,127 +20,15 @@
 #include "query/logql.h"
 #include "query/metric.h"
 #include "server/handler_explore.h"
+#include "server/loki_params.h"
 #include "server/server.h"
 
 namespace loge::server {
 
 namespace {
 
-constexpr int64_t kNsPerSec = 1'000'000'000;
-// Loki's max_entries_limit_per_query default.
-constexpr int64_t kMaxEntriesLimit = 5000;
 // Loki's cap on points per series (query.go errStepTooSmall).
 constexpr int64_t kMaxPoints = 11000;
-
-HttpResponse LokiError(int status, const std::string& msg) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/plain; charset=utf-8";
-  r.body = msg + "\n";
-  return r;
-}
-
-// Form values: the body's (POST, form-encoded) before the URL's.
-struct Form {
-  std::vector<std::pair<std::string, std::string>> values;
-  std::string Get(const std::string& name) const {
-    for (const auto& [k, v] : values) {
-      if (k == name) return v;
-    }
-    return "";
-  }
-};
-
-Result<Form> ReadForm(const HttpRequest& req) {
-  Form f;
-  if (req.method == "POST" && !req.body.empty()) {
-    LOGE_ASSIGN_OR_RETURN(f.values, ParseQueryString(req.body));
-  }
-  LOGE_ASSIGN_OR_RETURN(auto q, ParseQueryString(req.query));
-  f.values.insert(f.values.end(), q.begin(), q.end());
-  return f;
-}
-
-// Loki's parseTimestamp.
-Result<int64_t> ParseLokiTime(const std::string& v, int64_t def) {
-  if (v.empty()) return def;
-  if (v.find('.') != std::string::npos) {
-    char* end = nullptr;
-    double t = std::strtod(v.c_str(), &end);
-    if (end == v.c_str() + v.size() && std::fabs(t) < 9e9) {
-      double s = std::trunc(t);
-      double frac = std::round((t - s) * 1000) / 1000;
-      return static_cast<int64_t>(s) * kNsPerSec + static_cast<int64_t>(frac * kNsPerSec);
-    }
-  }
-  int64_t n;
-  if (!ParseInt64(v, &n)) {
-    auto t = ParseRfc3339(v);
-    if (t.ok()) return *t;
-    return Status::InvalidArgument("strconv.ParseInt: parsing " + query::GoQuote(v) + ": invalid syntax");
-  }
-  if (v.size() <= 10) {  // seconds; 10 digits may still overflow in ns
-    int64_t ns;
-    if (__builtin_mul_overflow(n, kNsPerSec, &ns)) {
-      return Status::InvalidArgument("parsing " + query::GoQuote(v) + ": out of range");
-    }
-    return ns;
-  }
-  return n;
-}
-
-// Loki's parseSecondsOrDuration, in ns.
-Result<int64_t> ParseStep(const std::string& v) {
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  if (!v.empty() && end == v.c_str() + v.size() && !std::isspace(static_cast<unsigned char>(v[0]))) {
-    if (!(std::fabs(d) < 9e9)) return Status::InvalidArgument("cannot parse " + query::GoQuote(v) + " to a valid duration. It overflows int64");
-    return static_cast<int64_t>(d * kNsPerSec);
-  }
-  auto p = query::ParsePromDuration(v);
-  if (p.ok()) return *p;
-  return Status::InvalidArgument("cannot parse " + query::GoQuote(v) + " to a valid duration");
-}
-
-std::string FormatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  // strconv.FormatFloat(v, 'f', -1, 64): the shortest digits, no exponent.
-  for (int prec = 0; prec <= 17; prec++) {
-    std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  std::string s = buf;
-  if (s.find('.') == std::string::npos && std::fabs(v) >= 1e21) {
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    s = buf;
-  }
-  return s;
-}
-
-// A sample's time as Loki writes it: seconds, with milliseconds when any.
-void WriteSampleTime(int64_t ns, JsonWriter* w) {
-  int64_t ms = ns / 1'000'000;
-  if (ms % 1000 == 0) {
-    w->Int(ms / 1000);
-    return;
-  }
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000), static_cast<long long>(std::llabs(ms % 1000)));
-  std::string s = buf;
-  while (s.back() == '0') s.pop_back();
-  w->Raw(s);
-}
-
-void WriteLabels(const Labels& ls, JsonWriter* w) {
-  w->BeginObject();
-  for (const auto& [k, v] : ls) {
-    w->Key(k);
-    w->String(v);
-  }
-  w->EndObject();
-}
 
 void WriteStats(JsonWriter* w) {
   w->Key("stats");
@@ -157,18 +46,54 @@ void WriteStats(JsonWriter* w) {
 
 }  // namespace
 
+// Loki's `interval` on a log query (engine.go readStreams): an entry is
+// kept only when it lies at least `interval` past the last kept one in the
+// query's direction, across streams; the first always is. Pages through the
+// window until `limit` entries are kept or the window is exhausted; each page
+// starts where the next keepable entry can be, so every page keeps at least
+// one entry and there are at most `limit` pages.
+Result<std::vector<query::Hit>> Server::RunLokiLogQuery(const query::Query& base, int64_t interval) {
+  if (interval <= 0) {
+    LOGE_ASSIGN_OR_RETURN(auto res, engine_->Run(base));
+    return std::move(res.hits);
+  }
+  query::Query q = base;
+  std::vector<query::Hit> kept;
+  bool have_last = false;
+  int64_t last = 0;
+  while (kept.size() < base.limit && q.start <= q.end) {
+    LOGE_ASSIGN_OR_RETURN(auto res, engine_->Run(q));
+    for (auto& h : res.hits) {
+      if (kept.size() >= base.limit) break;
+      bool keep = !have_last || (q.forward ? h.ts - last >= interval : last - h.ts >= interval);
+      if (!keep) continue;
+      have_last = true;
+      last = h.ts;
+      kept.push_back(std::move(h));
+    }
+    if (res.hits.size() < q.limit || !have_last) break;
+    // The next keepable entry is at least `interval` past the last kept one.
+    if (q.forward) {
+      if (__builtin_add_overflow(last, interval, &q.start)) break;
+    } else {
+      if (__builtin_sub_overflow(last, interval, &q.end)) break;
+    }
+  }
+  return kept;
+}
+
 // Runs a log query and writes Loki's `streams` answer.
-HttpResponse Server::LokiLogAnswer(const query::Expr& e, int64_t start, int64_t end, int64_t limit, bool forward,
-                                   bool categorize) {
+HttpResponse Server::LokiLogAnswer(const query::Expr& e, const LokiLogParams& p) {
   query::Query q;
   q.SetSelector(e.selector);
-  q.start = start;
-  q.end = end - 1;  // Loki's end is exclusive for log queries
-  q.limit = static_cast<size_t>(limit);
-  q.forward = forward;
+  q.start = p.start;
+  q.end = p.end - 1;  // Loki's end is exclusive for log queries
+  q.limit = static_cast<size_t>(p.limit);
+  q.forward = p.forward;
   q.want_labels = true;
-  auto res = engine_->Run(q);
-  if (!res.ok()) return LokiError(res.status().code() == Code::kInvalidArgument ? 400 : 500, res.status().message());
+  const bool categorize = p.categorize;
+  auto hits = RunLokiLogQuery(q, p.interval);
+  if (!hits.ok()) return LokiTextError(hits.status().code() == Code::kInvalidArgument ? 400 : 500, hits.status().message());
   // Group entries by their label set: everything merged, or (categorized)
   // the stream labels only, with metadata and parsed labels per entry.
   struct Entry {
@@ -176,7 +101,7 @@ HttpResponse Server::LokiLogAnswer(const query::Expr& e, int64_t start, int64_t 
     Labels meta, parsed;
   };
   std::map<Labels, std::vector<Entry>> streams;
-  for (const auto& h : res->hits) {
+  for (const auto& h : *hits) {
     const Labels& meta = h.structured;
     const Labels& parsed = h.parsed;
     Labels key = h.stream;
@@ -206,7 +131,7 @@ HttpResponse Server::LokiLogAnswer(const query::Expr& e, int64_t start, int64_t 
   for (const auto& [labels, entries] : streams) {
     w.BeginObject();
     w.Key("stream");
-    WriteLabels(labels, &w);
+    WriteLokiLabels(labels, &w);
     w.Key("values");
     w.BeginArray();
     for (const auto& en : entries) {
@@ -217,11 +142,11 @@ HttpResponse Server::LokiLogAnswer(const query::Expr& e, int64_t start, int64_t 
         w.BeginObject();
         if (!en.parsed.empty()) {
           w.Key("parsed");
-          WriteLabels(en.parsed, &w);
+          WriteLokiLabels(en.parsed, &w);
         }
         if (!en.meta.empty()) {
           w.Key("structuredMetadata");
-          WriteLabels(en.meta, &w);
+          WriteLokiLabels(en.meta, &w);
         }
         w.EndObject();
       }
@@ -248,7 +173,7 @@ void WriteMetricResult(const query::MetricResult& res, JsonWriter* out) {
       w.Key("result");
       w.BeginArray();
       w.Int(res.scalar_ts / 1'000'000);  // Loki writes a scalar's time in ms
-      w.String(FormatValue(res.scalar));
+      w.String(FormatLokiValue(res.scalar));
       w.EndArray();
       break;
     case query::MetricResult::Type::kVector:
@@ -258,11 +183,11 @@ void WriteMetricResult(const query::MetricResult& res, JsonWriter* out) {
       for (const auto& s : res.series) {
         w.BeginObject();
         w.Key("metric");
-        WriteLabels(s.metric, &w);
+        WriteLokiLabels(s.metric, &w);
         w.Key("value");
         w.BeginArray();
-        WriteSampleTime(s.points.front().first, &w);
-        w.String(FormatValue(s.points.front().second));
+        WriteLokiSampleTime(s.points.front().first, &w);
+        w.String(FormatLokiValue(s.points.front().second));
         w.EndArray();
         w.EndObject();
       }
@@ -275,13 +200,13 @@ void WriteMetricResult(const query::MetricResult& res, JsonWriter* out) {
       for (const auto& s : res.series) {
         w.BeginObject();
         w.Key("metric");
-        WriteLabels(s.metric, &w);
+        WriteLokiLabels(s.metric, &w);
         w.Key("values");
         w.BeginArray();
         for (const auto& [t, v] : s.points) {
           w.BeginArray();
-          WriteSampleTime(t, &w);
-          w.String(FormatValue(v));
+          WriteLokiSampleTime(t, &w);
+          w.String(FormatLokiValue(v));
           w.EndArray();
         }
         w.EndArray();
@@ -294,7 +219,7 @@ void WriteMetricResult(const query::MetricResult& res, JsonWriter* out) {
 
 HttpResponse Server::LokiMetricAnswer(const query::MetricQuery& mq) {
   auto res = engine_->RunMetric(mq);
-  if (!res.ok()) return LokiError(res.status().code() == Code::kInvalidArgument ? 400 : 500, res.status().message());
+  if (!res.ok()) return LokiTextError(res.status().code() == Code::kInvalidArgument ? 400 : 500, res.status().message());
   JsonWriter w;
   w.BeginObject();
   w.Key("status");
@@ -311,72 +236,65 @@ HttpResponse Server::LokiMetricAnswer(const query::MetricQuery& mq) {
 }
 
 HttpResponse Server::HandleLokiQuery(HttpRequest& req, bool range) {
-  auto form = ReadForm(req);
-  if (!form.ok()) return LokiError(400, form.status().message());
-  const Form& f = *form;
+  auto form = ReadLokiForm(req);
+  if (!form.ok()) return LokiTextError(400, form.status().message());
+  const LokiForm& f = *form;
   const int64_t now = NowNanos();
-  const bool categorize = req.Header("x-loki-response-encoding-flags").find("categorize-labels") != std::string_view::npos;
+  LokiLogParams lp;
+  lp.categorize = req.Header("x-loki-response-encoding-flags").find("categorize-labels") != std::string_view::npos;
 
-  int64_t limit = 100;
-  if (std::string l = f.Get("limit"); !l.empty()) {
-    if (!ParseInt64(l, &limit)) return LokiError(400, "strconv.Atoi: parsing " + query::GoQuote(l) + ": invalid syntax");
-    if (limit <= 0) return LokiError(400, "limit must be a positive value");
-  }
-  bool forward = false;
-  if (std::string d = f.Get("direction"); !d.empty()) {
-    std::string up = d;
-    for (auto& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (up != "FORWARD" && up != "BACKWARD") return LokiError(400, "invalid direction '" + d + "'");
-    forward = up == "FORWARD";
-  }
+  auto limit = ParseLokiLimit(f.Get("limit"), kLokiDefaultLimit, 0);
+  if (!limit.ok()) return LokiTextError(limit.status());
+  lp.limit = *limit;
+  auto forward = ParseLokiDirection(f.Get("direction"));
+  if (!forward.ok()) return LokiTextError(forward.status());
+  lp.forward = *forward;
   int64_t start = 0, end = 0, step = 0;
   if (range) {
-    int64_t since = 3600 * kNsPerSec;
-    if (std::string s = f.Get("since"); !s.empty()) {
-      auto d = query::ParsePromDuration(s);
-      if (!d.ok()) return LokiError(400, "could not parse 'since' parameter: " + d.status().message());
-      since = *d;
-    }
-    auto e = ParseLokiTime(f.Get("end"), now);
-    if (!e.ok()) return LokiError(400, "could not parse 'end' parameter: " + e.status().message());
-    end = *e;
-    int64_t def_start;
-    if (__builtin_sub_overflow(std::min(end, now), since, &def_start)) def_start = std::numeric_limits<int64_t>::min();
-    auto s = ParseLokiTime(f.Get("start"), def_start);
-    if (!s.ok()) return LokiError(400, "could not parse 'start' parameter: " + s.status().message());
-    start = *s;
-    if (end < start) return LokiError(400, "end timestamp must not be before or equal to start time");
+    auto r = ParseLokiRange(f, now, 3600 * kLokiNsPerSec);
+    if (!r.ok()) return LokiTextError(r.status());
+    start = r->start;
+    end = r->end;
     if (std::string st = f.Get("step"); !st.empty()) {
-      auto p = ParseStep(st);
-      if (!p.ok()) return LokiError(400, p.status().message());
+      auto p = ParseLokiStep(st);
+      if (!p.ok()) return LokiTextError(p.status());
       step = *p;
     } else {
       step = query::DefaultStep(start, end);
     }
-    if (step <= 0) return LokiError(400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
+    if (step <= 0) return LokiTextError(400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
     if (query::StepsBetween(start, end, step) > kMaxPoints) {
-      return LokiError(400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
+      return LokiTextError(400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
+    }
+    if (std::string iv = f.Get("interval"); !iv.empty()) {
+      auto p = ParseLokiStep(iv);
+      if (!p.ok()) return LokiTextError(p.status());
+      if (*p < 0) return LokiTextError(400, "negative interval widths are not accepted. Try a positive integer");
+      lp.interval = *p;
     }
   } else {
     auto t = ParseLokiTime(f.Get("time"), now);
-    if (!t.ok()) return LokiError(400, t.status().message());
+    if (!t.ok()) return LokiTextError(t.status());
     start = end = *t;
   }
   query::ParseOptions po;
   po.loki_errors = true;
   po.require_matcher = true;
   auto expr = query::ParseExpr(f.Get("query"), po);
-  if (!expr.ok()) return LokiError(400, expr.status().message());
+  if (!expr.ok()) return LokiTextError(400, expr.status().message());
   const query::Expr& e = **expr;
   if (e.IsLog()) {
     if (!range) {
-      return LokiError(400, "log queries are not supported as an instant query type, please change your query to a range query type");
+      return LokiTextError(400, "log queries are not supported as an instant query type, please change your query to a range query type");
     }
-    if (limit > kMaxEntriesLimit) {
-      return LokiError(400, "max entries limit per query exceeded, limit > max_entries_limit_per_query (" +
-                                std::to_string(limit) + " > " + std::to_string(kMaxEntriesLimit) + ")");
+    // --max-entries-limit-per-query caps log queries only (Loki's
+    // max_entries_limit_per_query); 0 = no cap.
+    if (auto capped = ParseLokiLimit("", lp.limit, opts_.max_entries_limit_per_query); !capped.ok()) {
+      return LokiTextError(capped.status());
     }
-    return LokiLogAnswer(e, start, end, limit, forward, categorize);
+    lp.start = start;
+    lp.end = end;
+    return LokiLogAnswer(e, lp);
   }
   query::MetricQuery mq;
   mq.expr = *expr;
@@ -384,7 +302,7 @@ HttpResponse Server::HandleLokiQuery(HttpRequest& req, bool range) {
   if (range) {
     // Loki's query frontend aligns a metric query to its step: start down,
     // end up (queryrange splitters.go alignStartEnd).
-    if (Status st = query::AlignToStep(step, &start, &end); !st.ok()) return LokiError(400, st.message());
+    if (Status st = query::AlignToStep(step, &start, &end); !st.ok()) return LokiTextError(400, st.message());
     mq.start = start;
     mq.end = end;
     mq.step = step;

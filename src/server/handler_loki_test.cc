@@ -7,10 +7,11 @@
 namespace loge::server {
 namespace {
 
-std::unique_ptr<Server> StartServer() {
+std::unique_ptr<Server> StartServer(std::string api_key = "") {
   std::string dir = ::testing::TempDir() + "/lokiXXXXXX";
   EXPECT_NE(mkdtemp(dir.data()), nullptr);
   ServerOptions o;
+  o.api_key = std::move(api_key);
   o.store.output_path = dir;
   o.http.address = "127.0.0.1";
   o.http.port = 0;
@@ -118,6 +119,115 @@ TEST(HandlerLoki, QueryTimesAndStepsPastInt64AreA400NotAnOverflow) {
     r = post(body);
     EXPECT_EQ(r.status, 400) << r.body;
   }
+}
+
+HttpRequest Get(const std::string& path, const std::string& query = "",
+                std::vector<std::pair<std::string, std::string>> headers = {}) {
+  HttpRequest r = Request("GET", path, "", std::move(headers));
+  r.query = query;
+  r.target = query.empty() ? path : path + "?" + query;
+  return r;
+}
+
+TEST(HandlerLoki, GrafanaHealthCheckGetsOneSampleOfTwo) {
+  auto s = StartServer();
+  ASSERT_NE(s, nullptr);
+  auto req = Get("/loki/api/v1/query", "query=vector(1)%2Bvector(1)&time=4000000000&direction=backward");
+  HttpResponse r = s->Handle(req);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("resultType":"vector","result":[{"metric":{},"value":[4000000000,"2"]}])"), std::string::npos)
+      << r.body;
+}
+
+TEST(HandlerLoki, LogLimitAboveTheCapIsA400) {
+  auto s = StartServer();
+  ASSERT_NE(s, nullptr);
+  auto req = Get("/loki/api/v1/query_range", "query=%7Ba%3D%22b%22%7D&limit=5001");
+  HttpResponse r = s->Handle(req);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "max entries limit per query exceeded, limit > max_entries_limit_per_query (5001 > 5000)\n");
+  req = Get("/loki/api/v1/query_range", "query=%7Ba%3D%22b%22%7D&limit=5000&direction=FORWARD");
+  EXPECT_EQ(s->Handle(req).status, 200);
+}
+
+TEST(HandlerLoki, EveryLokiReadEndpointNeedsTheKeyAndTheTenantIsIgnored) {
+  auto s = StartServer("sekret");
+  ASSERT_NE(s, nullptr);
+  for (const char* path : {"/loki/api/v1/query_range", "/loki/api/v1/query", "/loki/api/v1/labels",
+                           "/loki/api/v1/label/app/values", "/loki/api/v1/label/__stream_shard__/values",
+                           "/loki/api/v1/series", "/loki/api/v1/index/stats", "/loki/api/v1/index/volume",
+                           "/loki/api/v1/index/volume_range", "/loki/api/v1/drilldown-limits",
+                           "/loki/api/v1/format_query", "/loki/api/v1/status/buildinfo", "/loki/api/v1/nope"}) {
+    SCOPED_TRACE(path);
+    // A log query is refused on /query (Loki 3): ask that one for a metric.
+    const std::string q = std::string_view(path).ends_with("/query") ? "query=vector(1)" : "query=%7Ba%3D%22b%22%7D";
+    auto no_key = Get(path, q, {{"x-scope-orgid", "tenant-1"}});
+    HttpResponse r = s->Handle(no_key);
+    EXPECT_EQ(r.status, 401) << r.body;
+    EXPECT_NE(r.body.find(R"("status":"error")"), std::string::npos) << r.body;
+    auto wrong = Get(path, q, {{"authorization", "Bearer nope"}});
+    EXPECT_EQ(s->Handle(wrong).status, 401);
+    auto right = Get(path, q, {{"authorization", "Bearer sekret"}, {"x-scope-orgid", "t"}});
+    r = s->Handle(right);
+    EXPECT_EQ(r.status, std::string_view(path).ends_with("nope") ? 404 : 200) << r.body;
+  }
+  // The push stays open.
+  auto push = Request("POST", "/loki/api/v1/push", R"({"streams":[{"stream":{"a":"b"},"values":[["1","x"]]}]})",
+                      {{"content-type", "application/json"}});
+  EXPECT_EQ(s->Handle(push).status, 204);
+}
+
+TEST(HandlerLoki, UnknownApiPathsAreJson404sNeverTheUiOr405) {
+  auto s = StartServer();
+  ASSERT_NE(s, nullptr);
+  for (const char* path : {"/loki/api/v1/nope", "/loki/nope", "/loki", "/api/v2/push", "/otlp/v2/logs",
+                           "/prometheus/api/v1/rules"}) {
+    for (const char* method : {"GET", "POST", "PUT"}) {
+      SCOPED_TRACE(std::string(method) + " " + path);
+      auto req = Request(method, path);
+      HttpResponse r = s->Handle(req);
+      EXPECT_EQ(r.status, 404) << r.body;
+      EXPECT_EQ(r.content_type, "application/json");
+      EXPECT_NE(r.body.find("no route for"), std::string::npos) << r.body;
+    }
+  }
+  auto ui = Get("/some/ui/route");
+  HttpResponse r = s->Handle(ui);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.content_type.find("text/html"), std::string::npos);
+}
+
+TEST(HandlerLoki, LabelsSeriesAndStatsAnswerFromThePushedStreams) {
+  auto s = StartServer();
+  ASSERT_NE(s, nullptr);
+  auto push = Request("POST", "/loki/api/v1/push",
+                      R"({"streams":[{"stream":{"app":"web","env":"prod"},"values":[["1767225600000000000","hello"],["1767225601000000000","world!"]]},)"
+                      R"({"stream":{"job":"nginx"},"values":[["1767225602000000000","GET /"]]}]})",
+                      {{"content-type", "application/json"}});
+  ASSERT_EQ(s->Handle(push).status, 204);
+  const std::string window = "start=2026-01-01T00:00:00Z&end=1767229200";
+  auto get = [&](const std::string& path, const std::string& query) {
+    HttpRequest req = Get(path, query);
+    return s->Handle(req);
+  };
+  HttpResponse r;
+  r = get("/loki/api/v1/labels", window);
+  EXPECT_EQ(r.body, R"({"status":"success","data":["app","env","job","service_name"]})");
+  r = get("/loki/api/v1/label/service_name/values", window);
+  EXPECT_EQ(r.body, R"({"status":"success","data":["nginx","web"]})");
+  r = get("/loki/api/v1/label/detected_level/values", window);
+  EXPECT_EQ(r.body, R"({"status":"success"})");
+  r = get("/loki/api/v1/series", window + "&match=%7Bjob%3D%22nginx%22%7D");
+  EXPECT_EQ(r.body, R"({"status":"success","data":[{"job":"nginx","service_name":"nginx"}]})");
+  r = get("/loki/api/v1/series", window + "&match[]=%7Bjob%3D%22nginx%22%7D+%7C+json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "only label matchers are supported\n");
+  r = get("/loki/api/v1/index/stats", window + "&query=%7Bapp%3D%22web%22%7D");
+  EXPECT_EQ(r.body, R"({"streams":1,"chunks":1,"bytes":11,"entries":2})");
+  r = get("/loki/api/v1/index/volume", window + "&query=%7Bservice_name%3D~%22.%2B%22%7D");
+  EXPECT_EQ(r.body, R"({"status":"success","data":{"resultType":"vector","result":[)"
+                    R"({"metric":{"service_name":"web"},"value":[1767229200,"11"]},)"
+                    R"({"metric":{"service_name":"nginx"},"value":[1767229200,"5"]}]}})");
 }
 
 }  // namespace

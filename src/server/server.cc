@@ -15,6 +15,15 @@ namespace {
 // Seconds a client should wait before retrying after a 429 or 503.
 constexpr int kRetryAfterSeconds = 1;
 
+// The prefixes of loge's, Loki's, OTLP's and Prometheus' APIs: a path under
+// one that no route takes is a 404, never the web UI.
+bool IsApiPath(std::string_view p) {
+  for (std::string_view prefix : {"/api", "/loki", "/otlp", "/prometheus"}) {
+    if (p.starts_with(prefix) && (p.size() == prefix.size() || p[prefix.size()] == '/')) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 HttpResponse ErrorFromStatus(const Status& st) {
@@ -143,8 +152,10 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "GET") return method_not_allowed("GET");
     return HandleReady(req);
   }
-  // Every other API endpoint reads (or administers) stored logs.
-  if (p.rfind("/api/", 0) == 0 && !auth_->Allows(req.Header("authorization"))) {
+  // Every other API endpoint reads (or administers) stored logs: loge's
+  // (/api/) and Loki's (/loki/api/; its push was routed above). A tenant
+  // in X-Scope-OrgID is accepted and ignored: loge has one tenant.
+  if ((p.starts_with("/api/") || p.starts_with("/loki/api/")) && !auth_->Allows(req.Header("authorization"))) {
     HttpResponse r = ErrorFromStatus(Status::InvalidArgument(
         req.Header("authorization").empty() ? "missing API key: send Authorization: Bearer <key>"
                                             : "wrong API key"));
@@ -156,6 +167,12 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
     return HandleLokiQuery(req, p == "/loki/api/v1/query_range");
   }
+  // ---- Loki's metadata read API (handler_loki_meta.cc): labels, label
+  // values, series, index/*, drilldown-limits, format_query, buildinfo.
+  if (p.starts_with("/loki/api/")) {
+    if (auto r = RouteLokiMeta(req)) return std::move(*r);
+  }
+  // ---- end of Loki's metadata read API
   if (p == "/api/v1/query") {
     if (req.method != "POST") return method_not_allowed("POST");
     return HandleQuery(req);
@@ -193,10 +210,13 @@ HttpResponse Server::Handle(HttpRequest& req) {
     name = name.substr(kLabelPrefix.size(), name.size() - kLabelPrefix.size() - kValuesSuffix.size());
     return HandleLabelValues(engine_.get(), req, name);
   }
-  // Everything outside /api/ is the embedded web UI (index.html for any path
-  // it does not hold, so client-side routes survive a reload).
-  if (p.rfind("/api/", 0) != 0) return ServeUi(req);
-  return ErrorFromStatus(Status::NotFound("no route for " + req.method + " " + p));
+  // Unknown paths of the APIs answer 404 with a JSON reason: never the UI
+  // page (clients would fail parsing HTML) and never 405 (shippers treat a
+  // 405 as final and drop their data).
+  if (IsApiPath(p)) return ErrorFromStatus(Status::NotFound("no route for " + req.method + " " + p));
+  // Everything else is the embedded web UI (index.html for any path it does
+  // not hold, so client-side routes survive a reload).
+  return ServeUi(req);
 }
 
 HttpResponse Server::HandleStats(HttpRequest&) {

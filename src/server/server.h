@@ -8,7 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "ingest/decode_es_bulk.h"
@@ -49,6 +52,9 @@ struct ServerOptions {
   ingest::DiscoverOptions discover;
   // Most series a metric query may answer with (Loki's max_query_series).
   size_t max_query_series = 500;
+  // --max-entries-limit-per-query: the largest `limit` a Loki log query may
+  // ask for (Loki's max_entries_limit_per_query; 400 beyond); 0 = no cap.
+  int64_t max_entries_limit_per_query = 5000;
   // Lifetime of the presigned URLs the search plan hands out (default 15 min).
   std::chrono::seconds presign_expiry{900};
   // POST /otlp/v1/logs: which resource attributes become labels.
@@ -94,8 +100,30 @@ class Server {
   // GET/POST /loki/api/v1/query_range (range) and /loki/api/v1/query
   // (handler_loki_query.cc).
   HttpResponse HandleLokiQuery(HttpRequest& req, bool range);
-  HttpResponse LokiLogAnswer(const query::Expr& e, int64_t start, int64_t end, int64_t limit, bool forward,
-                             bool categorize);
+  struct LokiLogParams {
+    int64_t start = 0, end = 0;  // ns, end exclusive
+    int64_t limit = 100;
+    bool forward = false;
+    int64_t interval = 0;  // ns between kept entries; 0 = every entry
+    bool categorize = false;  // X-Loki-Response-Encoding-Flags: categorize-labels
+  };
+  HttpResponse LokiLogAnswer(const query::Expr& e, const LokiLogParams& p);
+  Result<std::vector<query::Hit>> RunLokiLogQuery(const query::Query& q, int64_t interval);
+
+  // ---- Loki's metadata read API (handler_loki_meta.cc; drilldown-limits,
+  // format_query and buildinfo in handler_loki_status.cc; docs/loki-api.md) ----
+  // Routes GET/POST /loki/api/v1/{labels, label/<n>/values, series,
+  // index/stats, index/volume, index/volume_range, drilldown-limits,
+  // format_query, status/buildinfo}; nullopt when `req.path` is none of them.
+  std::optional<HttpResponse> RouteLokiMeta(HttpRequest& req);
+  HttpResponse HandleLokiLabels(HttpRequest& req);
+  HttpResponse HandleLokiLabelValues(HttpRequest& req, std::string_view name);
+  HttpResponse HandleLokiSeries(HttpRequest& req);
+  HttpResponse HandleLokiIndexStats(HttpRequest& req);
+  HttpResponse HandleLokiVolume(HttpRequest& req, bool range);
+  HttpResponse HandleLokiDrilldownLimits(HttpRequest& req);
+  HttpResponse HandleLokiFormatQuery(HttpRequest& req);
+  HttpResponse HandleLokiBuildInfo(HttpRequest& req);
   HttpResponse LokiMetricAnswer(const query::MetricQuery& mq);
   // Undoes Content-Encoding and decodes the body by Content-Type into *out
   // (handler_push.cc). `loki`: a missing or unknown Content-Type means

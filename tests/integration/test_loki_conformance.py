@@ -30,22 +30,33 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 CORPUS = os.environ.get("LOKI_CONFORMANCE_DIR", os.path.normpath(os.path.join(REPO, "..", "shared", "conformance", "loki")))
 DOC = os.path.join(REPO, "docs", "logql.md")
+META_DOC = os.path.join(REPO, "docs", "loki-api.md")
 QUERY_PATHS = ("/loki/api/v1/query_range", "/loki/api/v1/query")
+# Loki's metadata endpoints (docs/loki-api.md); their differences are listed there.
+META_PATHS = ("/loki/api/v1/labels", "/loki/api/v1/series", "/loki/api/v1/index/stats",
+              "/loki/api/v1/index/volume", "/loki/api/v1/index/volume_range",
+              "/loki/api/v1/drilldown-limits", "/loki/api/v1/format_query")
 
 
-def load_cases():
+def is_meta_path(path):
+    return path in META_PATHS or re.fullmatch(r"/loki/api/v1/label/[^/]+/values", path) is not None
+
+
+def load_cases(meta=False):
     path = os.path.join(CORPUS, "cases.jsonl")
     if not os.path.exists(path):
         return []
     with open(path) as f:
         cases = [json.loads(line) for line in f if line.strip()]
+    if meta:
+        return [c for c in cases if is_meta_path(c["request"]["path"])]
     return [c for c in cases if c["request"]["path"] in QUERY_PATHS]
 
 
-def deliberate_differences():
-    """Case ids listed in docs/logql.md's "Deliberate differences" table."""
+def deliberate_differences(doc=DOC):
+    """Case ids listed in the "Deliberate differences" table of `doc`."""
     ids = set()
-    with open(DOC) as f:
+    with open(doc) as f:
         text = f.read()
     m = re.search(r"^## Deliberate differences\n(.*?)(^## |\Z)", text, re.S | re.M)
     if m:
@@ -57,6 +68,8 @@ def normalise(body):
     """Loki's JSON answer made comparable (README "How to compare")."""
     body = json.loads(json.dumps(body))
     data = body.get("data")
+    if isinstance(data, list) and data and isinstance(data[0], dict):  # /series label sets
+        data.sort(key=lambda r: json.dumps(r, sort_keys=True))
     if isinstance(data, dict):
         data.pop("stats", None)
         res = data.get("result")
@@ -113,9 +126,11 @@ def run_case(client, case):
         got = json.loads(r.body)
     except ValueError:
         return f"not JSON: {r.body[:300]!r}"
+    want = dict(case["response"])
     for k in case.get("ignore", []):
         got.pop(k, None)
-    return same(normalise(case["response"]), normalise(got))
+        want.pop(k, None)
+    return same(normalise(want), normalise(got))
 
 
 def push_dataset(client):
@@ -128,6 +143,7 @@ def push_dataset(client):
 
 
 CASES = load_cases()
+META_CASES = load_cases(meta=True)
 
 
 @pytest.fixture(scope="module", params=["head", "files"])
@@ -153,6 +169,32 @@ def server(request, tmp_path_factory):
         wait_for(lambda: c.request("GET", "/api/v1/stats").json()["head_rows"] == 0, 30, "an empty head")
     yield s, c
     s.reap()
+
+
+def check_cases(c, cases, listed):
+    verbose = os.environ.get("LOKI_CONFORMANCE_VERBOSE")
+    failures, passed_but_listed = [], []
+    for case in cases:
+        diff = run_case(c, case)
+        if diff is None and case["id"] in listed:
+            passed_but_listed.append(case["id"])
+        elif diff is not None and case["id"] not in listed:
+            failures.append((case["id"], case["family"], diff))
+    if verbose:
+        for f in failures:
+            print("FAIL %s [%s] %s" % f)
+    ids = {c["id"] for c in cases}
+    print(f"conformance: {len(cases)} cases, {len(failures)} failing, "
+          f"{len([i for i in listed if i in ids])} listed as deliberate")
+    assert not failures, f"{len(failures)} cases differ from Loki: " + "; ".join(f"{i} ({fam}): {d}" for i, fam, d in failures[:15])
+    assert not passed_but_listed, f"listed as deliberate differences but now pass: {passed_but_listed}"
+
+
+def test_every_meta_case_matches_loki_or_is_a_listed_difference(server):
+    """labels, label values, series, index/stats, index/volume(_range),
+    drilldown-limits, format_query; differences listed in docs/loki-api.md."""
+    s, c = server
+    check_cases(c, META_CASES, deliberate_differences(META_DOC))
 
 
 def test_every_query_case_matches_loki_or_is_a_listed_difference(server):
