@@ -60,7 +60,8 @@ Result<Form> ReadForm(const HttpRequest& req) {
   return f;
 }
 
-// Loki's parseTimestamp.
+}  // namespace
+
 Result<int64_t> ParseLokiTime(const std::string& v, int64_t def) {
   if (v.empty()) return def;
   if (v.find('.') != std::string::npos) {
@@ -87,6 +88,8 @@ Result<int64_t> ParseLokiTime(const std::string& v, int64_t def) {
   }
   return n;
 }
+
+namespace {
 
 // Loki's parseSecondsOrDuration, in ns.
 Result<int64_t> ParseStep(const std::string& v) {
