@@ -14,7 +14,9 @@
 //    frame being written; the next is built when that write completes, so
 //    a client that reads slowly costs its own queue, not memory without
 //    bound. The worker wakes on Publish, on a write completing, and when a
-//    delayed (delay_for) entry comes due.
+//    delayed entry comes due: with delay_for, nothing is sent until the
+//    oldest queued entry has waited that long; then it goes out with those
+//    queued behind it, sorted by timestamp within the frame.
 //  - The tail handler (handler_tail.cc) registers a tailer before it runs
 //    the backfill query, so an entry is either in the backfill (it was
 //    visible when the query ran) or offered live; one that is both is sent

@@ -20,7 +20,10 @@ void TailQueue::Offer(const std::shared_ptr<const TailStream>& s, int64_t now) {
 
 void TailQueue::Take(size_t max, int64_t ready_at, std::vector<Item>* items, std::vector<Drop>* drops) {
   MutexLock l(&mu_);
-  while (items->size() < max && !items_.empty() && items_.front().arrived <= ready_at) {
+  // Once the oldest is due, the ones behind it ride along (delay_for is a
+  // window within which entries are sorted together, as tail.h says).
+  const bool due = !items_.empty() && items_.front().arrived <= ready_at;
+  while (due && items->size() < max && !items_.empty()) {
     Item& it = items_.front();
     bytes_ -= it.stream->stream.entries[it.index].line.size();
     items->push_back(std::move(it));

@@ -54,8 +54,9 @@ class TailQueue {
   // Queues every entry of `s` that fits, in order; notes the rest as
   // dropped. Never waits for room.
   void Offer(const std::shared_ptr<const TailStream>& s, int64_t now) EXCLUDES(mu_);
-  // Moves up to `max` items offered at or before `ready_at` into *items and
-  // every drop noted so far into *drops (oldest first).
+  // When the oldest item was offered at or before `ready_at`, moves it and
+  // those behind it, up to `max` in all, into *items; and every drop noted
+  // so far into *drops (oldest first).
   void Take(size_t max, int64_t ready_at, std::vector<Item>* items, std::vector<Drop>* drops) EXCLUDES(mu_);
   // When the oldest queued item was offered, if any.
   std::optional<int64_t> OldestArrival() EXCLUDES(mu_);

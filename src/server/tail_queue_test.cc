@@ -60,17 +60,20 @@ TEST(TailQueue, ListsAtMostKMaxDroppedListedButCountsEveryDrop) {
   EXPECT_EQ(q.dropped_total(), TailQueue::kMaxDroppedListed + 10);
 }
 
-TEST(TailQueue, TakesOnlyEntriesThatAreDueAndAtMostMax) {
+TEST(TailQueue, TakesNothingBeforeTheOldestIsDueThenAtMostMax) {
   TailQueue q(100, 1 << 20);
   q.Offer(MakeStream(3, 0), /*now=*/10);
   q.Offer(MakeStream(3, 10), /*now=*/20);
   std::vector<TailQueue::Item> items;
   std::vector<TailQueue::Drop> drops;
-  q.Take(2, /*ready_at=*/15, &items, &drops);
-  EXPECT_EQ(items.size(), 2u);
-  q.Take(100, 15, &items, &drops);
-  EXPECT_EQ(items.size(), 3u);  // the second offer is not due yet
+  q.Take(100, /*ready_at=*/9, &items, &drops);
+  EXPECT_TRUE(items.empty());  // the oldest waits until 10
+  EXPECT_EQ(q.OldestArrival(), 10);
+  q.Take(4, /*ready_at=*/10, &items, &drops);
+  EXPECT_EQ(items.size(), 4u);  // the oldest is due: later ones ride along, max 4
   EXPECT_EQ(q.OldestArrival(), 20);
+  q.Take(100, 15, &items, &drops);
+  EXPECT_EQ(items.size(), 4u);  // the oldest left arrived at 20
   q.Take(100, 20, &items, &drops);
   EXPECT_EQ(items.size(), 6u);
   EXPECT_EQ(q.OldestArrival(), std::nullopt);

@@ -132,6 +132,21 @@ def test_line_filter_and_pipeline_apply_to_live_lines(server, clock):
         tail.close()
 
 
+def test_delay_for_holds_entries_back_and_sorts_them(server, clock):
+    tail = Tail(tail_url(server, '{app="d"}', delay_for="1"))
+    try:
+        t1, t2 = clock.next(), clock.next()
+        pushed_at = time.monotonic()
+        server.push_ok([stream({"app": "d"}, [(t2, "second")])])
+        server.push_ok([stream({"app": "d"}, [(t1, "first")])])
+        tail.read_until(lambda: len(tail.entries) >= 2, "the delayed lines")
+        # A lower bound only: the entries waited at least delay_for.
+        assert time.monotonic() - pushed_at >= 1.0
+        assert tail.lines() == ["first", "second"] and len(tail.frames) == 1
+    finally:
+        tail.close()
+
+
 def test_twenty_tailers_while_pushes_run(server, clock):
     tails = [Tail(tail_url(server, '{app="many"}', limit="1000")) for _ in range(20)]
     try:
