@@ -54,6 +54,20 @@ if [ ! "$VENV/.installed" -nt "$INTEROP/requirements.txt" ]; then
   touch "$VENV/.installed"
 fi
 
+# The integration suites' PyPI packages (a WebSocket client for the live
+# tail, prometheus_client's parser for /metrics), pinned by
+# tests/integration/requirements.txt, in a venv the suites put on their
+# import path; pytest itself is Debian's. Skipped when up to date.
+IVENV="$(dirname "$INTEROP")/integration/.venv"
+IREQ="$(dirname "$INTEROP")/integration/requirements.txt"
+if [ ! "$IVENV/.installed" -nt "$IREQ" ]; then
+  echo "install-deps: pip install -r tests/integration/requirements.txt into tests/integration/.venv"
+  rm -rf "$IVENV"
+  /usr/bin/python3 -m venv "$IVENV"
+  "$IVENV/bin/pip" install -q --disable-pip-version-check --no-deps -r "$IREQ"
+  touch "$IVENV/.installed"
+fi
+
 # Go >= 1.22 for clients/go (log/slog; its go.mod says 1.22). Debian 12's own
 # golang is 1.19, so when no new-enough go is found, golang-1.22 comes from
 # bookworm-backports (Debian's packages) into /usr/lib/go-1.22; that go is

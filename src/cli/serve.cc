@@ -217,6 +217,10 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
   app->add_option("--syslog-listen", f->syslog_listen,
                   "host:port for syslog (RFC 5424 and 3164) over TCP and UDP, e.g. 0.0.0.0:514 (default \"\": off)")
       ->capture_default_str();
+  app->add_option("--tail-queue-size", f->tail_queue_size,
+                  "entries a live tail (GET /loki/api/v1/tail) holds for a slow client before it drops and "
+                  "reports them in dropped_entries")
+      ->capture_default_str()->check(CLI::Range(1, 10000000));
   app->add_option("--log-level", f->log_level, "server log level")
       ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 }
@@ -262,6 +266,7 @@ int RunServe(const ServeFlags& f) {
   o.es.doc.stream_fields = ingest::SplitFieldList(f.es_stream_fields);
   o.es_version = f.es_version;
   o.syslog_listen = f.syslog_listen;
+  o.tail.queue_entries = static_cast<size_t>(f.tail_queue_size);
   if (o.es.doc.message_fields.empty()) {
     std::fprintf(stderr, "loge: --es-message-field must name at least one field\n");
     return 2;

@@ -65,6 +65,7 @@ struct ServeFlags {
   std::string es_stream_fields = "host.name,service.name,app";
   std::string es_version = "8.17.0";
   std::string syslog_listen;  // "" = off
+  int tail_queue_size = 10000;  // entries a live tailer holds before it drops
 };
 
 // Registers the serve flags on app (the root command and `serve` share them).

@@ -6,9 +6,12 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include "server/websocket_session.h"
 
 namespace loge::server {
 
@@ -36,6 +39,7 @@ constexpr size_t kReadBufferBytes = 64 * 1024;
 struct HttpServer::Impl {
   HttpServerOptions opts;
   Handler handler;
+  UpgradeHandler upgrade;  // null: upgrade requests go to `handler`
   asio::io_context ioc;
   // Keeps the I/O threads running until Stop has drained every connection:
   // a handler finishing after the acceptor closed still needs them to write.
@@ -50,11 +54,17 @@ struct HttpServer::Impl {
   std::mutex mu;  // guards sessions
   std::condition_variable cv;
   std::set<std::shared_ptr<Session>> sessions;
+  std::set<std::shared_ptr<WebSocketSession>> ws_sessions;  // guarded by mu
 
   void Accept();
   void Remove(const std::shared_ptr<Session>& s) {
     std::lock_guard<std::mutex> l(mu);
     sessions.erase(s);
+    cv.notify_all();
+  }
+  void RemoveWs(const std::shared_ptr<WebSocketSession>& s) {
+    std::lock_guard<std::mutex> l(mu);
+    ws_sessions.erase(s);
     cv.notify_all();
   }
 };
@@ -175,6 +185,7 @@ class Session : public std::enable_shared_from_this<Session> {
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       req->headers.emplace_back(std::move(name), std::string(f.value()));
     }
+    if (srv_->upgrade && beast::websocket::is_upgrade(msg)) return Upgrade(std::move(msg), req);
     req->body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     handling_ = true;
@@ -189,6 +200,43 @@ class Session : public std::enable_shared_from_this<Session> {
       const bool head = req->method == "HEAD";
       asio::post(self->stream_.get_executor(), [self, head, resp = std::move(resp)]() mutable {
         self->Respond(std::move(resp), !self->keep_alive_, head);
+      });
+    });
+  }
+
+  // A WebSocket upgrade: the UpgradeHandler decides on the handler pool;
+  // accepted, the socket moves to a WebSocketSession and this HTTP session
+  // ends without closing it.
+  void Upgrade(http::request<http::string_body> msg, std::shared_ptr<HttpRequest> req) {
+    handling_ = true;
+    auto m = std::make_shared<http::request<http::string_body>>(std::move(msg));
+    asio::post(*srv_->pool, [self = shared_from_this(), req, m] {
+      UpgradeAnswer a;
+      try {
+        a = self->srv_->upgrade(*req);
+      } catch (const std::exception& e) {
+        spdlog::error("BUG: upgrade handler for {} threw: {}", req->path, e.what());
+        a.accept = nullptr;
+        a.refuse = ErrorResponse(500, "internal error");
+      }
+      asio::post(self->stream_.get_executor(), [self, m, a = std::move(a)]() mutable {
+        if (!a.accept) return self->Respond(std::move(a.refuse), /*close=*/true);
+        HttpServer::Impl* srv = self->srv_;
+        if (srv->stopping) {
+          a.accept->OnClose();
+          return self->Respond(ErrorResponse(503, "loge is shutting down"), true);
+        }
+        auto ws = StartWebSocketSession(std::move(self->stream_), std::move(*m), a.accept,
+                                        [srv](const std::shared_ptr<WebSocketSession>& s) { srv->RemoveWs(s); });
+        bool late;  // Stop began after the check above and may have missed it
+        {
+          std::lock_guard<std::mutex> l(srv->mu);
+          srv->ws_sessions.insert(ws);
+          srv->sessions.erase(self);
+          srv->cv.notify_all();
+          late = srv->stopping;
+        }
+        if (late) ShutdownWebSocketSession(ws);
       });
     });
   }
@@ -258,9 +306,11 @@ void HttpServer::Impl::Accept() {
   });
 }
 
-HttpServer::HttpServer(const HttpServerOptions& opts, Handler handler) : impl_(std::make_unique<Impl>()) {
+HttpServer::HttpServer(const HttpServerOptions& opts, Handler handler, UpgradeHandler upgrade)
+    : impl_(std::make_unique<Impl>()) {
   impl_->opts = opts;
   impl_->handler = std::move(handler);
+  impl_->upgrade = std::move(upgrade);
 }
 
 HttpServer::~HttpServer() { Stop(); }
@@ -300,15 +350,19 @@ void HttpServer::Stop() {
     d->acceptor.close(ec);
   });
   std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<WebSocketSession>> live_ws;
   {
     std::lock_guard<std::mutex> l(d->mu);
     live.assign(d->sessions.begin(), d->sessions.end());
+    live_ws.assign(d->ws_sessions.begin(), d->ws_sessions.end());
   }
   for (auto& s : live) s->CloseIfIdle();
+  for (auto& s : live_ws) ShutdownWebSocketSession(s);
   {
-    // In-flight requests finish and close their connection; bounded wait.
+    // In-flight requests finish and close their connection, WebSockets
+    // finish their close handshake; bounded wait.
     std::unique_lock<std::mutex> l(d->mu);
-    d->cv.wait_for(l, std::chrono::seconds(30), [d] { return d->sessions.empty(); });
+    d->cv.wait_for(l, std::chrono::seconds(30), [d] { return d->sessions.empty() && d->ws_sessions.empty(); });
   }
   d->pool->join();
   d->work.reset();
@@ -318,11 +372,14 @@ void HttpServer::Stop() {
   // Connections still open past the deadline are dropped here, while the
   // io_context they belong to is alive.
   std::set<std::shared_ptr<Session>> left;
+  std::set<std::shared_ptr<WebSocketSession>> left_ws;
   {
     std::lock_guard<std::mutex> l(d->mu);
     left.swap(d->sessions);
+    left_ws.swap(d->ws_sessions);
   }
   left.clear();
+  left_ws.clear();
 }
 
 }  // namespace loge::server

@@ -8,10 +8,17 @@
 //
 // Shutdown (Stop): close the acceptor; idle connections are closed; a
 // request being handled finishes and its response is written with
-// "Connection: close"; then the threads are joined.
+// "Connection: close"; WebSockets get a close frame (or, when a write is
+// stuck on a client that does not read, their socket closed); then the
+// threads are joined.
+//
+// WebSockets (websocket_session.h): an upgrade request goes to the
+// UpgradeHandler on the handler pool; once accepted, the connection's
+// frames are written on its I/O strand, one at a time in order.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -43,6 +50,42 @@ struct HttpResponse {
 
 using Handler = std::function<HttpResponse(HttpRequest&)>;
 
+// One WebSocket connection after its upgrade (RFC 6455), as a handler sees it.
+// Thread-safety: any thread; the work happens on the connection's I/O strand.
+class WebSocketConn {
+ public:
+  virtual ~WebSocketConn() = default;
+  // Writes one text frame after the ones queued before it. `done(ok)` runs
+  // on an I/O thread once the frame is written (true) or the connection
+  // failed or closed first (false). It must not block.
+  virtual void SendText(std::string text, std::function<void(bool ok)> done) = 0;
+  // Starts the closing handshake (after the frames already queued) with a
+  // status code: 1000 normal, 1001 going away, 1011 server error.
+  virtual void Close(uint16_t code, std::string reason) = 0;
+};
+
+// The application's side of one WebSocket connection. Messages the client
+// sends are read (so pings, pongs and its close get answered) and dropped.
+class WebSocketHandler {
+ public:
+  virtual ~WebSocketHandler() = default;
+  // After the handshake, on an I/O thread. Must not block.
+  virtual void OnOpen(std::shared_ptr<WebSocketConn> conn) = 0;
+  // Exactly once, whether or not OnOpen ran: the client closed or went
+  // away, the handshake failed, a write failed, or the server is stopping.
+  // On an I/O thread; must not block.
+  virtual void OnClose() = 0;
+};
+
+// The answer to a WebSocket upgrade request (runs on the handler pool):
+// `accept` to upgrade, else `refuse` is written as a plain response (400,
+// 401, ...) and the connection closed.
+struct UpgradeAnswer {
+  std::shared_ptr<WebSocketHandler> accept;
+  HttpResponse refuse;
+};
+using UpgradeHandler = std::function<UpgradeAnswer(HttpRequest&)>;
+
 struct HttpServerOptions {
   std::string address = "0.0.0.0";
   int port = 3000;                          // 0 picks a free port (tests)
@@ -54,7 +97,9 @@ struct HttpServerOptions {
 
 class HttpServer {
  public:
-  HttpServer(const HttpServerOptions& opts, Handler handler);
+  // `upgrade` answers requests that ask for a WebSocket (Upgrade:
+  // websocket); without it they go to `handler` like any other.
+  HttpServer(const HttpServerOptions& opts, Handler handler, UpgradeHandler upgrade = nullptr);
   ~HttpServer();  // Stop()s
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -63,7 +108,8 @@ class HttpServer {
   Status Start();
   // The bound port (useful with port 0).
   int port() const;
-  // Stops accepting, lets in-flight requests finish, joins. Idempotent.
+  // Stops accepting, lets in-flight requests finish, closes WebSockets
+  // (1001 going away), joins. Idempotent.
   void Stop();
 
   struct Impl;  // opaque; public so the connection class can reach it

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include "core/json_writer.h"
+#include "core/metrics.h"
 #include "server/handler_admin_tier.h"
 #include "server/handler_explore.h"
 #include "server/handler_ingest.h"
+#include "server/request_metrics.h"
 #include "server/web_assets.h"
 
 namespace loge::server {
@@ -58,10 +60,29 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
   std::unique_ptr<Server> s(new Server());
   s->opts_ = opts;
   s->auth_ = std::make_unique<ApiKeyAuth>(opts.api_key);
-  LOGE_ASSIGN_OR_RETURN(s->store_, store::Store::Open(opts.store));
+  // --- Live tail and /metrics (issue 13) ---
+  s->tail_hub_ = std::make_unique<TailHub>(opts.tail);
+  s->request_metrics_ = std::make_unique<RequestMetrics>();
+  store::StoreOptions so = opts.store;
+  so.push_observer = s->tail_hub_.get();
+  LOGE_ASSIGN_OR_RETURN(s->store_, store::Store::Open(so));
   s->engine_ = std::make_unique<query::Engine>(opts.engine, s->store_.get());
   Server* raw = s.get();
-  s->http_ = std::make_unique<HttpServer>(opts.http, [raw](HttpRequest& req) { return raw->Handle(req); });
+  // Every request's handler time goes to RequestMetrics (GET /metrics).
+  s->http_ = std::make_unique<HttpServer>(
+      opts.http,
+      [raw](HttpRequest& req) {
+        const int64_t t0 = SteadyNanos();
+        HttpResponse r = raw->Handle(req);
+        raw->request_metrics_->Observe(req.path, SecondsSince(t0));
+        return r;
+      },
+      [raw](HttpRequest& req) {
+        const int64_t t0 = SteadyNanos();
+        UpgradeAnswer a = raw->HandleUpgrade(req);
+        raw->request_metrics_->Observe(req.path, SecondsSince(t0));
+        return a;
+      });
   Status st = s->http_->Start();
   if (!st.ok()) {
     (void)s->store_->Close();
@@ -93,7 +114,8 @@ Status Server::Shutdown() {
   if (shut_) return Status::OK();
   shut_ = true;
   if (syslog_) syslog_->Stop();  // its last batches still reach the store
-  if (http_) http_->Stop();
+  if (http_) http_->Stop();      // closes the tails' WebSockets
+  if (tail_hub_) tail_hub_->Stop();
   return store_ ? store_->Close() : Status::OK();
 }
 
@@ -152,6 +174,19 @@ HttpResponse Server::Handle(HttpRequest& req) {
     if (req.method != "GET") return method_not_allowed("GET");
     return HandleReady(req);
   }
+  // --- Live tail and /metrics (issue 13; handler_tail.cc, handler_metrics.cc) ---
+  // /metrics is open, like Loki's and like /ready (docs/loki-api.md, "Metrics").
+  if (p == "/metrics") {
+    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET");
+    return HandleMetrics(req);
+  }
+  // The tail answers on a WebSocket (HandleUpgrade); a plain GET lands here.
+  if (p == "/loki/api/v1/tail") {
+    if (!auth_->Allows(req.Header("authorization"))) return HandleUpgrade(req).refuse;
+    return ErrorFromStatus(Status::InvalidArgument(
+        "GET /loki/api/v1/tail is a WebSocket endpoint: send Connection: Upgrade and Upgrade: websocket"));
+  }
+  // --- end of live tail and /metrics ---
   // Every other API endpoint reads (or administers) stored logs: loge's
   // (/api/) and Loki's (/loki/api/; its push was routed above). A tenant
   // in X-Scope-OrgID is accepted and ignored: loge has one tenant.

@@ -23,6 +23,7 @@
 #include "server/auth.h"
 #include "server/http_server.h"
 #include "server/syslog_listener.h"
+#include "server/tail.h"
 
 namespace loge {
 class JsonWriter;
@@ -37,6 +38,8 @@ struct MetricResult;
 }
 
 namespace loge::server {
+
+class RequestMetrics;
 
 struct ServerOptions {
   std::string api_key;  // --api-key: bearer token for every read endpoint; empty = open
@@ -65,6 +68,8 @@ struct ServerOptions {
   std::string es_version = "8.17.0";
   // --syslog-listen: "host:port" for syslog over TCP and UDP; "" = off.
   std::string syslog_listen;
+  // GET /loki/api/v1/tail: each tailer's queue (--tail-queue-size).
+  TailOptions tail;
 };
 
 class Server {
@@ -141,9 +146,16 @@ class Server {
   HttpResponse HandleLabels(HttpRequest& req);
   HttpResponse HandleStats(HttpRequest& req);
   HttpResponse HandleCompact(HttpRequest& req);
+  // WebSocket upgrades: GET /loki/api/v1/tail (handler_tail.cc); any other
+  // path is answered as a plain request.
+  UpgradeAnswer HandleUpgrade(HttpRequest& req);
+  HttpResponse HandleMetrics(HttpRequest& req);  // GET /metrics (handler_metrics.cc)
 
   ServerOptions opts_;
   std::unique_ptr<ApiKeyAuth> auth_;
+  // The store's push observer: declared before store_ so that it outlives it.
+  std::unique_ptr<TailHub> tail_hub_;
+  std::unique_ptr<RequestMetrics> request_metrics_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<query::Engine> engine_;
   std::unique_ptr<HttpServer> http_;

@@ -10,6 +10,7 @@
 #include "storage/fuse_filter.h"
 #include "storage/segment_writer.h"
 #include "store/filename.h"
+#include "store/push_observer.h"
 #include "store/store_impl.h"
 
 namespace loge::store {
@@ -129,6 +130,7 @@ void Store::Impl::FlushLoop(std::stop_token st) {
     storage::CatalogEntry pending;
     auto delay = std::chrono::milliseconds(0);
     Result<storage::FilePtr> file = Status::Unavailable("not written");
+    const int64_t t0 = SteadyNanos();
     for (;;) {
       file = WriteBatch(*batch, &name, &pending);
       if (file.ok()) break;
@@ -145,6 +147,8 @@ void Store::Impl::FlushLoop(std::stop_token st) {
     }
     tracker.Done(batch->seqs);
     head->Retire(batch, [&] { files.Add(std::move(*file)); });
+    flushes++;
+    flush_seconds.Observe(SecondsSince(t0));
     if (merger) merger->Wake();
     // A slot in the queue opened: seal batches that filled up meanwhile.
     head->SealFull();
@@ -177,8 +181,12 @@ bool Store::durable() const { return impl_->opts.durable; }
 Status Store::Push(Payload p) {
   Impl* d = impl_.get();
   if (d->closed) return Status::Unavailable("loge is shutting down");
-  uint64_t bytes = 0;
-  for (const auto& s : p.streams) bytes += s.entries.empty() ? 0 : s.Bytes();
+  uint64_t bytes = 0, lines = 0, line_bytes = 0;
+  for (const auto& s : p.streams) {
+    bytes += s.entries.empty() ? 0 : s.Bytes();
+    lines += s.entries.size();
+    for (const auto& e : s.entries) line_bytes += e.line.size();
+  }
   LOGE_RETURN_IF_ERROR(d->head->Reserve(bytes));
   uint32_t nparts;
   auto by_bucket = d->head->SplitByBucket(&p, &nparts);
@@ -189,7 +197,14 @@ Status Store::Push(Payload p) {
     d->head->Release(bytes);
     return seq.status();
   }
+  // Capture before Insert (which moves the entries out of p); publish once
+  // the rows are visible (push_observer.h).
+  std::unique_ptr<PushObserver::Captured> watched;
+  if (d->opts.push_observer != nullptr) watched = d->opts.push_observer->Capture(p);
   d->head->Insert(*seq, by_bucket);
+  d->ingested_lines += lines;
+  d->ingested_bytes += line_bytes;
+  if (watched) d->opts.push_observer->Publish(std::move(watched));
   return Status::OK();
 }
 
@@ -220,7 +235,7 @@ StoreStats Store::Stats() {
     s.wal_files = d->wal->FileCount();
   }
   s.watermark = d->tracker.Watermark();
-  std::map<int, uint64_t> levels;
+  std::map<int, std::pair<uint64_t, uint64_t>> levels;  // level -> (files, bytes)
   bool any = false;
   const storage::FilterCache::Stats cache = d->filter_cache->GetStats();
   s.filter_cache_bytes = cache.bytes;
@@ -233,6 +248,7 @@ StoreStats Store::Stats() {
     (e.kind == storage::FileKind::kSegment ? s.segments : s.flush_files)++;
     if (e.tier == storage::Tier::kRemote) {
       s.segments_remote++;
+      s.remote_bytes += e.bytes;
     } else {
       s.local_bytes += e.bytes;
       s.line_bytes += e.line_bytes;
@@ -241,13 +257,26 @@ StoreStats Store::Stats() {
       s.filter_memory_bytes += e.filters->Bytes() + e.filters->groups.size() * sizeof(storage::GroupFilter);
     }
     if (e.block_id_keys) s.filter_memory_bytes += e.block_id_keys->Bytes();
-    levels[e.kind == storage::FileKind::kFlush ? 0 : std::max(e.level, 1)]++;
+    auto& level = levels[e.kind == storage::FileKind::kFlush ? 0 : std::max(e.level, 1)];
+    level.first++;
+    level.second += e.bytes;
     s.rows_total += e.rows;
     s.min_ts = any ? std::min(s.min_ts, e.min_ts) : e.min_ts;
     s.max_ts = any ? std::max(s.max_ts, e.max_ts) : e.max_ts;
     any = true;
   }
-  s.files_by_level.assign(levels.begin(), levels.end());
+  for (const auto& [level, fb] : levels) {
+    s.files_by_level.emplace_back(level, fb.first);
+    s.bytes_by_level.emplace_back(level, fb.second);
+  }
+  s.ingested_lines = d->ingested_lines;
+  s.ingested_bytes = d->ingested_bytes;
+  s.flushes = d->flushes;
+  s.flush_seconds = d->flush_seconds.Take();
+  if (d->wal) {
+    s.wal_fsync_seconds = d->wal->FsyncSeconds();
+    s.wal_healthy = d->wal->Healthy();
+  }
   if (d->merger) {
     const MergerStats ms = d->merger->stats();
     s.merged_rows = ms.rows;

@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "core/types.h"
@@ -39,6 +40,8 @@ class CatalogWorker;
 }
 
 namespace loge::store {
+
+class PushObserver;
 
 struct StoreOptions {
   std::string output_path = "tmp/";  // --output-path: files and wal/ live here
@@ -73,6 +76,9 @@ struct StoreOptions {
   // before the catalog closes: the S3 uploader when --s3-bucket is set
   // (cli/serve.cc). Not owned; must outlive the store. nullptr = none.
   storage::CatalogWorker* catalog_worker = nullptr;
+  // Offered every acknowledged push (push_observer.h): the live tail.
+  // Not owned; must outlive the store. nullptr = none.
+  PushObserver* push_observer = nullptr;
 };
 
 struct StoreStats {
@@ -81,6 +87,7 @@ struct StoreStats {
   uint64_t files = 0;         // published files (flush files and segments)
   uint64_t wal_bytes = 0;     // bytes in WAL files
   uint64_t wal_files = 0;
+  bool wal_healthy = true;    // false after a WAL write or fsync failed (sticky)
   uint64_t watermark = 0;     // durable WAL watermark
   uint64_t replayed_records = 0;
   uint64_t rejected_backpressure = 0;  // pushes answered 429
@@ -117,6 +124,16 @@ struct StoreStats {
   uint64_t flush_stalls = 0;         // times a flush waited for the backlog to shrink
   bool flush_stalled = false;        // a flush is waiting now
   std::vector<std::pair<int, uint64_t>> files_by_level;  // (level, files), local and remote
+  std::vector<std::pair<int, uint64_t>> bytes_by_level;  // (level, compressed bytes), local and remote
+  uint64_t remote_bytes = 0;         // compressed bytes of remote segments (catalog sizes)
+  // Since start: lines and line bytes acknowledged by Push (WAL replay not
+  // counted), flushes (files written from head batches) and their latency,
+  // and the WAL's group-commit fsyncs.
+  uint64_t ingested_lines = 0;
+  uint64_t ingested_bytes = 0;
+  uint64_t flushes = 0;
+  Histogram::Snapshot flush_seconds;
+  Histogram::Snapshot wal_fsync_seconds;
 };
 
 class Store : public query::DataSource {

@@ -50,6 +50,10 @@ struct Store::Impl {
   std::atomic<uint64_t> flush_stalls{0};
   std::atomic<uint64_t> flush_failures{0};
   std::atomic<bool> flush_stalled{false};
+  std::atomic<uint64_t> ingested_lines{0};  // acknowledged by Push since start
+  std::atomic<uint64_t> ingested_bytes{0};  // their line bytes
+  std::atomic<uint64_t> flushes{0};         // flush files written and published
+  Histogram flush_seconds;                  // write + register of each flush file
   std::vector<std::jthread> workers;
   std::jthread ticker;
 

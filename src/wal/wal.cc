@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/mutex.h"
 #include "io/file_system.h"
 #include "wal/reader.h"
@@ -24,6 +25,8 @@
 namespace loge::wal {
 
 struct Wal::Impl {
+  // Seconds of each fsync of a group commit (GET /metrics).
+  Histogram fsync_seconds;
   // One WAL file on disk.
   struct FileInfo {
     uint64_t first_seq = 0;  // from the name; the first record's seq is >= this
@@ -107,7 +110,11 @@ void Wal::Impl::WriterLoop() {
     }
 
     Status s = active_->Append(batch);
-    if (s.ok() && opts_.sync) s = active_->Sync();
+    if (s.ok() && opts_.sync) {
+      const int64_t t0 = SteadyNanos();
+      s = active_->Sync();
+      fsync_seconds.Observe(SecondsSince(t0));
+    }
     const uint64_t size = active_->Size();
     batch.clear();
 
@@ -333,6 +340,8 @@ size_t Wal::FileCount() const {
   MutexLock l(&impl_->mu_);
   return impl_->files_.size();
 }
+
+Histogram::Snapshot Wal::FsyncSeconds() const { return impl_->fsync_seconds.Take(); }
 
 bool Wal::Healthy() const {
   MutexLock l(&impl_->mu_);

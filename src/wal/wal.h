@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/metrics.h"
 #include "core/status.h"
 
 namespace loge::io {
@@ -88,6 +89,8 @@ class Wal {
   uint64_t BytesOnDisk() const;  // total size of all WAL files
   size_t FileCount() const;      // WAL files on disk, the active one included
   bool Healthy() const;          // false after a write or fsync failed
+  // Latency of every group-commit fsync so far (none when opts.sync is off).
+  Histogram::Snapshot FsyncSeconds() const;
 
   // Drains the queue, joins the writer, and if the active file holds records
   // rotates to an empty file named by the next seq; then closes it.

@@ -38,6 +38,24 @@ def loge_bin():
     return path
 
 
+TEST_VENV = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv")
+
+
+def use_test_venv():
+    """Puts the PyPI packages of tests/integration/requirements.txt (installed
+    into tests/integration/.venv by scripts/install-deps.sh) on the import
+    path; fails naming the remedy when they are missing."""
+    import glob
+    import sys
+
+    sites = glob.glob(os.path.join(TEST_VENV, "lib", "python3*", "site-packages"))
+    if not sites or not os.path.exists(os.path.join(TEST_VENV, ".installed")):
+        pytest.fail(f"{TEST_VENV} is missing: run scripts/install-deps.sh")
+    for site in sites:
+        if site not in sys.path:
+            sys.path.append(site)
+
+
 def wait_for(cond, timeout, what, interval=0.02):
     """Polls cond() until it returns a truthy value; fails the test at the deadline."""
     deadline = time.monotonic() + timeout

@@ -1,0 +1,88 @@
+// GET /metrics: Prometheus' text exposition format 0.0.4 (docs/loki-api.md,
+// "Metrics"). The store's figures come from Store::Stats (the same numbers
+// GET /api/v1/stats reports), request latencies from RequestMetrics, the
+// tail's from TailHub. Open like /ready: no --api-key (see the docs).
+#include "core/metrics.h"
+#include "server/request_metrics.h"
+#include "server/server.h"
+#include "server/tail.h"
+
+namespace loge::server {
+
+HttpResponse Server::HandleMetrics(HttpRequest&) {
+  const store::StoreStats s = store_->Stats();
+  MetricsWriter w;
+  auto one = [&](std::string_view name, std::string_view type, std::string_view help, double v) {
+    w.Family(name, type, help);
+    w.Sample(name, v);
+  };
+  // Ingest.
+  one("loge_ingested_lines_total", "counter", "Log lines acknowledged by pushes since start.",
+      static_cast<double>(s.ingested_lines));
+  one("loge_ingested_bytes_total", "counter", "Line bytes acknowledged by pushes since start.",
+      static_cast<double>(s.ingested_bytes));
+  one("loge_backpressure_rejected_total", "counter", "Pushes answered 429 because the head was full.",
+      static_cast<double>(s.rejected_backpressure));
+  one("loge_backpressure_waiting", "gauge", "Pushes waiting for room in the head now.",
+      static_cast<double>(s.backpressure_waiting));
+  request_metrics_->Write(&w);
+  // WAL.
+  w.Family("loge_wal_fsync_duration_seconds", "histogram", "Duration of each WAL group-commit fsync.");
+  w.HistogramSamples("loge_wal_fsync_duration_seconds", s.wal_fsync_seconds);
+  one("loge_wal_healthy", "gauge", "1 while the WAL writes; 0 after a write or fsync failed (restart needed).",
+      s.wal_healthy ? 1 : 0);
+  one("loge_wal_bytes", "gauge", "Bytes in WAL files.", static_cast<double>(s.wal_bytes));
+  one("loge_wal_files", "gauge", "WAL files on disk.", static_cast<double>(s.wal_files));
+  // Head and flushes.
+  one("loge_head_rows", "gauge", "Rows not yet in a published file.", static_cast<double>(s.head_rows));
+  one("loge_head_bytes", "gauge", "Accounted bytes of the head's rows.", static_cast<double>(s.head_bytes));
+  one("loge_flushes_total", "counter", "Head batches written as flush files since start.",
+      static_cast<double>(s.flushes));
+  w.Family("loge_flush_duration_seconds", "histogram", "Duration of each flush (write, fsync, catalog).");
+  w.HistogramSamples("loge_flush_duration_seconds", s.flush_seconds);
+  one("loge_flush_failures_total", "counter", "Flush attempts that failed (retried).",
+      static_cast<double>(s.flush_failures));
+  one("loge_flush_stalls_total", "counter", "Times a flush waited for the merge backlog to shrink.",
+      static_cast<double>(s.flush_stalls));
+  // Merges.
+  one("loge_merges_total", "counter", "Merges (compactions) completed since start.", static_cast<double>(s.merges));
+  one("loge_merge_duration_seconds_total", "counter", "Wall time spent in completed merges.", s.merge_seconds);
+  one("loge_merge_cpu_seconds_total", "counter", "CPU time of the merge threads.", s.merge_cpu_seconds);
+  one("loge_merged_rows_total", "counter", "Rows written by merges since start.", static_cast<double>(s.merged_rows));
+  one("loge_merge_failures_total", "counter", "Merges that failed (retried).", static_cast<double>(s.merge_failures));
+  one("loge_merges_running", "gauge", "Merges running now.", static_cast<double>(s.merges_running));
+  one("loge_merge_backlog_files", "gauge", "Files a merge is due for.", static_cast<double>(s.backlog_files));
+  one("loge_merge_backlog_bytes", "gauge", "Line bytes of the files a merge is due for.",
+      static_cast<double>(s.backlog_bytes));
+  one("loge_merge_lag_seconds", "gauge", "Age of the oldest flush file waiting for a merge.", s.merge_lag_seconds);
+  // Files.
+  w.Family("loge_files", "gauge", "Published files by tier.");
+  w.Sample("loge_files", static_cast<double>(s.files - s.segments_remote), {{"tier", "local"}});
+  w.Sample("loge_files", static_cast<double>(s.segments_remote), {{"tier", "remote"}});
+  w.Family("loge_file_bytes", "gauge", "Compressed bytes of published files by tier.");
+  w.Sample("loge_file_bytes", static_cast<double>(s.local_bytes), {{"tier", "local"}});
+  w.Sample("loge_file_bytes", static_cast<double>(s.remote_bytes), {{"tier", "remote"}});
+  w.Family("loge_level_files", "gauge", "Published files by merge level (0: flush files).");
+  for (const auto& [level, n] : s.files_by_level) {
+    w.Sample("loge_level_files", static_cast<double>(n), {{"level", std::to_string(level)}});
+  }
+  w.Family("loge_level_bytes", "gauge", "Compressed bytes of published files by merge level.");
+  for (const auto& [level, n] : s.bytes_by_level) {
+    w.Sample("loge_level_bytes", static_cast<double>(n), {{"level", std::to_string(level)}});
+  }
+  one("loge_rows", "gauge", "Rows in published files.", static_cast<double>(s.rows_total));
+  one("loge_filter_memory_bytes", "gauge", "Memory held for published files' content filters.",
+      static_cast<double>(s.filter_memory_bytes));
+  // Live tail.
+  one("loge_tailers", "gauge", "Live tail connections (GET /loki/api/v1/tail) now.",
+      static_cast<double>(tail_hub_->connected()));
+  one("loge_tail_dropped_entries_total", "counter",
+      "Entries not sent to a tailer because its queue was full (reported to it in dropped_entries).",
+      static_cast<double>(tail_hub_->dropped_total()));
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = w.Take();
+  return r;
+}
+
+}  // namespace loge::server
