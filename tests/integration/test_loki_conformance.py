@@ -1,8 +1,9 @@
 """LogQL conformance against a real Loki's recorded answers.
 
 Pushes ../shared/conformance/loki/dataset.jsonl through POST /loki/api/v1/push,
-replays every case of cases.jsonl aimed at /loki/api/v1/query_range and
-/loki/api/v1/query, and compares with Loki's answer after the README's
+replays every case of cases.jsonl aimed at /loki/api/v1/query_range,
+/loki/api/v1/query and the drilldown endpoints (detected_labels,
+detected_fields, detected_field/<name>/values), and compares with Loki's answer after the README's
 normalisation (status; text errors byte for byte; data.stats dropped; streams
 and series sorted by labels; sample values as floats with relative tolerance
 1e-9). Cases loge answers differently on purpose are listed, with the reason,
@@ -31,6 +32,13 @@ REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 CORPUS = os.environ.get("LOKI_CONFORMANCE_DIR", os.path.normpath(os.path.join(REPO, "..", "shared", "conformance", "loki")))
 DOC = os.path.join(REPO, "docs", "logql.md")
 QUERY_PATHS = ("/loki/api/v1/query_range", "/loki/api/v1/query")
+# Logs Drilldown's endpoints; /detected_field/<name>/values by prefix.
+DRILLDOWN_PATHS = ("/loki/api/v1/detected_labels", "/loki/api/v1/detected_fields")
+DRILLDOWN_PREFIX = "/loki/api/v1/detected_field/"
+
+
+def replayed(path):
+    return path in QUERY_PATHS or path in DRILLDOWN_PATHS or path.startswith(DRILLDOWN_PREFIX)
 
 
 def load_cases():
@@ -39,7 +47,7 @@ def load_cases():
         return []
     with open(path) as f:
         cases = [json.loads(line) for line in f if line.strip()]
-    return [c for c in cases if c["request"]["path"] in QUERY_PATHS]
+    return [c for c in cases if replayed(c["request"]["path"])]
 
 
 def deliberate_differences():
@@ -63,6 +71,13 @@ def normalise(body):
         if isinstance(res, list) and res and isinstance(res[0], dict):
             key = "stream" if "stream" in res[0] else "metric"
             res.sort(key=lambda r: json.dumps(r.get(key), sort_keys=True))
+    # The drilldown lists come in random order from Loki.
+    if isinstance(body.get("detectedLabels"), list):
+        body["detectedLabels"].sort(key=lambda l: l.get("label", ""))
+    if isinstance(body.get("fields"), list):
+        body["fields"].sort(key=lambda f: f.get("label", ""))
+    if isinstance(body.get("values"), list) and "limit" in body:
+        body["values"].sort()
     return body
 
 
