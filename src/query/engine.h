@@ -17,6 +17,7 @@
 #include "core/types.h"
 #include "query/logql.h"
 #include "query/matcher.h"
+#include "query/patterns.h"
 #include "query/pipeline.h"
 #include "storage/file_set.h"
 
@@ -207,6 +208,13 @@ struct EngineOptions {
 struct MetricQuery;
 struct MetricResult;
 
+// Engine::PatternsOf's answer.
+struct Patterns {
+  std::vector<PatternSeries> series;  // most lines first
+  uint64_t lines = 0;                 // lines clustered
+  bool truncated = false;             // stopped at max_lines: counts cover part of the range
+};
+
 class Engine {
  public:
   Engine(const EngineOptions& opts, DataSource* source) : opts_(opts), source_(source) {}
@@ -237,6 +245,11 @@ class Engine {
   // Evaluates a metric query (metric.h). InvalidArgument for a pipeline
   // error in a sample's labels or too many series; partial as for Run.
   Result<MetricResult> RunMetric(const MetricQuery& q);
+  // Clusters the lines matching q into patterns (query/patterns.h) counted
+  // per `step` ns, each under its entry's detected_level. Reads at most
+  // max_lines lines (then truncated); remote files failing are skipped
+  // (logged).
+  Result<Patterns> PatternsOf(const Query& q, int64_t step, uint64_t max_lines);
 
  private:
   // Run, or (remote_out != null) Plan.

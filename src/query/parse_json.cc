@@ -97,10 +97,17 @@ class JsonParser : public Stage {
   bool Process(int64_t, PipelineLine* line, LabelsBuilder* lb) const override {
     if (lb->NoLabels()) return true;
     std::vector<std::string_view> prefix;
-    std::string_view err = Walk(line->text, &prefix, lb);
+    std::string_view err = Walk(line->text, &prefix, lb, nullptr);
     if (err == kStop) return true;
     if (!err.empty()) lb->AddError(kErrJson, err);
     return true;
+  }
+
+  // Process, also recording each label's keys from the root in *paths.
+  static void ProcessWithPaths(std::string_view line, LabelsBuilder* lb, JsonPaths* paths) {
+    std::vector<std::string_view> prefix;
+    std::string_view err = Walk(line, &prefix, lb, paths);
+    if (!err.empty() && err != kStop) lb->AddError(kErrJson, err);
   }
 
  private:
@@ -116,13 +123,14 @@ class JsonParser : public Stage {
     return out;
   }
 
-  std::string_view Walk(std::string_view obj, std::vector<std::string_view>* prefix, LabelsBuilder* lb) const {
+  static std::string_view Walk(std::string_view obj, std::vector<std::string_view>* prefix, LabelsBuilder* lb,
+                               JsonPaths* paths) {
     std::string_view inner_err;
     std::string_view err = json_walk::ObjectEach(obj, [&](std::string_view key, const Value& v) {
       if (v.type == Type::kObject) {
         prefix->push_back(key);
         std::string p = Joined(*prefix);
-        if (lb->hints().ShouldExtractPrefix(p)) inner_err = Walk(v.raw, prefix, lb);
+        if (lb->hints().ShouldExtractPrefix(p)) inner_err = Walk(v.raw, prefix, lb, paths);
         prefix->pop_back();
         return inner_err.empty();
       }
@@ -142,7 +150,14 @@ class JsonParser : public Stage {
         }
         prefix->pop_back();
       }
-      if (lb->hints().ShouldExtract(name) && !lb->Extracted(name)) lb->Set(LabelCategory::kParsed, name, ValueText(v));
+      if (lb->hints().ShouldExtract(name) && !lb->Extracted(name)) {
+        lb->Set(LabelCategory::kParsed, name, ValueText(v));
+        if (paths != nullptr) {
+          std::vector<std::string> keys(prefix->begin(), prefix->end());
+          keys.emplace_back(key);
+          paths->emplace_back(std::move(name), std::move(keys));
+        }
+      }
       if (lb->AllRequiredExtracted()) {
         inner_err = kStop;
         return false;
@@ -321,6 +336,10 @@ class UnpackParser : public Stage {
 }  // namespace
 
 StagePtr MakeJsonParser() { return std::make_shared<JsonParser>(); }
+
+void ParseJsonWithPaths(std::string_view line, LabelsBuilder* lb, JsonPaths* paths) {
+  JsonParser::ProcessWithPaths(line, lb, paths);
+}
 
 Result<StagePtr> MakeJsonExtractParser(std::vector<std::pair<std::string, std::string>> exprs) {
   std::vector<std::string> ids;

@@ -59,6 +59,13 @@ StagePtr MakeLabelFilterStage(LabelFilterPtr f);
 // ---- parsers (parse_json.cc, parse_logfmt.cc, parse_text.cc)
 
 StagePtr MakeJsonParser();
+// Each label a `| json` added, with the object keys leading to it from the
+// root as written in the line (Loki's detected fields `jsonPath`).
+using JsonPaths = std::vector<std::pair<std::string, std::vector<std::string>>>;
+// Runs `| json` on one line (everything extracted, lb's hints ignored) and
+// records every label's path in *paths; a failure sets __error__ as the
+// stage does.
+void ParseJsonWithPaths(std::string_view line, LabelsBuilder* lb, JsonPaths* paths);
 // `| json a="x.y[0]", b`: each (label, JSON path) pair. InvalidArgument on a
 // bad path.
 Result<StagePtr> MakeJsonExtractParser(std::vector<std::pair<std::string, std::string>> exprs);

@@ -157,7 +157,9 @@ TEST(HandlerLoki, EveryLokiReadEndpointNeedsTheKeyAndTheTenantIsIgnored) {
                            "/loki/api/v1/label/app/values", "/loki/api/v1/label/__stream_shard__/values",
                            "/loki/api/v1/series", "/loki/api/v1/index/stats", "/loki/api/v1/index/volume",
                            "/loki/api/v1/index/volume_range", "/loki/api/v1/drilldown-limits",
-                           "/loki/api/v1/format_query", "/loki/api/v1/status/buildinfo", "/loki/api/v1/nope"}) {
+                           "/loki/api/v1/format_query", "/loki/api/v1/status/buildinfo", "/loki/api/v1/detected_labels",
+                           "/loki/api/v1/detected_fields", "/loki/api/v1/detected_field/status/values",
+                           "/loki/api/v1/patterns", "/loki/api/v1/nope"}) {
     SCOPED_TRACE(path);
     // A log query is refused on /query (Loki 3): ask that one for a metric.
     const std::string q = std::string_view(path).ends_with("/query") ? "query=vector(1)" : "query=%7Ba%3D%22b%22%7D";

@@ -245,6 +245,28 @@ HttpResponse Server::Handle(HttpRequest& req) {
     name = name.substr(kLabelPrefix.size(), name.size() - kLabelPrefix.size() - kValuesSuffix.size());
     return HandleLabelValues(engine_.get(), req, name);
   }
+  // ---- Logs Drilldown: detected labels, fields, patterns (handler_loki_detected.cc).
+  if (p == "/loki/api/v1/detected_labels") {
+    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
+    return HandleDetectedLabels(req);
+  }
+  if (p == "/loki/api/v1/detected_fields") {
+    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
+    return HandleDetectedFields(req, "");
+  }
+  constexpr std::string_view kFieldPrefix = "/loki/api/v1/detected_field/";
+  if (p.starts_with(kFieldPrefix) && p.ends_with(kValuesSuffix) &&
+      p.size() > kFieldPrefix.size() + kValuesSuffix.size()) {
+    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
+    std::string_view name(p);
+    name = name.substr(kFieldPrefix.size(), name.size() - kFieldPrefix.size() - kValuesSuffix.size());
+    return HandleDetectedFields(req, name);
+  }
+  if (p == "/loki/api/v1/patterns") {
+    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
+    return HandlePatterns(req);
+  }
+  // ---- end of Logs Drilldown routes.
   // Unknown paths of the APIs answer 404 with a JSON reason: never the UI
   // page (clients would fail parsing HTML) and never 405 (shippers treat a
   // 405 as final and drop their data).

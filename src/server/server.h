@@ -130,6 +130,12 @@ class Server {
   HttpResponse HandleLokiFormatQuery(HttpRequest& req);
   HttpResponse HandleLokiBuildInfo(HttpRequest& req);
   HttpResponse LokiMetricAnswer(const query::MetricQuery& mq);
+  // Logs Drilldown's tabs (handler_loki_detected.cc): GET/POST
+  // /loki/api/v1/detected_labels, /detected_fields (value_name empty) and
+  // /detected_field/<value_name>/values, /patterns.
+  HttpResponse HandleDetectedLabels(HttpRequest& req);
+  HttpResponse HandleDetectedFields(HttpRequest& req, std::string_view value_name);
+  HttpResponse HandlePatterns(HttpRequest& req);
   // Undoes Content-Encoding and decodes the body by Content-Type into *out
   // (handler_push.cc). `loki`: a missing or unknown Content-Type means
   // protobuf, as in Loki; otherwise it is Unsupported.

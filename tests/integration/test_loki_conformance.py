@@ -1,8 +1,9 @@
 """LogQL conformance against a real Loki's recorded answers.
 
 Pushes ../shared/conformance/loki/dataset.jsonl through POST /loki/api/v1/push,
-replays every case of cases.jsonl aimed at /loki/api/v1/query_range and
-/loki/api/v1/query, and compares with Loki's answer after the README's
+replays every case of cases.jsonl aimed at /loki/api/v1/query_range,
+/loki/api/v1/query and the drilldown endpoints (detected_labels,
+detected_fields, detected_field/<name>/values), and compares with Loki's answer after the README's
 normalisation (status; text errors byte for byte; data.stats dropped; streams
 and series sorted by labels; sample values as floats with relative tolerance
 1e-9). Cases loge answers differently on purpose are listed, with the reason,
@@ -36,6 +37,13 @@ QUERY_PATHS = ("/loki/api/v1/query_range", "/loki/api/v1/query")
 META_PATHS = ("/loki/api/v1/labels", "/loki/api/v1/series", "/loki/api/v1/index/stats",
               "/loki/api/v1/index/volume", "/loki/api/v1/index/volume_range",
               "/loki/api/v1/drilldown-limits", "/loki/api/v1/format_query")
+# Logs Drilldown's endpoints; /detected_field/<name>/values by prefix.
+DRILLDOWN_PATHS = ("/loki/api/v1/detected_labels", "/loki/api/v1/detected_fields")
+DRILLDOWN_PREFIX = "/loki/api/v1/detected_field/"
+
+
+def replayed(path):
+    return path in QUERY_PATHS or path in DRILLDOWN_PATHS or path.startswith(DRILLDOWN_PREFIX)
 
 
 def is_meta_path(path):
@@ -50,7 +58,7 @@ def load_cases(meta=False):
         cases = [json.loads(line) for line in f if line.strip()]
     if meta:
         return [c for c in cases if is_meta_path(c["request"]["path"])]
-    return [c for c in cases if c["request"]["path"] in QUERY_PATHS]
+    return [c for c in cases if replayed(c["request"]["path"])]
 
 
 def deliberate_differences(doc=DOC):
@@ -76,6 +84,13 @@ def normalise(body):
         if isinstance(res, list) and res and isinstance(res[0], dict):
             key = "stream" if "stream" in res[0] else "metric"
             res.sort(key=lambda r: json.dumps(r.get(key), sort_keys=True))
+    # The drilldown lists come in random order from Loki.
+    if isinstance(body.get("detectedLabels"), list):
+        body["detectedLabels"].sort(key=lambda l: l.get("label", ""))
+    if isinstance(body.get("fields"), list):
+        body["fields"].sort(key=lambda f: f.get("label", ""))
+    if isinstance(body.get("values"), list) and "limit" in body:
+        body["values"].sort()
     return body
 
 
