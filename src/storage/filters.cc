@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <functional>
+#include <iterator>
 
 #include "core/types.h"
 #include "storage/fuse_filter.h"
@@ -35,6 +37,39 @@ Status ValidateCommon(std::string_view c) {
     return Status::OK();
   }
   return FuseFilter::Validate(c);
+}
+
+// Makes [first, last) sorted and duplicate-free (usually it is already).
+void SortUnique(std::vector<uint64_t>* v, size_t first) {
+  const auto b = v->begin() + static_cast<ptrdiff_t>(first);
+  if (std::adjacent_find(b, v->end(), std::greater_equal<uint64_t>()) == v->end()) return;
+  std::sort(b, v->end());
+  v->erase(std::unique(b, v->end()), v->end());
+}
+
+// Replaces *v, made of sorted duplicate-free runs (run i starts at
+// starts[i], the first at 0, each ends where the next starts), by their
+// sorted duplicate-free union: pairwise set unions, through *scratch. A
+// group's blocks and a file's groups repeat many keys, so the lists shrink
+// as they merge; for the few hundred runs of a file's groups this is a
+// third of the cost of sorting their concatenation (ingest profile: the
+// sorts were 7% of the server's CPU).
+void UnionOfRuns(std::vector<uint64_t>* v, std::vector<size_t> starts, std::vector<uint64_t>* scratch) {
+  std::vector<size_t> next;
+  while (starts.size() > 1) {
+    scratch->clear();
+    scratch->reserve(v->size());
+    next.clear();
+    for (size_t i = 0; i < starts.size(); i += 2) {
+      const auto a = v->begin() + static_cast<ptrdiff_t>(starts[i]);
+      const auto b = i + 1 < starts.size() ? v->begin() + static_cast<ptrdiff_t>(starts[i + 1]) : v->end();
+      const auto c = i + 2 < starts.size() ? v->begin() + static_cast<ptrdiff_t>(starts[i + 2]) : v->end();
+      next.push_back(scratch->size());
+      std::set_union(a, b, b, c, std::back_inserter(*scratch));
+    }
+    v->swap(*scratch);
+    starts.swap(next);
+  }
 }
 
 bool MayHoldAll(std::string_view filter, const std::vector<uint64_t>& keys) {
@@ -238,13 +273,12 @@ void FilterBuilder::AddBlock(int64_t block_id, int64_t min_ts, int64_t max_ts, u
   } else {
     AddIdKeys(text, &open_ids_);
   }
+  // Each block's keys sorted and unique (known ones usually are): log lines
+  // repeat their tokens, so a flush file keeps a fraction of the raw keys
+  // while it waits for its merge, and the group merges runs, not sorts.
+  SortUnique(&open_ids_, before);
+  id_runs_.push_back(before);
   if (record_) {
-    // Kept sorted and unique per block: log lines repeat their tokens, so
-    // this holds a fraction of the raw keys while the file waits for its
-    // merge, and the group's sort has less to do.
-    const auto first = open_ids_.begin() + static_cast<ptrdiff_t>(before);
-    std::sort(first, open_ids_.end());
-    open_ids_.erase(std::unique(first, open_ids_.end()), open_ids_.end());
     if (record_->offsets.empty()) record_->offsets.push_back(0);
     record_->block_ids.push_back(block_id);
     record_->keys.insert(record_->keys.end(), open_ids_.begin() + static_cast<ptrdiff_t>(before), open_ids_.end());
@@ -273,8 +307,8 @@ void FilterBuilder::CloseGroup() {
       if (holders_[i] != UINT16_MAX) holders_[i]++;
     }
   }
-  std::sort(open_ids_.begin(), open_ids_.end());
-  open_ids_.erase(std::unique(open_ids_.begin(), open_ids_.end()), open_ids_.end());
+  UnionOfRuns(&open_ids_, std::move(id_runs_), &scratch_);
+  id_runs_.clear();
   p.ids = open_ids_;
   open_ids_.clear();
   pending_bytes_ += p.trigrams.size() + p.ids.size() * sizeof(uint64_t);
@@ -322,8 +356,11 @@ Result<FileFilters> FilterBuilder::Finish() {
     }
   }
   out.groups.reserve(pending_.size());
-  // Every group's keys, for the summary (one filter of the distinct ones).
+  // Every group's keys, for the summary (one filter of the distinct ones):
+  // each group's list is sorted and duplicate-free (trigram keys ascending,
+  // then id keys, whose tag bit is higher).
   std::vector<uint64_t> all;
+  std::vector<size_t> all_runs;
   const bool summarize = !pending_.empty();
   for (auto& p : pending_) {
     keys.clear();
@@ -336,7 +373,10 @@ Result<FileFilters> FilterBuilder::Finish() {
     keys.insert(keys.end(), p.ids.begin(), p.ids.end());
     std::string().swap(p.trigrams);
     std::vector<uint64_t>().swap(p.ids);
-    if (summarize) all.insert(all.end(), keys.begin(), keys.end());
+    if (summarize) {
+      all_runs.push_back(all.size());
+      all.insert(all.end(), keys.begin(), keys.end());
+    }
     LOGE_ASSIGN_OR_RETURN(FuseFilter f, FuseFilter::Build(keys));
     p.meta.filter = f.Serialize();
     out.groups.push_back(std::move(p.meta));
@@ -352,8 +392,8 @@ Result<FileFilters> FilterBuilder::Finish() {
   // file is pruned by its summary alone.
   if (summarize) {
     const size_t group_keys = all.size();
-    std::sort(all.begin(), all.end());
-    all.erase(std::unique(all.begin(), all.end()), all.end());
+    UnionOfRuns(&all, std::move(all_runs), &scratch_);
+    std::vector<uint64_t>().swap(scratch_);
     if (pending_.size() == 1 || all.size() * 2 <= group_keys) {
       LOGE_ASSIGN_OR_RETURN(FuseFilter f, FuseFilter::Build(std::move(all)));
       out.summary = f.Serialize();

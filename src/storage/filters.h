@@ -158,6 +158,8 @@ class FilterBuilder {
   std::vector<uint32_t> touched_;  // trigrams with holders_ > 0
   std::vector<Pending> pending_;   // closed groups, keys delta-coded
   std::vector<uint64_t> open_ids_;
+  std::vector<size_t> id_runs_;      // where each block's keys start in open_ids_
+  std::vector<uint64_t> scratch_;    // UnionOfRuns' other buffer
   GroupFilter open_;
   bool open_empty_ = true;
   std::unique_ptr<BlockIdKeys> record_;

@@ -3,9 +3,11 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "tier/minio_test_server.h"
 #include "tier/s3_xml.h"
@@ -433,7 +435,7 @@ TEST_F(S3StoreMinio, CannedAclIsSignedAndAccepted) {
 }
 
 // Temporary credentials from MinIO's STS AssumeRole, signed with the root keys.
-AwsCredentials AssumeRole(const std::string& endpoint) {
+AwsCredentials AssumeRoleOnce(const std::string& endpoint, std::string* answer) {
   CURL* c = curl_easy_init();
   std::string body;
   std::string form = "Action=AssumeRole&Version=2011-06-15&DurationSeconds=900";
@@ -448,11 +450,28 @@ AwsCredentials AssumeRole(const std::string& endpoint) {
     return s * n;
   });
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  curl_easy_perform(c);
+  CURLcode rc = curl_easy_perform(c);
   curl_easy_cleanup(c);
+  *answer = std::string(curl_easy_strerror(rc)) + ": " + body;
   return {xml::FirstText(body, "AccessKeyId").value_or(""),
           xml::FirstText(body, "SecretAccessKey").value_or(""),
           xml::FirstText(body, "SessionToken").value_or(""), "sts"};
+}
+
+// MinIO's STS can refuse or time out for a while on a loaded machine (it
+// once answered without a token under a load average of 8): ask until it
+// gives one, for up to a minute, and say what it answered last.
+AwsCredentials AssumeRole(const std::string& endpoint) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string answer;
+  for (;;) {
+    AwsCredentials c = AssumeRoleOnce(endpoint, &answer);
+    if (!c.session_token.empty() || std::chrono::steady_clock::now() > deadline) {
+      if (c.session_token.empty()) ADD_FAILURE() << "AssumeRole gave no token; last answer: " << answer;
+      return c;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 TEST_F(S3StoreMinio, SessionTokenSignsRequestsAndPresignedUrls) {
