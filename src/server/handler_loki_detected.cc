@@ -49,32 +49,8 @@ constexpr int64_t kMaxPoints = 11000;
 // Loki's default range when start is absent (loghttp defaultSince).
 constexpr int64_t kDefaultSince = 3600 * kNsPerSec;
 
-struct Bounds {
-  int64_t start = 0;
-  int64_t end = 0;
-};
-
 // Loki's bounds(): end defaults to now, start to min(end, now) - since.
-Result<Bounds> ParseBounds(const LokiForm& f) {
-  const int64_t now = NowNanos();
-  int64_t since = kDefaultSince;
-  if (std::string s = f.Get("since"); !s.empty()) {
-    auto d = query::ParsePromDuration(s);
-    if (!d.ok()) return Status::InvalidArgument("could not parse 'since' parameter: " + d.status().message());
-    since = *d;
-  }
-  Bounds b;
-  auto e = ParseLokiTime(f.Get("end"), now);
-  if (!e.ok()) return Status::InvalidArgument("could not parse 'end' parameter: " + e.status().message());
-  b.end = *e;
-  int64_t def_start;
-  if (__builtin_sub_overflow(std::min(b.end, now), since, &def_start)) def_start = std::numeric_limits<int64_t>::min();
-  auto s = ParseLokiTime(f.Get("start"), def_start);
-  if (!s.ok()) return Status::InvalidArgument("could not parse 'start' parameter: " + s.status().message());
-  b.start = *s;
-  if (b.end < b.start) return Status::InvalidArgument("end timestamp must not be before or equal to start time");
-  return b;
-}
+Result<LokiRange> ParseBounds(const LokiForm& f) { return ParseLokiRange(f, NowNanos(), kDefaultSince); }
 
 // A positive integer parameter (Loki's parseInt then the > 0 check).
 Result<int64_t> PositiveParam(const std::string& v, int64_t def, const char* what) {
@@ -86,7 +62,7 @@ Result<int64_t> PositiveParam(const std::string& v, int64_t def, const char* wha
 }
 
 // The step of a request (Loki's step(): given, or the default for the range).
-Result<int64_t> StepParam(const LokiForm& f, const Bounds& b) {
+Result<int64_t> StepParam(const LokiForm& f, const LokiRange& b) {
   int64_t step = query::DefaultStep(b.start, b.end);
   if (std::string st = f.Get("step"); !st.empty()) {
     LOGE_ASSIGN_OR_RETURN(step, ParseLokiStep(st));

@@ -66,12 +66,19 @@ Result<std::vector<query::LabelMatcher>> SelectorMatchers(const std::string& tex
 }
 
 // The window of a metadata request as a Query ([start, end), Loki's
-// exclusive end) with the matchers of `query`.
+// exclusive end).
 Result<query::Query> WindowQuery(const LokiForm& f, int64_t default_window) {
   LOGE_ASSIGN_OR_RETURN(LokiRange r, ParseLokiRange(f, NowNanos(), default_window));
   query::Query q;
   q.start = r.start;
   q.end = r.end > r.start ? r.end - 1 : r.end;
+  return q;
+}
+
+// The same with the matchers of the optional `query` selector.
+Result<query::Query> SelectorWindowQuery(const LokiForm& f, int64_t default_window) {
+  LOGE_ASSIGN_OR_RETURN(query::Query q, WindowQuery(f, default_window));
+  LOGE_ASSIGN_OR_RETURN(q.matchers, SelectorMatchers(f.Get("query"), false));
   return q;
 }
 
@@ -203,11 +210,8 @@ std::optional<HttpResponse> Server::RouteLokiMeta(HttpRequest& req) {
 HttpResponse Server::HandleLokiLabels(HttpRequest& req) {
   auto f = ReadLokiForm(req);
   if (!f.ok()) return LokiTextError(f.status());
-  auto q = WindowQuery(*f, kMetaWindowNs);
+  auto q = SelectorWindowQuery(*f, kMetaWindowNs);
   if (!q.ok()) return LokiTextError(q.status());
-  auto m = SelectorMatchers(f->Get("query"), false);
-  if (!m.ok()) return LokiTextError(m.status());
-  q->matchers = std::move(*m);
   auto streams = engine_->StreamsOf(*q, query::StreamsRequest{});
   if (!streams.ok()) return LokiTextError(streams.status());
   std::set<std::string> names;
@@ -223,11 +227,8 @@ HttpResponse Server::HandleLokiLabelValues(HttpRequest& req, std::string_view na
   if (name == kStreamShardLabel) return Json(R"({"status":"success","data":[]})");
   auto f = ReadLokiForm(req);
   if (!f.ok()) return LokiTextError(f.status());
-  auto q = WindowQuery(*f, kMetaWindowNs);
+  auto q = SelectorWindowQuery(*f, kMetaWindowNs);
   if (!q.ok()) return LokiTextError(q.status());
-  auto m = SelectorMatchers(f->Get("query"), false);
-  if (!m.ok()) return LokiTextError(m.status());
-  q->matchers = std::move(*m);
   // Only streams that have the label (also prunes files without it).
   auto has = query::LabelMatcher::Make(std::string(name), ".+", query::MatchType::kRe);
   if (!has.ok()) return LokiTextError(has.status());
@@ -279,11 +280,8 @@ HttpResponse Server::HandleLokiSeries(HttpRequest& req) {
 HttpResponse Server::HandleLokiIndexStats(HttpRequest& req) {
   auto f = ReadLokiForm(req);
   if (!f.ok()) return LokiTextError(f.status());
-  auto q = WindowQuery(*f, kIndexWindowNs);
+  auto q = SelectorWindowQuery(*f, kIndexWindowNs);
   if (!q.ok()) return LokiTextError(q.status());
-  auto m = SelectorMatchers(f->Get("query"), false);
-  if (!m.ok()) return LokiTextError(m.status());
-  q->matchers = std::move(*m);
   query::StreamsRequest sr;
   sr.counts = true;
   auto streams = engine_->StreamsOf(*q, sr);
@@ -314,12 +312,9 @@ HttpResponse Server::HandleLokiIndexStats(HttpRequest& req) {
 HttpResponse Server::HandleLokiVolume(HttpRequest& req, bool range) {
   auto f = ReadLokiForm(req);
   if (!f.ok()) return LokiTextError(f.status());
-  auto q = WindowQuery(*f, kIndexWindowNs);
+  auto q = SelectorWindowQuery(*f, kIndexWindowNs);
   if (!q.ok()) return LokiTextError(q.status());
   const int64_t start = q->start, end = q->end + (q->end > q->start ? 1 : 0);
-  auto m = SelectorMatchers(f->Get("query"), false);
-  if (!m.ok()) return LokiTextError(m.status());
-  q->matchers = std::move(*m);
   auto limit = ParseLokiLimit(f->Get("limit"), kVolumeDefaultLimit, 0);
   if (!limit.ok()) return LokiTextError(limit.status());
   std::string aggregate_by = f->Get("aggregateBy");
