@@ -73,6 +73,10 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
   one("loge_rows", "gauge", "Rows in published files.", static_cast<double>(s.rows_total));
   one("loge_filter_memory_bytes", "gauge", "Memory held for published files' content filters.",
       static_cast<double>(s.filter_memory_bytes));
+  one("loge_filter_memory_flush_bytes", "gauge", "Of loge_filter_memory_bytes, the flush files' (bounded by the backlog cap).",
+      static_cast<double>(s.filter_memory_flush_bytes));
+  one("loge_filter_cache_bytes", "gauge", "Local segments' group filters held in the filter cache (--filter-cache-size).",
+      static_cast<double>(s.filter_cache_bytes));
   // Live tail.
   one("loge_tailers", "gauge", "Live tail connections (GET /loki/api/v1/tail) now.",
       static_cast<double>(tail_hub_->connected()));

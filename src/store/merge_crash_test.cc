@@ -171,12 +171,15 @@ TEST(Merges, NeedlesReadGroupFiltersFromTheFileBeyondTheCache) {
             ASSERT_TRUE((*ing)->Push(std::move(p)).ok());
             ASSERT_TRUE((*ing)->FlushAll().ok());
           }
+          EXPECT_GT((*ing)->Stats().filter_memory_flush_bytes, 0u);
           ASSERT_TRUE((*ing)->CompactNow().ok());
         }
       }
       ASSERT_EQ((*ing)->Stats().segments, 2u);
       const StoreStats before = (*ing)->Stats();
       EXPECT_EQ(before.filter_cache_bytes > 0, cache > 0);
+      EXPECT_EQ(before.filter_memory_flush_bytes, 0u);  // every flush file was merged
+      EXPECT_GT(before.filter_memory_bytes, 0u);        // the segments' summaries
 
       query::Query q = All();
       q.line_filters.push_back(*query::LineFilter::Make(query::LineFilterType::kContains, TraceId(101)));

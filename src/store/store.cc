@@ -253,10 +253,11 @@ StoreStats Store::Stats() {
       s.local_bytes += e.bytes;
       s.line_bytes += e.line_bytes;
     }
-    if (e.filters) {
-      s.filter_memory_bytes += e.filters->Bytes() + e.filters->groups.size() * sizeof(storage::GroupFilter);
-    }
-    if (e.block_id_keys) s.filter_memory_bytes += e.block_id_keys->Bytes();
+    uint64_t filter_bytes = 0;
+    if (e.filters) filter_bytes += e.filters->Bytes() + e.filters->groups.size() * sizeof(storage::GroupFilter);
+    if (e.block_id_keys) filter_bytes += e.block_id_keys->Bytes();
+    s.filter_memory_bytes += filter_bytes;
+    if (e.kind == storage::FileKind::kFlush) s.filter_memory_flush_bytes += filter_bytes;
     auto& level = levels[e.kind == storage::FileKind::kFlush ? 0 : std::max(e.level, 1)];
     level.first++;
     level.second += e.bytes;

@@ -103,6 +103,9 @@ struct StoreStats {
   // files and remote rows; the id keys flush files keep for their merge):
   // it grows with the rows stored, about 0.7 B/line (docs/merges.md, "Memory").
   uint64_t filter_memory_bytes = 0;
+  // Of those, the flush files' (their group filters and kept id keys):
+  // bounded by --max-merge-backlog, unlike the rest.
+  uint64_t filter_memory_flush_bytes = 0;
   // The group filters of local segments held in the cache (at most
   // --filter-cache-size), and its lookups that found them or read the file.
   uint64_t filter_cache_bytes = 0;
