@@ -174,39 +174,6 @@ std::vector<std::string> SplitCommas(const std::string& s) {
 
 }  // namespace
 
-std::optional<HttpResponse> Server::RouteLokiMeta(HttpRequest& req) {
-  const std::string& p = req.path;
-  constexpr std::string_view kV1 = "/loki/api/v1/";
-  if (!p.starts_with(kV1)) return std::nullopt;
-  std::string_view rest = std::string_view(p).substr(kV1.size());
-  const bool get_or_post = req.method == "GET" || req.method == "POST";
-  auto not_allowed = [&](const char* allow) {
-    HttpResponse r = ErrorFromStatus(Status::InvalidArgument("method " + req.method + " not allowed on " + p));
-    r.status = 405;
-    r.headers.emplace_back("Allow", allow);
-    return r;
-  };
-  auto either = [&](auto handler) -> HttpResponse {
-    return get_or_post ? handler() : not_allowed("GET, POST");
-  };
-  if (rest == "labels") return either([&] { return HandleLokiLabels(req); });
-  if (rest == "series") return either([&] { return HandleLokiSeries(req); });
-  if (rest == "index/stats") return either([&] { return HandleLokiIndexStats(req); });
-  if (rest == "index/volume") return either([&] { return HandleLokiVolume(req, false); });
-  if (rest == "index/volume_range") return either([&] { return HandleLokiVolume(req, true); });
-  if (rest == "format_query") return either([&] { return HandleLokiFormatQuery(req); });
-  if (rest == "drilldown-limits") {
-    return req.method == "GET" ? HandleLokiDrilldownLimits(req) : not_allowed("GET");
-  }
-  if (rest == "status/buildinfo") return req.method == "GET" ? HandleLokiBuildInfo(req) : not_allowed("GET");
-  constexpr std::string_view kLabel = "label/", kValues = "/values";
-  if (rest.starts_with(kLabel) && rest.ends_with(kValues) && rest.size() > kLabel.size() + kValues.size()) {
-    std::string_view name = rest.substr(kLabel.size(), rest.size() - kLabel.size() - kValues.size());
-    if (name.find('/') == std::string_view::npos) return either([&] { return HandleLokiLabelValues(req, name); });
-  }
-  return std::nullopt;
-}
-
 HttpResponse Server::HandleLokiLabels(HttpRequest& req) {
   auto f = ReadLokiForm(req);
   if (!f.ok()) return LokiTextError(f.status());

@@ -101,22 +101,15 @@ std::string BackfillFrame(const std::vector<query::Hit>& hits) {
 
 UpgradeAnswer Server::HandleUpgrade(HttpRequest& req) {
   UpgradeAnswer a;
-  if (req.path != "/loki/api/v1/tail") {
+  const RouteMatch m = FindRoute(Routes(), req);
+  if (m.route == nullptr || !m.route->websocket) {
     // Not a WebSocket endpoint: answer as a plain request would be.
     a.refuse = Handle(req);
     return a;
   }
-  if (req.method != "GET") {
-    a.refuse = ErrorFromStatus(Status::InvalidArgument("method " + req.method + " not allowed on " + req.path));
-    a.refuse.status = 405;
-    a.refuse.headers.emplace_back("Allow", "GET");
-    return a;
-  }
-  if (!auth_->Allows(req.Header("authorization"))) {
-    a.refuse = ErrorFromStatus(Status::InvalidArgument(
-        req.Header("authorization").empty() ? "missing API key: send Authorization: Bearer <key>" : "wrong API key"));
-    a.refuse.status = 401;
-    a.refuse.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"loge\"");
+  // The route's gate (401 before the upgrade, then 405), as for plain requests.
+  if (auto refused = Gate(*m.route, req)) {
+    a.refuse = std::move(*refused);
     return a;
   }
   auto params = ParseQueryString(req.query);

@@ -4,11 +4,7 @@
 
 #include "core/json_writer.h"
 #include "core/metrics.h"
-#include "server/handler_admin_tier.h"
-#include "server/handler_explore.h"
-#include "server/handler_ingest.h"
 #include "server/request_metrics.h"
-#include "server/web_assets.h"
 
 namespace loge::server {
 
@@ -16,15 +12,6 @@ namespace {
 
 // Seconds a client should wait before retrying after a 429 or 503.
 constexpr int kRetryAfterSeconds = 1;
-
-// The prefixes of loge's, Loki's, OTLP's and Prometheus' APIs: a path under
-// one that no route takes is a 404, never the web UI.
-bool IsApiPath(std::string_view p) {
-  for (std::string_view prefix : {"/api", "/loki", "/otlp", "/prometheus"}) {
-    if (p.starts_with(prefix) && (p.size() == prefix.size() || p[prefix.size()] == '/')) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -117,163 +104,6 @@ Status Server::Shutdown() {
   if (http_) http_->Stop();      // closes the tails' WebSockets
   if (tail_hub_) tail_hub_->Stop();
   return store_ ? store_->Close() : Status::OK();
-}
-
-HttpResponse Server::Handle(HttpRequest& req) {
-  const std::string& p = req.path;
-  auto method_not_allowed = [&](const char* allow) {
-    HttpResponse r = ErrorFromStatus(Status::InvalidArgument("method " + req.method + " not allowed on " + p));
-    r.status = 405;
-    r.headers.emplace_back("Allow", allow);
-    return r;
-  };
-  if (p == "/api/v1/push") {
-    if (req.method != "POST") return method_not_allowed("POST");
-    return HandlePush(req);
-  }
-  // Loki's ingest endpoints (handler_loki.cc), open like /api/v1/push.
-  if (p == "/loki/api/v1/push") {
-    if (req.method != "POST") return method_not_allowed("POST");
-    return HandleLokiPush(req);
-  }
-  // The shippers' protocols (docs/push-formats.md), open like the pushes.
-  if (p == "/otlp/v1/logs" || p == "/v1/logs") {
-    if (req.method != "POST") return method_not_allowed("POST");
-    return HandleOtlpLogs(req);
-  }
-  if (p == "/insert/jsonline") {
-    if (req.method != "POST") return method_not_allowed("POST");
-    return HandleJsonLine(req);
-  }
-  // Elasticsearch: under /insert/elasticsearch, or at the root for the
-  // paths only Elasticsearch has (/_bulk, /<index>/_bulk, /_license, …),
-  // and / itself when an Elasticsearch client asks.
-  constexpr std::string_view kEsPrefix = "/insert/elasticsearch";
-  std::string_view es_path;
-  bool es = false;
-  if (p.starts_with(kEsPrefix) && (p.size() == kEsPrefix.size() || p[kEsPrefix.size()] == '/')) {
-    es = true;
-    es_path = std::string_view(p).substr(kEsPrefix.size());
-  } else if (p.starts_with("/_") || (p.ends_with("/_bulk") && !p.starts_with("/api/"))) {
-    es = true;
-    es_path = p;
-  } else if (p == "/" && (req.method == "GET" || req.method == "HEAD") && IsEsProbe(req)) {
-    es = true;
-    es_path = "/";
-  }
-  if (es) {
-    if (es_path == "/_bulk" || es_path.ends_with("/_bulk")) {
-      if (req.method != "POST" && req.method != "PUT") return method_not_allowed("POST, PUT");
-      std::string_view index = es_path.substr(0, es_path.size() - std::string_view("/_bulk").size());
-      while (index.starts_with('/')) index.remove_prefix(1);
-      return HandleEsBulk(req, index);
-    }
-    return HandleEsApi(req, es_path);
-  }
-  if (p == "/ready") {
-    if (req.method != "GET") return method_not_allowed("GET");
-    return HandleReady(req);
-  }
-  // --- Live tail and /metrics (issue 13; handler_tail.cc, handler_metrics.cc) ---
-  // /metrics is open, like Loki's and like /ready (docs/loki-api.md, "Metrics").
-  if (p == "/metrics") {
-    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed("GET");
-    return HandleMetrics(req);
-  }
-  // The tail answers on a WebSocket (HandleUpgrade); a plain GET lands here.
-  if (p == "/loki/api/v1/tail") {
-    if (!auth_->Allows(req.Header("authorization"))) return HandleUpgrade(req).refuse;
-    return ErrorFromStatus(Status::InvalidArgument(
-        "GET /loki/api/v1/tail is a WebSocket endpoint: send Connection: Upgrade and Upgrade: websocket"));
-  }
-  // --- end of live tail and /metrics ---
-  // Every other API endpoint reads (or administers) stored logs: loge's
-  // (/api/) and Loki's (/loki/api/; its push was routed above). A tenant
-  // in X-Scope-OrgID is accepted and ignored: loge has one tenant.
-  if ((p.starts_with("/api/") || p.starts_with("/loki/api/")) && !auth_->Allows(req.Header("authorization"))) {
-    HttpResponse r = ErrorFromStatus(Status::InvalidArgument(
-        req.Header("authorization").empty() ? "missing API key: send Authorization: Bearer <key>"
-                                            : "wrong API key"));
-    r.status = 401;
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"loge\"");
-    return r;
-  }
-  if (p == "/loki/api/v1/query_range" || p == "/loki/api/v1/query") {
-    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
-    return HandleLokiQuery(req, p == "/loki/api/v1/query_range");
-  }
-  // ---- Loki's metadata read API (handler_loki_meta.cc): labels, label
-  // values, series, index/*, drilldown-limits, format_query, buildinfo.
-  if (p.starts_with("/loki/api/")) {
-    if (auto r = RouteLokiMeta(req)) return std::move(*r);
-  }
-  // ---- end of Loki's metadata read API
-  if (p == "/api/v1/query") {
-    if (req.method != "POST") return method_not_allowed("POST");
-    return HandleQuery(req);
-  }
-  if (p == "/api/v1/search/plan") {
-    if (req.method != "GET") return method_not_allowed("GET");
-    return HandleSearchPlan(req);
-  }
-  if (p == "/api/v1/labels") {
-    if (req.method != "GET") return method_not_allowed("GET");
-    return HandleLabels(req);
-  }
-  if (p == "/api/v1/stats") {
-    if (req.method != "GET") return method_not_allowed("GET");
-    return HandleStats(req);
-  }
-  if (p == "/api/v1/admin/compact") {
-    if (req.method != "POST") return method_not_allowed("POST");
-    return HandleCompact(req);
-  }
-  if (p == "/api/v1/admin/rotate") {
-    if (req.method != "POST") return method_not_allowed("POST");
-    return HandleAdminRotate(store_.get(), req);
-  }
-  if (p == "/api/v1/volume") {
-    if (req.method != "GET") return method_not_allowed("GET");
-    return HandleVolume(engine_.get(), req);
-  }
-  // /api/v1/label/<name>/values
-  constexpr std::string_view kLabelPrefix = "/api/v1/label/", kValuesSuffix = "/values";
-  if (p.starts_with(kLabelPrefix) && p.ends_with(kValuesSuffix) &&
-      p.size() > kLabelPrefix.size() + kValuesSuffix.size()) {
-    if (req.method != "GET") return method_not_allowed("GET");
-    std::string_view name(p);
-    name = name.substr(kLabelPrefix.size(), name.size() - kLabelPrefix.size() - kValuesSuffix.size());
-    return HandleLabelValues(engine_.get(), req, name);
-  }
-  // ---- Logs Drilldown: detected labels, fields, patterns (handler_loki_detected.cc).
-  if (p == "/loki/api/v1/detected_labels") {
-    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
-    return HandleDetectedLabels(req);
-  }
-  if (p == "/loki/api/v1/detected_fields") {
-    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
-    return HandleDetectedFields(req, "");
-  }
-  constexpr std::string_view kFieldPrefix = "/loki/api/v1/detected_field/";
-  if (p.starts_with(kFieldPrefix) && p.ends_with(kValuesSuffix) &&
-      p.size() > kFieldPrefix.size() + kValuesSuffix.size()) {
-    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
-    std::string_view name(p);
-    name = name.substr(kFieldPrefix.size(), name.size() - kFieldPrefix.size() - kValuesSuffix.size());
-    return HandleDetectedFields(req, name);
-  }
-  if (p == "/loki/api/v1/patterns") {
-    if (req.method != "GET" && req.method != "POST") return method_not_allowed("GET, POST");
-    return HandlePatterns(req);
-  }
-  // ---- end of Logs Drilldown routes.
-  // Unknown paths of the APIs answer 404 with a JSON reason: never the UI
-  // page (clients would fail parsing HTML) and never 405 (shippers treat a
-  // 405 as final and drop their data).
-  if (IsApiPath(p)) return ErrorFromStatus(Status::NotFound("no route for " + req.method + " " + p));
-  // Everything else is the embedded web UI (index.html for any path it does
-  // not hold, so client-side routes survive a reload).
-  return ServeUi(req);
 }
 
 HttpResponse Server::HandleStats(HttpRequest&) {

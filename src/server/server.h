@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "query/engine.h"
 #include "server/auth.h"
 #include "server/http_server.h"
+#include "server/routes.h"
 #include "server/syslog_listener.h"
 #include "server/tail.h"
 
@@ -88,11 +90,21 @@ class Server {
   // batch, close the WAL. Idempotent.
   Status Shutdown();
 
-  // Routes one request (exposed for tests that skip the socket).
+  // Routes one request through the route table (exposed for tests that
+  // skip the socket).
   HttpResponse Handle(HttpRequest& req);
+  // Every endpoint: path pattern, methods, access, handler (routes.cc). Tests
+  // iterate it, so a new route is covered by the auth test automatically.
+  static std::span<const Route> Routes();
 
  private:
   Server() = default;
+  // The route's gate: 401 (with WWW-Authenticate) when it needs the key and
+  // the request lacks it, then 405 (with Allow) for a method it does not
+  // take; nullopt lets the request through. Handle and HandleUpgrade both
+  // call it.
+  std::optional<HttpResponse> Gate(const Route& route, const HttpRequest& req) const;
+  static HttpResponse Unauthorized(const HttpRequest& req);
   HttpResponse HandlePush(HttpRequest& req);
   HttpResponse HandleLokiPush(HttpRequest& req);  // handler_loki.cc
   HttpResponse HandleReady(HttpRequest& req);     // handler_loki.cc
@@ -117,10 +129,6 @@ class Server {
 
   // ---- Loki's metadata read API (handler_loki_meta.cc; drilldown-limits,
   // format_query and buildinfo in handler_loki_status.cc; docs/loki-api.md) ----
-  // Routes GET/POST /loki/api/v1/{labels, label/<n>/values, series,
-  // index/stats, index/volume, index/volume_range, drilldown-limits,
-  // format_query, status/buildinfo}; nullopt when `req.path` is none of them.
-  std::optional<HttpResponse> RouteLokiMeta(HttpRequest& req);
   HttpResponse HandleLokiLabels(HttpRequest& req);
   HttpResponse HandleLokiLabelValues(HttpRequest& req, std::string_view name);
   HttpResponse HandleLokiSeries(HttpRequest& req);
