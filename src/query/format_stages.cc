@@ -103,6 +103,13 @@ class Drop : public Stage {
     }
     return true;
   }
+  bool OnlyClearsErrors() const override {
+    for (const auto& it : items_) {
+      const std::string& name = it.matcher ? it.matcher->name() : it.name;
+      if (name != kErrorLabel && name != kErrorDetailsLabel) return false;
+    }
+    return true;
+  }
 
  private:
   std::vector<NamedMatcher> items_;

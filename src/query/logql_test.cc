@@ -451,3 +451,34 @@ TEST(Logql, OrFilterFindsEveryAlternativeThroughTheEngine) {
 
 }  // namespace
 }  // namespace loge::query
+
+namespace loge::query {
+namespace {
+
+// `| drop __error__` before any stage that can set an error clears nothing:
+// it is left out, so the query keeps the fast paths of a bare selector
+// (Grafana appends it to every logs-volume query).
+TEST(Logql, LeadingDropOfErrorLabelsIsLeftOut) {
+  auto s = ParseSelector(R"({app="web"} | drop __error__)");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->pipeline, nullptr);
+  s = ParseSelector(R"({app="web"} |= "a" | drop __error__, __error_details__ |= "b")");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->pipeline, nullptr);
+  EXPECT_EQ(s->line_filters.size(), 2u);
+  // After a parser it clears the parser's errors: kept.
+  s = ParseSelector(R"({app="web"} | json | drop __error__)");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_NE(s->pipeline, nullptr);
+  EXPECT_EQ(s->pipeline->stages.size(), 2u);
+  // Dropping another label is never left out.
+  s = ParseSelector(R"({app="web"} | drop __error__, level)");
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_NE(s->pipeline, nullptr);
+  // In a metric query too.
+  auto e = ParseExpr(R"(sum by (level, detected_level) (count_over_time({app="web"} | drop __error__ [1m])))");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+}
+
+}  // namespace
+}  // namespace loge::query

@@ -129,6 +129,9 @@ class Stage {
   virtual bool ChangesLine() const { return false; }
   // True when the stage only ever drops entries by the line text.
   virtual bool IsLineFilter() const { return false; }
+  // True when all the stage does is clear __error__ / __error_details__
+  // (`| drop __error__`): a no-op where no earlier stage can set them.
+  virtual bool OnlyClearsErrors() const { return false; }
 };
 
 using StagePtr = std::shared_ptr<const Stage>;
