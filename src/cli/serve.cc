@@ -39,6 +39,31 @@ struct SizeValidator : public CLI::Validator {
 
 Duration MustDuration(const std::string& s) { return *ParseDuration(s); }
 
+// A retention period: a Go-style duration, or whole days, weeks or years as
+// Loki writes them (30d, 4w, 1y; a year is 365 days).
+Result<Duration> ParseRetention(const std::string& s) {
+  if (s.size() >= 2 && (s.back() == 'd' || s.back() == 'w' || s.back() == 'y')) {
+    const std::string num = s.substr(0, s.size() - 1);
+    if (num.find_first_not_of("0123456789") == std::string::npos && num.size() <= 6) {
+      const int64_t days = std::stoll(num) * (s.back() == 'd' ? 1 : s.back() == 'w' ? 7 : 365);
+      return Duration(std::chrono::hours(24 * days));
+    }
+  }
+  auto d = ParseDuration(s);
+  if (!d.ok()) return Status::InvalidArgument("invalid retention \"" + s + "\" (want e.g. 0, 24h, 30d, 4w, 1y)");
+  if (*d < Duration(0)) return Status::InvalidArgument("a retention must not be negative: " + s);
+  return *d;
+}
+
+struct RetentionValidator : public CLI::Validator {
+  RetentionValidator() : CLI::Validator("DURATION") {
+    func_ = [](const std::string& s) {
+      auto d = ParseRetention(s);
+      return d.ok() ? std::string() : d.status().message();
+    };
+  }
+};
+
 // The store's options from the --s3-* flags. InvalidArgument names the flag.
 Result<tier::S3Options> S3OptionsFromFlags(const ServeFlags& f) {
   tier::S3Options o;
@@ -178,6 +203,15 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str();
   app->add_option("--s3-acl", f->s3_acl, "canned ACL sent with uploads (x-amz-acl), e.g. public-read (default \"\": none)")
       ->capture_default_str();
+  app->add_option("--retention", f->retention,
+                  "delete files whose newest row is older than this, local and in S3, and never return older rows "
+                  "(e.g. 30d, 720h; 0 = keep forever; docs/retention.md)")
+      ->capture_default_str()->check(RetentionValidator());
+  app->add_option("--retention-size", f->retention_size,
+                  "compressed bytes of local files kept; past it the oldest files are deleted (0 = no bound)")
+      ->capture_default_str()->check(size);
+  app->add_option("--retention-interval", f->retention_interval, "how often the retention pass runs")
+      ->capture_default_str()->check(dur);
   app->add_option("--s3-rotate-age", f->s3_rotate_age,
                   "a local segment moves to S3 once its newest row is this old")
       ->capture_default_str()->check(dur);
@@ -255,6 +289,13 @@ int RunServe(const ServeFlags& f) {
   in.merge_threads = f.merge_threads;
   in.merge_nice = f.merge_nice;
   in.max_backlog_files = static_cast<size_t>(f.max_merge_backlog);
+  in.retention.max_age = *ParseRetention(f.retention);
+  in.retention.max_local_bytes = *ParseByteSize(f.retention_size);
+  in.retention.interval = MustDuration(f.retention_interval);
+  if (in.retention.interval <= Duration(0)) {
+    std::fprintf(stderr, "loge: --retention-interval must be positive\n");
+    return 2;
+  }
   if (in.merge_interval < Duration(0)) {
     std::fprintf(stderr, "loge: --compact-interval must not be negative\n");
     return 2;

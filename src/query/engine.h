@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <algorithm>
 #include <limits>
 #include <memory>
 #include <string>
@@ -129,6 +130,16 @@ class DataSource {
   virtual void Snapshot(const Query& q, TopK* head, std::vector<FileRef>* files) = 0;
   // Label keys of the unflushed rows and of the visible files.
   virtual std::vector<std::string> LabelKeys() = 0;
+  // The oldest timestamp a query may return: rows older are past retention
+  // (store/retention.h) even before a pass deletes them. Min int64 = all.
+  virtual int64_t OldestKept() { return std::numeric_limits<int64_t>::min(); }
+  // q with its window starting no earlier than OldestKept(): what every
+  // read path scans (engine*.cc, metric_range.cc).
+  Query Clip(const Query& q) {
+    Query c = q;
+    c.start = std::max(c.start, OldestKept());
+    return c;
+  }
 };
 
 struct QueryStats {

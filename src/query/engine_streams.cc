@@ -102,7 +102,7 @@ Result<StreamsAnswer> Engine::StreamsOf(const Query& query, const StreamsRequest
   if (r.steps == 0 || r.step <= 0) return Status::InvalidArgument("streams: want at least one positive step");
   // Index answers: the matchers and the window only.
   Query q;
-  q.start = query.start;
+  q.start = std::max(query.start, source_->OldestKept());
   q.end = query.end;
   q.matchers = query.matchers;
   TopK head(kMaxHeadRows);
