@@ -210,6 +210,10 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
   app->add_option("--retention-size", f->retention_size,
                   "compressed bytes of local files kept; past it the oldest files are deleted (0 = no bound)")
       ->capture_default_str()->check(size);
+  app->add_option("--s3-retention-size", f->s3_retention_size,
+                  "compressed bytes of remote segments kept in the bucket; past it the oldest are deleted "
+                  "(0 = no bound; docs/retention.md)")
+      ->capture_default_str()->check(size);
   app->add_option("--retention-interval", f->retention_interval, "how often the retention pass runs")
       ->capture_default_str()->check(dur);
   app->add_option("--s3-rotate-age", f->s3_rotate_age,
@@ -291,6 +295,11 @@ int RunServe(const ServeFlags& f) {
   in.max_backlog_files = static_cast<size_t>(f.max_merge_backlog);
   in.retention.max_age = *ParseRetention(f.retention);
   in.retention.max_local_bytes = *ParseByteSize(f.retention_size);
+  in.retention.max_remote_bytes = *ParseByteSize(f.s3_retention_size);
+  if (in.retention.max_remote_bytes > 0 && f.s3_bucket.empty()) {
+    std::fprintf(stderr, "loge: --s3-retention-size needs --s3-bucket\n");
+    return 2;
+  }
   in.retention.interval = MustDuration(f.retention_interval);
   if (in.retention.interval <= Duration(0)) {
     std::fprintf(stderr, "loge: --retention-interval must be positive\n");

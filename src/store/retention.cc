@@ -84,29 +84,37 @@ Status Retention::RunOnce() {
     gone.push_back(f->entry.id);
     note(DeleteFile(f));
   }
-  // 2. By size: local files, oldest newest row first, until the bound holds.
-  if (opts_.max_local_bytes > 0) {
-    std::vector<storage::FilePtr> local;
-    uint64_t bytes = 0;
-    for (const auto& f : all) {
-      if (f->entry.tier != storage::Tier::kLocal) continue;
-      if (std::find(gone.begin(), gone.end(), f->entry.id) != gone.end()) continue;
-      bytes += f->entry.bytes;
-      local.push_back(f);
-    }
-    std::sort(local.begin(), local.end(), [](const storage::FilePtr& a, const storage::FilePtr& b) {
-      return a->entry.max_ts != b->entry.max_ts ? a->entry.max_ts < b->entry.max_ts : a->entry.id < b->entry.id;
-    });
-    for (const auto& f : local) {
-      if (bytes <= opts_.max_local_bytes) break;
-      if (!Deletable(f)) continue;
-      Status st = DeleteFile(f);
-      if (st.ok()) bytes -= std::min(bytes, f->entry.bytes);
-      note(st);
-    }
+  // 2. By size: local files, then remote ones.
+  if (opts_.max_local_bytes > 0) note(BoundSize(all, gone, storage::Tier::kLocal, opts_.max_local_bytes));
+  if (opts_.max_remote_bytes > 0 && remote_) {
+    note(BoundSize(all, gone, storage::Tier::kRemote, opts_.max_remote_bytes));
   }
   MutexLock l(&mu_);
   stats_.passes++;
+  return first;
+}
+
+Status Retention::BoundSize(const std::vector<storage::FilePtr>& all, const std::vector<int64_t>& gone,
+                            storage::Tier tier, uint64_t bound) {
+  std::vector<storage::FilePtr> files;
+  uint64_t bytes = 0;
+  for (const auto& f : all) {
+    if (f->entry.tier != tier) continue;
+    if (std::find(gone.begin(), gone.end(), f->entry.id) != gone.end()) continue;
+    bytes += f->entry.bytes;
+    files.push_back(f);
+  }
+  std::sort(files.begin(), files.end(), [](const storage::FilePtr& a, const storage::FilePtr& b) {
+    return a->entry.max_ts != b->entry.max_ts ? a->entry.max_ts < b->entry.max_ts : a->entry.id < b->entry.id;
+  });
+  Status first;
+  for (const auto& f : files) {
+    if (bytes <= bound) break;
+    if (!Deletable(f)) continue;
+    Status st = DeleteFile(f);
+    if (st.ok()) bytes -= std::min(bytes, f->entry.bytes);
+    if (!st.ok() && first.ok()) first = st;
+  }
   return first;
 }
 

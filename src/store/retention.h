@@ -41,6 +41,9 @@ struct RetentionOptions {
   // --retention-size (default 0 = no bound): compressed bytes of local files
   // kept; past it the files with the oldest newest row go first.
   uint64_t max_local_bytes = 0;
+  // --s3-retention-size (default 0 = no bound): the same for the bytes of
+  // remote files (catalog sizes; needs the S3 tier).
+  uint64_t max_remote_bytes = 0;
   // --retention-interval (default 1m): time between passes; 0 = no thread
   // (passes run only through RunOnce).
   Duration interval = std::chrono::minutes(1);
@@ -70,7 +73,9 @@ class Retention {
   Retention(const Retention&) = delete;
   Retention& operator=(const Retention&) = delete;
 
-  bool enabled() const { return opts_.max_age > Duration(0) || opts_.max_local_bytes > 0; }
+  bool enabled() const {
+    return opts_.max_age > Duration(0) || opts_.max_local_bytes > 0 || opts_.max_remote_bytes > 0;
+  }
   // The oldest timestamp queries may return (now - max_age); min int64
   // when --retention is 0.
   int64_t Floor() const;
@@ -92,6 +97,10 @@ class Retention {
   Status DeleteLocal(const storage::FilePtr& f) REQUIRES(pass_mu_);
   Status DeleteRemote(const storage::FilePtr& f) REQUIRES(pass_mu_);
   bool Deletable(const storage::FilePtr& f) const;
+  // Deletes files of `tier` (not in `gone`), oldest newest row first, until
+  // their bytes are at most `bound`.
+  Status BoundSize(const std::vector<storage::FilePtr>& all, const std::vector<int64_t>& gone, storage::Tier tier,
+                   uint64_t bound) REQUIRES(pass_mu_);
   void Loop(std::stop_token st);
 
   const RetentionOptions opts_;

@@ -82,7 +82,7 @@ class RetentionMinio : public ::testing::Test {
     up->TEST_SetClocks([] { return kNow; }, nullptr);
     return up;
   }
-  static store::StoreOptions Opts(const std::string& dir, Uploader* up, Duration age) {
+  static store::StoreOptions Opts(const std::string& dir, Uploader* up, Duration age, uint64_t remote_bytes = 0) {
     store::StoreOptions o;
     o.output_path = dir;
     o.flush_interval = std::chrono::hours(1);
@@ -90,6 +90,7 @@ class RetentionMinio : public ::testing::Test {
     o.merge_interval = Duration(0);
     o.catalog_worker = up;
     o.retention.max_age = age;
+    o.retention.max_remote_bytes = remote_bytes;
     o.retention.interval = Duration(0);
     o.retention.now_ns = [] { return kNow; };
     return o;
@@ -173,6 +174,45 @@ TEST_F(RetentionMinio, ExpiredRemoteSegmentGoesFromBucketAndCatalogAtEveryCrashS
     up.reset();
     std::filesystem::remove_all(dir);
   }
+}
+
+// --s3-retention-size: the bucket keeps at most that many bytes of
+// segments, the oldest going first; local files are not touched.
+TEST_F(RetentionMinio, BucketSizeBoundDeletesOldestRemoteSegmentsFirst) {
+  auto s3 = OpenS3("size/");
+  const std::string dir = MakeTempDir();
+  uint64_t newest_bytes = 0;
+  {
+    auto up = MakeUploader(s3.get());
+    auto s = store::Store::Open(Opts(dir, up.get(), Duration(0)));
+    ASSERT_TRUE(s.ok());
+    for (int64_t h : {9, 7, 5}) {
+      PushFile(s->get(), kNow - h * kHourNs);
+      ASSERT_TRUE((*s)->CompactNow().ok());
+      ASSERT_TRUE((*s)->RunCatalogWorkerNow().ok());
+    }
+    PushFile(s->get(), kNow);
+    ASSERT_TRUE((*s)->TEST_Checkpoint().ok());
+    ASSERT_EQ((*s)->Stats().segments_remote, 3u);
+    ASSERT_EQ(Objects(s3.get()), 3u);
+    auto l = s3->ListObjects("");
+    ASSERT_TRUE(l.ok());
+    for (const auto& o : *l) newest_bytes = std::max<uint64_t>(newest_bytes, o.size);
+    s->reset();
+  }
+  auto up = MakeUploader(s3.get());
+  auto s = store::Store::Open(Opts(dir, up.get(), Duration(0), newest_bytes + newest_bytes / 2));
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->RunRetentionNow().ok());
+  auto st = (*s)->Stats();
+  EXPECT_EQ(st.segments_remote, 1u);
+  EXPECT_EQ(st.retention.remote_deleted, 2u);
+  EXPECT_EQ(st.flush_files, 1u);  // local files are not the bucket's bound
+  EXPECT_EQ(Objects(s3.get()), 1u);
+  EXPECT_EQ(st.min_ts, kNow - 5 * kHourNs - 99 * 1000000000LL);  // the newest segment is the one left
+  s->reset();
+  up.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
