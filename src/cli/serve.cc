@@ -39,26 +39,10 @@ struct SizeValidator : public CLI::Validator {
 
 Duration MustDuration(const std::string& s) { return *ParseDuration(s); }
 
-// A retention period: a Go-style duration, or whole days, weeks or years as
-// Loki writes them (30d, 4w, 1y; a year is 365 days).
-Result<Duration> ParseRetention(const std::string& s) {
-  if (s.size() >= 2 && (s.back() == 'd' || s.back() == 'w' || s.back() == 'y')) {
-    const std::string num = s.substr(0, s.size() - 1);
-    if (num.find_first_not_of("0123456789") == std::string::npos && num.size() <= 6) {
-      const int64_t days = std::stoll(num) * (s.back() == 'd' ? 1 : s.back() == 'w' ? 7 : 365);
-      return Duration(std::chrono::hours(24 * days));
-    }
-  }
-  auto d = ParseDuration(s);
-  if (!d.ok()) return Status::InvalidArgument("invalid retention \"" + s + "\" (want e.g. 0, 24h, 30d, 4w, 1y)");
-  if (*d < Duration(0)) return Status::InvalidArgument("a retention must not be negative: " + s);
-  return *d;
-}
-
 struct RetentionValidator : public CLI::Validator {
   RetentionValidator() : CLI::Validator("DURATION") {
     func_ = [](const std::string& s) {
-      auto d = ParseRetention(s);
+      auto d = store::ParseRetentionPeriod(s);
       return d.ok() ? std::string() : d.status().message();
     };
   }
@@ -207,6 +191,9 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
                   "delete files whose newest row is older than this, local and in S3, and never return older rows "
                   "(e.g. 30d, 720h; 0 = keep forever; docs/retention.md)")
       ->capture_default_str()->check(RetentionValidator());
+  app->add_option("--retention-rule", f->retention_rules,
+                  "per-stream retention, repeatable: '<stream selector>=<duration>', e.g. '{app=\"debug\"}=24h'; "
+                  "the shortest matching rule wins and may be longer than --retention (docs/retention.md)");
   app->add_option("--retention-size", f->retention_size,
                   "compressed bytes of local files kept; past it the oldest files are deleted (0 = no bound)")
       ->capture_default_str()->check(size);
@@ -293,7 +280,15 @@ int RunServe(const ServeFlags& f) {
   in.merge_threads = f.merge_threads;
   in.merge_nice = f.merge_nice;
   in.max_backlog_files = static_cast<size_t>(f.max_merge_backlog);
-  in.retention.max_age = *ParseRetention(f.retention);
+  in.retention.max_age = *store::ParseRetentionPeriod(f.retention);
+  for (const auto& text : f.retention_rules) {
+    auto rule = store::ParseRetentionRule(text);
+    if (!rule.ok()) {
+      std::fprintf(stderr, "loge: %s\n", rule.status().message().c_str());
+      return 2;
+    }
+    in.retention.rules.push_back(std::move(*rule));
+  }
   in.retention.max_local_bytes = *ParseByteSize(f.retention_size);
   in.retention.max_remote_bytes = *ParseByteSize(f.s3_retention_size);
   if (in.retention.max_remote_bytes > 0 && f.s3_bucket.empty()) {

@@ -102,9 +102,10 @@ Result<StreamsAnswer> Engine::StreamsOf(const Query& query, const StreamsRequest
   if (r.steps == 0 || r.step <= 0) return Status::InvalidArgument("streams: want at least one positive step");
   // Index answers: the matchers and the window only.
   Query q;
-  q.start = std::max(query.start, source_->OldestKept());
+  q.start = query.start;
   q.end = query.end;
   q.matchers = query.matchers;
+  q = source_->Clip(q);
   TopK head(kMaxHeadRows);
   std::vector<FileRef> files;
   source_->Snapshot(q, &head, &files);

@@ -5,10 +5,51 @@
 #include <algorithm>
 
 #include "io/file_system.h"
+#include "query/file_scan.h"
+#include "query/logql.h"
 #include "storage/catalog.h"
 #include "storage/catalog_worker.h"
+#include "storage/segment_reader.h"
 
 namespace loge::store {
+
+Result<Duration> ParseRetentionPeriod(std::string_view text) {
+  const std::string s(text);
+  if (s.size() >= 2 && (s.back() == 'd' || s.back() == 'w' || s.back() == 'y')) {
+    const std::string num = s.substr(0, s.size() - 1);
+    if (num.find_first_not_of("0123456789") == std::string::npos && num.size() <= 6) {
+      const int64_t days = std::stoll(num) * (s.back() == 'd' ? 1 : s.back() == 'w' ? 7 : 365);
+      return Duration(std::chrono::hours(24 * days));
+    }
+  }
+  auto d = ParseDuration(s);
+  if (!d.ok()) return Status::InvalidArgument("invalid retention \"" + s + "\" (want e.g. 0, 24h, 30d, 4w, 1y)");
+  if (*d < Duration(0)) return Status::InvalidArgument("a retention must not be negative: " + s);
+  return *d;
+}
+
+Result<RetentionRule> ParseRetentionRule(std::string_view text) {
+  // The selector ends at its closing brace; "=<duration>" follows.
+  const size_t close = text.rfind('}');
+  if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != '=') {
+    return Status::InvalidArgument("--retention-rule \"" + std::string(text) +
+                                   "\": want <stream selector>=<duration>, e.g. {app=\"debug\"}=24h");
+  }
+  RetentionRule r;
+  r.text = std::string(text);
+  auto sel = query::ParseSelector(text.substr(0, close + 1));
+  if (!sel.ok()) return sel.status().WithContext("--retention-rule " + r.text);
+  if (!sel->line_filters.empty() || !sel->entry_filters.empty() || (sel->pipeline && !sel->pipeline->empty()) ||
+      sel->matchers.empty()) {
+    return Status::InvalidArgument("--retention-rule " + r.text + ": want a stream selector alone");
+  }
+  r.matchers = std::move(sel->matchers);
+  auto age = ParseRetentionPeriod(text.substr(close + 2));
+  if (!age.ok()) return age.status().WithContext("--retention-rule " + r.text);
+  if (*age <= Duration(0)) return Status::InvalidArgument("--retention-rule " + r.text + ": the period must be positive");
+  r.age = *age;
+  return r;
+}
 
 Retention::Retention(RetentionOptions opts, std::string dir, io::FileSystem* fs, storage::Catalog* catalog,
                      storage::FileSet* files, storage::CatalogWorker* remote,
@@ -23,10 +64,54 @@ Retention::Retention(RetentionOptions opts, std::string dir, io::FileSystem* fs,
 
 Retention::~Retention() { Stop(); }
 
+int64_t Retention::Now() const { return opts_.now_ns ? opts_.now_ns() : NowNanos(); }
+
+namespace {
+int64_t Nanos(Duration d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); }
+}  // namespace
+
 int64_t Retention::Floor() const {
+  // A stream no rule matches keeps --retention: forever when it is 0.
   if (opts_.max_age <= Duration(0)) return std::numeric_limits<int64_t>::min();
-  const int64_t now = opts_.now_ns ? opts_.now_ns() : NowNanos();
-  return now - std::chrono::duration_cast<std::chrono::nanoseconds>(opts_.max_age).count();
+  Duration longest = opts_.max_age;
+  for (const auto& r : opts_.rules) longest = std::max(longest, r.age);
+  return Now() - Nanos(longest);
+}
+
+int64_t Retention::StreamFloor(const Labels& labels, int64_t now) const {
+  Duration age = Duration(0);
+  for (const auto& r : opts_.rules) {
+    if (age != Duration(0) && r.age >= age) continue;
+    bool all = true;
+    for (const auto& m : r.matchers) all = all && m.Matches(labels);
+    if (all) age = r.age;
+  }
+  if (age == Duration(0)) age = opts_.max_age;
+  return age > Duration(0) ? now - Nanos(age) : std::numeric_limits<int64_t>::min();
+}
+
+std::function<int64_t(const Labels&)> Retention::StreamFloors() const {
+  if (opts_.rules.empty()) return nullptr;
+  const int64_t now = Now();
+  return [this, now](const Labels& labels) { return StreamFloor(labels, now); };
+}
+
+Result<bool> Retention::NothingKept(const storage::FilePtr& f, int64_t now) const {
+  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f->local_path));
+  simdjson::dom::parser parser;
+  Status st;
+  bool kept = false;
+  LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t, std::string_view json) {
+    if (kept || !st.ok()) return;
+    auto labels = query::ParseLabelsJson(parser, json);
+    if (!labels.ok()) {
+      st = labels.status();
+      return;
+    }
+    kept = StreamFloor(*labels, now) <= f->entry.max_ts;
+  }));
+  LOGE_RETURN_IF_ERROR(st);
+  return !kept;
 }
 
 void Retention::Start() {
@@ -83,6 +168,27 @@ Status Retention::RunOnce() {
     if (f->entry.max_ts >= floor || !Deletable(f)) continue;
     gone.push_back(f->entry.id);
     note(DeleteFile(f));
+  }
+  // 1b. Per-stream rules: a local file none of whose streams keeps a row
+  // goes whole. (A file with both kept and expired streams stays as it is;
+  // queries hide the expired streams' rows.)
+  if (!opts_.rules.empty()) {
+    const int64_t now = Now();
+    Duration shortest = opts_.max_age;
+    for (const auto& r : opts_.rules) shortest = shortest == Duration(0) ? r.age : std::min(shortest, r.age);
+    const int64_t candidates_before = now - Nanos(shortest);
+    for (const auto& f : all) {
+      if (f->entry.tier != storage::Tier::kLocal || f->entry.max_ts >= candidates_before || !Deletable(f)) continue;
+      if (std::find(gone.begin(), gone.end(), f->entry.id) != gone.end()) continue;
+      auto nothing = NothingKept(f, now);
+      if (!nothing.ok()) {
+        note(nothing.status());
+        continue;
+      }
+      if (!*nothing) continue;
+      gone.push_back(f->entry.id);
+      note(DeleteFile(f));
+    }
   }
   // 2. By size: local files, then remote ones.
   if (opts_.max_local_bytes > 0) note(BoundSize(all, gone, storage::Tier::kLocal, opts_.max_local_bytes));

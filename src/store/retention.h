@@ -22,6 +22,8 @@
 #include "core/mutex.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "core/types.h"
+#include "query/matcher.h"
 #include "storage/file_set.h"
 
 namespace loge::io {
@@ -33,6 +35,21 @@ class CatalogWorker;
 }  // namespace loge::storage
 
 namespace loge::store {
+
+// --retention-rule '{app="debug"}=24h': streams the selector matches keep
+// rows for `age` instead of --retention (shorter or longer).
+struct RetentionRule {
+  std::string text;                           // as given, for logs and errors
+  std::vector<query::LabelMatcher> matchers;  // all must hold
+  Duration age = Duration(0);                 // > 0
+};
+
+// Parses one --retention-rule: "<LogQL stream selector>=<duration>"
+// (durations as --retention: 24h, 7d, 2w). InvalidArgument names the part.
+Result<RetentionRule> ParseRetentionRule(std::string_view text);
+// A retention period: a Go-style duration or whole days, weeks or years as
+// Loki writes them (30d, 4w, 1y = 365 days); never negative.
+Result<Duration> ParseRetentionPeriod(std::string_view text);
 
 struct RetentionOptions {
   // --retention (default 0 = keep forever): a file goes once its newest row
@@ -47,6 +64,10 @@ struct RetentionOptions {
   // --retention-interval (default 1m): time between passes; 0 = no thread
   // (passes run only through RunOnce).
   Duration interval = std::chrono::minutes(1);
+  // --retention-rule (repeatable): per-stream periods; of the rules that
+  // match a stream the shortest wins, and a stream no rule matches keeps
+  // max_age.
+  std::vector<RetentionRule> rules;
   // The wall clock in unix ns; null = NowNanos (tests pass their own).
   std::function<int64_t()> now_ns;
 };
@@ -74,11 +95,18 @@ class Retention {
   Retention& operator=(const Retention&) = delete;
 
   bool enabled() const {
-    return opts_.max_age > Duration(0) || opts_.max_local_bytes > 0 || opts_.max_remote_bytes > 0;
+    return opts_.max_age > Duration(0) || opts_.max_local_bytes > 0 || opts_.max_remote_bytes > 0 ||
+           !opts_.rules.empty();
   }
-  // The oldest timestamp queries may return (now - max_age); min int64
-  // when --retention is 0.
+  // The oldest timestamp any stream keeps: now minus the longest period of
+  // --retention and the rules; min int64 when something is kept forever
+  // (--retention 0). Files wholly older go.
   int64_t Floor() const;
+  // The oldest timestamp a stream with `labels` keeps at `now` (rules, then
+  // --retention); min int64 = forever.
+  int64_t StreamFloor(const Labels& labels, int64_t now) const;
+  // For queries: StreamFloor at the current time; null without rules.
+  std::function<int64_t(const Labels&)> StreamFloors() const;
   void Start() EXCLUDES(mu_);
   void Stop() EXCLUDES(mu_);
   // One pass now: every expired file, then the size bound. The first
@@ -97,6 +125,9 @@ class Retention {
   Status DeleteLocal(const storage::FilePtr& f) REQUIRES(pass_mu_);
   Status DeleteRemote(const storage::FilePtr& f) REQUIRES(pass_mu_);
   bool Deletable(const storage::FilePtr& f) const;
+  int64_t Now() const;
+  // True when no stream of the local file `f` keeps a row in it (rules).
+  Result<bool> NothingKept(const storage::FilePtr& f, int64_t now) const;
   // Deletes files of `tier` (not in `gone`), oldest newest row first, until
   // their bytes are at most `bound`.
   Status BoundSize(const std::vector<storage::FilePtr>& all, const std::vector<int64_t>& gone, storage::Tier tier,

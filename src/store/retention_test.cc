@@ -257,5 +257,88 @@ TEST(Retention, FlushFilesWaitForTheirCheckpoint) {
   EXPECT_EQ((*s)->Stats().files, 0u);
 }
 
+TEST(Retention, RulesParseAndRejectWhatIsNotASelectorWithAPeriod) {
+  auto r = ParseRetentionRule("{app=\"debug\", env=~\"dev|test\"}=24h");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->matchers.size(), 2u);
+  EXPECT_EQ(r->age, std::chrono::hours(24));
+  auto d = ParseRetentionRule("{app=\"audit\"}=1y");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->age, std::chrono::hours(24 * 365));
+  for (const char* bad : {"{app=\"x\"}", "{app=\"x\"}=", "{app=\"x\"}=soon", "{app=\"x\"}=0",
+                          "{app=\"x\"} |= \"y\"=1h", "app=x=1h", "{app=\"x\"}=-1h"}) {
+    EXPECT_FALSE(ParseRetentionRule(bad).ok()) << bad;
+  }
+  EXPECT_EQ(*ParseRetentionPeriod("30d"), std::chrono::hours(720));
+  EXPECT_EQ(*ParseRetentionPeriod("2w"), std::chrono::hours(336));
+  EXPECT_EQ(*ParseRetentionPeriod("0"), Duration(0));
+  EXPECT_FALSE(ParseRetentionPeriod("-1h").ok());
+}
+
+// --retention 24h with {app="debug"}=1h (shorter) and {app="audit"}=48h
+// (longer): queries clip each stream by its own period, head and files
+// alike, before any pass; the pass drops a file none of whose streams keeps
+// a row, and keeps a file one of whose streams does.
+TEST(Retention, PerStreamRulesClipQueriesAndDropFilesWithNothingKept) {
+  Clock clock;
+  auto o = Opts(TempDir(), clock, std::chrono::hours(24));
+  o.retention.rules.push_back(*ParseRetentionRule("{app=\"debug\"}=1h"));
+  o.retention.rules.push_back(*ParseRetentionRule("{app=\"audit\"}=48h"));
+  auto s = Store::Open(o);
+  ASSERT_TRUE(s.ok());
+  Store* st = s->get();
+  PushFile(st, kNow - 3 * kHour, "debug");   // expired (1h)
+  PushFile(st, kNow - 30 * kHour, "audit");  // kept (48h)
+  PushFile(st, kNow - 30 * kHour, "web");    // expired (24h)
+  PushFile(st, kNow - 3 * kHour, "web");     // kept
+  ASSERT_TRUE(st->TEST_Checkpoint().ok());
+  // Fresh rows in the head: debug rows 2h old are hidden there too.
+  {
+    Payload p;
+    Stream d;
+    d.labels = {{"app", "debug"}};
+    d.entries.push_back({kNow - 2 * kHour, "debug head old", ""});
+    d.entries.push_back({kNow, "debug head new", ""});
+    p.streams.push_back(std::move(d));
+    ASSERT_TRUE(st->Push(std::move(p)).ok());
+  }
+  auto count = [&](const std::string& app) {
+    size_t n = 0;
+    for (const auto& h : All(st)) n += h.labels_json.find("\"" + app + "\"") != std::string::npos;
+    return n;
+  };
+  EXPECT_EQ(count("debug"), 1u);
+  EXPECT_EQ(count("audit"), 100u);
+  EXPECT_EQ(count("web"), 100u);
+  // A metric query agrees.
+  {
+    query::Engine engine(query::EngineOptions{}, st);
+    auto e = query::ParseExpr("sum by (app) (count_over_time({app=~\".+\"}[100h]))", query::ParseOptions{});
+    ASSERT_TRUE(e.ok());
+    query::MetricQuery mq;
+    mq.expr = *e;
+    mq.start = mq.end = kNow;
+    mq.instant = true;
+    auto m = engine.RunMetric(mq);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    std::map<std::string, double> by_app;
+    for (const auto& series : m->series) by_app[series.metric[0].second] = series.points[0].second;
+    EXPECT_EQ(by_app["debug"], 1.0);
+    EXPECT_EQ(by_app["audit"], 100.0);
+    EXPECT_EQ(by_app["web"], 100.0);
+  }
+  ASSERT_TRUE(st->FlushAll().ok());
+  ASSERT_TRUE(st->TEST_Checkpoint().ok());
+  ASSERT_TRUE(st->RunRetentionNow().ok());
+  // Gone: the debug file (1h) and the old web file (24h); the audit file
+  // stays (48h), so does the fresh web file and the head's debug file
+  // (its newest row is fresh).
+  EXPECT_EQ(st->Stats().files, 3u);
+  EXPECT_EQ(st->Stats().retention.files_deleted, 2u);
+  EXPECT_EQ(count("debug"), 1u);
+  EXPECT_EQ(count("audit"), 100u);
+  EXPECT_EQ(count("web"), 100u);
+}
+
 }  // namespace
 }  // namespace loge::store

@@ -227,6 +227,10 @@ int64_t Store::OldestKept() {
   return impl_->retention ? impl_->retention->Floor() : std::numeric_limits<int64_t>::min();
 }
 
+std::function<int64_t(const Labels&)> Store::StreamFloors() {
+  return impl_->retention ? impl_->retention->StreamFloors() : nullptr;
+}
+
 Status Store::RunRetentionNow() {
   Impl* d = impl_.get();
   if (d->closed) return Status::Unavailable("loge is shutting down");

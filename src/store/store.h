@@ -165,6 +165,7 @@ class Store : public query::DataSource {
   void Snapshot(const query::Query& q, query::TopK* head, std::vector<query::FileRef>* files) override;
   std::vector<std::string> LabelKeys() override;
   int64_t OldestKept() override;
+  std::function<int64_t(const Labels&)> StreamFloors() override;
 
   StoreStats Stats();
   bool durable() const;

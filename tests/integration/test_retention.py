@@ -112,7 +112,20 @@ def test_size_bound_holds_under_ingest(loge, clock):
 
 def test_bad_retention_flags_are_refused(tmp_path):
     for args in (("--retention", "soon"), ("--retention", "-1h"), ("--retention-size", "lots"),
+                 ("--retention-rule", '{app="x"}'), ("--retention-rule", '{app="x"} |= "y"=1h'),
                  ("--s3-retention-size", "1GiB")):  # the last one needs --s3-bucket
         p = subprocess.run([loge_bin(), "--port", "0", "--output-path", str(tmp_path / "data"), *args],
                            capture_output=True, timeout=30)
         assert p.returncode != 0, (args, p.stdout, p.stderr)
+
+
+def test_per_stream_rule_hides_its_streams_rows_and_may_lengthen(loge):
+    s = loge("--retention", "2h", "--retention-rule", '{app="debug"}=1h', "--retention-rule", '{app="audit"}=30d',
+             "--retention-interval", "1h", "--flush-interval", "50ms")
+    now = time.time_ns()
+    for app in ("debug", "web", "audit"):
+        push_at(s, now - 90 * 60 * 10**9, 10, app=app, tag="90m")   # past debug's 1h only
+        push_at(s, now - 5 * HOUR_NS, 10, app=app, tag="5h")         # past 2h too; audit keeps 30d
+    rows = s.query_all()
+    seen = sorted({(r["line"].split(" ")[0], r["line"].split(" ")[3]) for r in rows})  # (app, tag)
+    assert seen == [("audit", "5h"), ("audit", "90m"), ("web", "90m")], seen
