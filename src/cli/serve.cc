@@ -39,6 +39,15 @@ struct SizeValidator : public CLI::Validator {
 
 Duration MustDuration(const std::string& s) { return *ParseDuration(s); }
 
+struct RetentionValidator : public CLI::Validator {
+  RetentionValidator() : CLI::Validator("DURATION") {
+    func_ = [](const std::string& s) {
+      auto d = store::ParseRetentionPeriod(s);
+      return d.ok() ? std::string() : d.status().message();
+    };
+  }
+};
+
 // The store's options from the --s3-* flags. InvalidArgument names the flag.
 Result<tier::S3Options> S3OptionsFromFlags(const ServeFlags& f) {
   tier::S3Options o;
@@ -178,6 +187,22 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str();
   app->add_option("--s3-acl", f->s3_acl, "canned ACL sent with uploads (x-amz-acl), e.g. public-read (default \"\": none)")
       ->capture_default_str();
+  app->add_option("--retention", f->retention,
+                  "delete files whose newest row is older than this, local and in S3, and never return older rows "
+                  "(e.g. 30d, 720h; 0 = keep forever; docs/retention.md)")
+      ->capture_default_str()->check(RetentionValidator());
+  app->add_option("--retention-rule", f->retention_rules,
+                  "per-stream retention, repeatable: '<stream selector>=<duration>', e.g. '{app=\"debug\"}=24h'; "
+                  "the shortest matching rule wins and may be longer than --retention (docs/retention.md)");
+  app->add_option("--retention-size", f->retention_size,
+                  "compressed bytes of local files kept; past it the oldest files are deleted (0 = no bound)")
+      ->capture_default_str()->check(size);
+  app->add_option("--s3-retention-size", f->s3_retention_size,
+                  "compressed bytes of remote segments kept in the bucket; past it the oldest are deleted "
+                  "(0 = no bound; docs/retention.md)")
+      ->capture_default_str()->check(size);
+  app->add_option("--retention-interval", f->retention_interval, "how often the retention pass runs")
+      ->capture_default_str()->check(dur);
   app->add_option("--s3-rotate-age", f->s3_rotate_age,
                   "a local segment moves to S3 once its newest row is this old")
       ->capture_default_str()->check(dur);
@@ -255,6 +280,26 @@ int RunServe(const ServeFlags& f) {
   in.merge_threads = f.merge_threads;
   in.merge_nice = f.merge_nice;
   in.max_backlog_files = static_cast<size_t>(f.max_merge_backlog);
+  in.retention.max_age = *store::ParseRetentionPeriod(f.retention);
+  for (const auto& text : f.retention_rules) {
+    auto rule = store::ParseRetentionRule(text);
+    if (!rule.ok()) {
+      std::fprintf(stderr, "loge: %s\n", rule.status().message().c_str());
+      return 2;
+    }
+    in.retention.rules.push_back(std::move(*rule));
+  }
+  in.retention.max_local_bytes = *ParseByteSize(f.retention_size);
+  in.retention.max_remote_bytes = *ParseByteSize(f.s3_retention_size);
+  if (in.retention.max_remote_bytes > 0 && f.s3_bucket.empty()) {
+    std::fprintf(stderr, "loge: --s3-retention-size needs --s3-bucket\n");
+    return 2;
+  }
+  in.retention.interval = MustDuration(f.retention_interval);
+  if (in.retention.interval <= Duration(0)) {
+    std::fprintf(stderr, "loge: --retention-interval must be positive\n");
+    return 2;
+  }
   if (in.merge_interval < Duration(0)) {
     std::fprintf(stderr, "loge: --compact-interval must not be negative\n");
     return 2;

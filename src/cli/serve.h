@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -53,6 +54,11 @@ struct ServeFlags {
   std::string s3_read_url_base;
   std::string s3_acl;
   std::string s3_rotate_age = "1h";
+  std::string retention = "0";           // --retention: 0 = keep forever
+  std::string retention_size = "0";      // --retention-size: 0 = no bound
+  std::vector<std::string> retention_rules;  // --retention-rule (repeatable)
+  std::string s3_retention_size = "0";   // --s3-retention-size: 0 = no bound
+  std::string retention_interval = "1m";  // --retention-interval
   std::string s3_rotate_interval = "1m";
   std::string s3_rotate_grace = "1m";
   int s3_frame_cache_size = 512;

@@ -11,13 +11,14 @@ namespace {
 void ScanBatch(const Batch& b, const query::Query& q, query::TopK* top) {
   for (const auto& [fp, s] : b.streams) {
     if (!q.MatchesLabels(s.labels)) continue;
+    const int64_t kept = q.StreamFloor(s.labels);  // per-stream retention
     const size_t n = s.entries.size();
     for (size_t i = 0; i < n; i++) {
       // Each line is its own allocation: fetch a few ahead so a line
       // filter's scan does not wait on memory line by line.
       if (i + 8 < n) __builtin_prefetch(s.entries[i + 8].line.data());
       const auto& e = s.entries[i];
-      if (!q.InWindow(e.ts) || !top->Admits(e.ts) || !q.MatchesLine(e.line)) continue;
+      if (!q.InWindow(e.ts) || e.ts < kept || !top->Admits(e.ts) || !q.MatchesLine(e.line)) continue;
       if (!q.MatchesEntry(s.labels, e.metadata)) continue;
       top->Add(query::Hit{e.ts, e.line, s.labels_json, e.metadata});
     }

@@ -53,7 +53,8 @@ Result<SearchPlan> Engine::Plan(const Query& q) {
   return plan;
 }
 
-Result<QueryResult> Engine::Execute(const Query& q, std::vector<FileRef>* remote_out) {
+Result<QueryResult> Engine::Execute(const Query& query, std::vector<FileRef>* remote_out) {
+  const Query q = source_->Clip(query);  // past retention: never returned
   QueryResult res;
   TopKConsumer head(q);
   std::vector<FileRef> files;

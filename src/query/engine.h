@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <algorithm>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -69,6 +71,14 @@ struct Query {
   // metadata text counts as none.
   bool MatchesEntry(const Labels& stream, std::string_view metadata_json) const;
   bool InWindow(int64_t ts) const { return ts >= start && ts <= end; }
+
+  // Per-stream retention (--retention-rule, docs/retention.md): the oldest
+  // timestamp a stream with these labels may return; null = start alone.
+  // Set by DataSource::Clip; applied by the head and the scanner per stream.
+  std::function<int64_t(const Labels&)> stream_floor;
+  int64_t StreamFloor(const Labels& labels) const {
+    return stream_floor ? stream_floor(labels) : std::numeric_limits<int64_t>::min();
+  }
 };
 
 struct Hit {
@@ -129,6 +139,21 @@ class DataSource {
   virtual void Snapshot(const Query& q, TopK* head, std::vector<FileRef>* files) = 0;
   // Label keys of the unflushed rows and of the visible files.
   virtual std::vector<std::string> LabelKeys() = 0;
+  // The oldest timestamp a query may return: rows older are past retention
+  // (store/retention.h) even before a pass deletes them. Min int64 = all.
+  virtual int64_t OldestKept() { return std::numeric_limits<int64_t>::min(); }
+  // Per stream: the oldest timestamp kept for a stream's labels, at least
+  // OldestKept() (--retention-rule); null when there are no rules.
+  virtual std::function<int64_t(const Labels&)> StreamFloors() { return nullptr; }
+  // q with its window starting no earlier than OldestKept() and its
+  // per-stream floors: what every read path scans (engine*.cc,
+  // metric_range.cc).
+  Query Clip(const Query& q) {
+    Query c = q;
+    c.start = std::max(c.start, OldestKept());
+    c.stream_floor = StreamFloors();
+    return c;
+  }
 };
 
 struct QueryStats {

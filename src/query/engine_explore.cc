@@ -125,7 +125,7 @@ void LogSkipped(const std::vector<std::string>& warnings) {
 
 Result<LabelValues> Engine::LabelValuesOf(const Query& query, const std::string& name, size_t max_values) {
   // Values come from streams; filters would need every row read.
-  Query q = query;
+  Query q = source_->Clip(query);
   q.line_filters.clear();
   q.entry_filters.clear();
   // Head rows copied out of the snapshot at most: the head is bounded by
@@ -164,7 +164,8 @@ Result<LabelValues> Engine::LabelValuesOf(const Query& query, const std::string&
   return out;
 }
 
-Result<Volume> Engine::VolumeOf(const Query& q, int64_t step, size_t steps, uint64_t max_rows) {
+Result<Volume> Engine::VolumeOf(const Query& query, int64_t step, size_t steps, uint64_t max_rows) {
+  const Query q = source_->Clip(query);
   TopK head(kMaxHeadRows);
   std::vector<FileRef> files;
   source_->Snapshot(q, &head, &files);  // head rows come already filtered

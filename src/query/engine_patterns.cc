@@ -70,7 +70,8 @@ class PatternConsumer : public RowConsumer {
 
 }  // namespace
 
-Result<Patterns> Engine::PatternsOf(const Query& q, int64_t step, uint64_t max_lines) {
+Result<Patterns> Engine::PatternsOf(const Query& query, int64_t step, uint64_t max_lines) {
+  const Query q = source_->Clip(query);
   TopK head(kMaxHeadRows);
   std::vector<FileRef> files;
   source_->Snapshot(q, &head, &files);  // head rows come already filtered

@@ -503,6 +503,7 @@ Matrix Absent(const Expr& e, const Steps& steps, Matrix out) {
 Result<Matrix> EvalRangeAgg(DataSource* source, int concurrency, const Expr& e, const SampleGrouping& grouping,
                             const Steps& steps, MetricResult* stats) {
   RangeSpec spec = MakeSpec(e, grouping, steps);
+  spec.q = source->Clip(spec.q);  // past retention: never counted
 
   // The head, then the files.
   RangeConsumer head(spec);

@@ -141,7 +141,12 @@ Status MatchingStreams(const storage::FileHandle& f, storage::SegmentReader* rea
       parse_status = labels.status().WithContext(ShownName(f));
       return;
     }
-    if (q.MatchesLabels(*labels)) out->emplace(id, ScanStream{std::string(json), std::move(*labels)});
+    if (!q.MatchesLabels(*labels)) return;
+    // A stream whose retention ends after the file's newest row has nothing
+    // left in this file (--retention-rule).
+    const int64_t floor = q.StreamFloor(*labels);
+    if (floor > f.entry.max_ts) return;
+    out->emplace(id, ScanStream{std::string(json), std::move(*labels), floor});
   }));
   return parse_status;
 }
@@ -224,13 +229,18 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
     if (b.max_ts() < floor) return false;
     auto it = streams.find(b.stream());
     if (it == streams.end()) return true;
+    const int64_t kept = std::max(floor, it->second.floor);  // per-stream retention
+    if (b.max_ts() < kept) return true;
     // The substring pre-check reads the block's text: only when there is a needle.
     if (!needles.empty() && !BlockMayMatch(q, b.lines())) return true;
-    const BlockUse use = consumer->OnBlock(BlockHeader{&it->second, b.min_ts(), b.max_ts(), b.n(), &b, distinct});
+    // A block straddling its stream's retention shows as reaching before the
+    // window, so no consumer counts it from its header alone.
+    const int64_t min_ts = b.min_ts() < it->second.floor ? std::numeric_limits<int64_t>::min() : b.min_ts();
+    const BlockUse use = consumer->OnBlock(BlockHeader{&it->second, min_ts, b.max_ts(), b.n(), &b, distinct});
     if (use == BlockUse::kHeader) return true;
     stats->blocks_scanned++;
-    st = use == BlockUse::kTimestamps && times_alone ? FeedTimes(b, it->second, q, floor, consumer, &scratch)
-                                                     : FeedRows(b, it->second, q, floor, consumer, &scratch);
+    st = use == BlockUse::kTimestamps && times_alone ? FeedTimes(b, it->second, q, kept, consumer, &scratch)
+                                                     : FeedRows(b, it->second, q, kept, consumer, &scratch);
     if (!st.ok()) return false;
     RaiseFloor(bar, consumer->Floor());
     return true;

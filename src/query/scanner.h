@@ -43,6 +43,8 @@ namespace loge::query {
 struct ScanStream {
   std::string json;  // labels as stored ({"app":"web"}, keys sorted)
   Labels labels;     // the same, parsed
+  // Its retention (Query::StreamFloor): rows older are never returned.
+  int64_t floor = std::numeric_limits<int64_t>::min();
 };
 
 // A row that passed the window and the query's line and entry filters.

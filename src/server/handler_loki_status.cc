@@ -14,6 +14,26 @@ namespace loge::server {
 
 namespace {
 
+// A duration as Prometheus' model.Duration prints it, which is how Loki
+// reports retention_period: the largest units first (y, w, d, h, m, s, ms),
+// "0s" for zero.
+std::string ModelDuration(Duration d) {
+  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  if (ms <= 0) return "0s";
+  std::string out;
+  const std::pair<const char*, int64_t> units[] = {{"y", 365LL * 86400000}, {"w", 7LL * 86400000},
+                                                   {"d", 86400000},         {"h", 3600000},
+                                                   {"m", 60000},            {"s", 1000},
+                                                   {"ms", 1}};
+  for (const auto& [name, size] : units) {
+    if (ms >= size) {
+      out += std::to_string(ms / size) + name;
+      ms %= size;
+    }
+  }
+  return out;
+}
+
 void KeyString(JsonWriter* w, std::string_view k, std::string_view v) {
   w->Key(k);
   w->String(v);
@@ -75,7 +95,7 @@ HttpResponse Server::HandleLokiDrilldownLimits(HttpRequest&) {
   w.Key("pattern_persistence_enabled");
   w.Bool(false);
   KeyString(&w, "query_timeout", "0s");
-  KeyString(&w, "retention_period", "0s");
+  KeyString(&w, "retention_period", ModelDuration(opts_.store.retention.max_age));
   w.Key("volume_enabled");
   w.Bool(true);
   w.Key("volume_max_series");

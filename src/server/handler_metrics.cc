@@ -71,6 +71,24 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
     w.Sample("loge_level_bytes", static_cast<double>(n), {{"level", std::to_string(level)}});
   }
   one("loge_rows", "gauge", "Rows in published files.", static_cast<double>(s.rows_total));
+  w.Family("loge_tier_rows", "gauge", "Rows in published files by tier.");
+  w.Sample("loge_tier_rows", static_cast<double>(s.rows_local), {{"tier", "local"}});
+  w.Sample("loge_tier_rows", static_cast<double>(s.rows_remote), {{"tier", "remote"}});
+  one("loge_oldest_row_timestamp_seconds", "gauge", "Time of the oldest stored row (0 when empty).",
+      static_cast<double>(s.min_ts) / 1e9);
+  // Retention (docs/retention.md).
+  one("loge_retention_floor_timestamp_seconds", "gauge",
+      "Oldest time queries may return under --retention (0 when it is off).",
+      static_cast<double>(s.retention_floor) / 1e9);
+  one("loge_retention_passes_total", "counter", "Retention passes run.", static_cast<double>(s.retention.passes));
+  one("loge_retention_deleted_files_total", "counter", "Files deleted by retention, local and remote.",
+      static_cast<double>(s.retention.files_deleted));
+  one("loge_retention_deleted_rows_total", "counter", "Rows in the files deleted by retention.",
+      static_cast<double>(s.retention.rows_deleted));
+  one("loge_retention_deleted_bytes_total", "counter", "Compressed bytes of the files deleted by retention.",
+      static_cast<double>(s.retention.bytes_deleted));
+  one("loge_retention_failures_total", "counter", "File deletions by retention that failed (retried).",
+      static_cast<double>(s.retention.failures));
   one("loge_filter_memory_bytes", "gauge", "Memory held for published files' content filters.",
       static_cast<double>(s.filter_memory_bytes));
   one("loge_filter_memory_flush_bytes", "gauge", "Of loge_filter_memory_bytes, the flush files' (bounded by the backlog cap).",

@@ -31,6 +31,12 @@ class CatalogWorker {
   // Runs one full pass now instead of waiting for the interval (tests and
   // POST /api/v1/admin/rotate); returns named counters of what it did.
   virtual Result<std::vector<std::pair<std::string, int64_t>>> RunNow() = 0;
+  // Deletes the object a remote catalog row names by `url` (retention,
+  // store/retention.h); OK when it is gone already. The caller then removes
+  // the row. Unavailable when the worker has no object store.
+  virtual Status DeleteRemote(const std::string& url) {
+    return Status::Unavailable("no object store to delete " + url + " from");
+  }
 };
 
 }  // namespace loge::storage

@@ -363,7 +363,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   // may raise the next segment id above ids found in the bucket.
   if (opts.catalog_worker) LOGE_RETURN_IF_ERROR(opts.catalog_worker->Start(d->catalog.get(), &d->files));
 
+  d->retention = std::make_unique<Retention>(opts.retention, opts.output_path, d->fs, d->catalog.get(), &d->files,
+                                             opts.catalog_worker,
+                                             [d] { return d->persisted_watermark.load(); });
   d->merger->Start();
+  d->retention->Start();
   return store;
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "io/file_system.h"
@@ -222,6 +223,25 @@ std::vector<std::string> Store::LabelKeys() {
   return keys;
 }
 
+int64_t Store::OldestKept() {
+  return impl_->retention ? impl_->retention->Floor() : std::numeric_limits<int64_t>::min();
+}
+
+std::function<int64_t(const Labels&)> Store::StreamFloors() {
+  return impl_->retention ? impl_->retention->StreamFloors() : nullptr;
+}
+
+Status Store::RunRetentionNow() {
+  Impl* d = impl_.get();
+  if (d->closed) return Status::Unavailable("loge is shutting down");
+  if (!d->retention || !d->retention->enabled()) return Status::OK();
+  return d->retention->RunOnce();
+}
+
+void Store::TEST_SetRetentionHook(std::function<Status(int)> hook) {
+  impl_->retention->TEST_step_hook = std::move(hook);
+}
+
 StoreStats Store::Stats() {
   Impl* d = impl_.get();
   StoreStats s;
@@ -249,8 +269,10 @@ StoreStats Store::Stats() {
     if (e.tier == storage::Tier::kRemote) {
       s.segments_remote++;
       s.remote_bytes += e.bytes;
+      s.rows_remote += e.rows;
     } else {
       s.local_bytes += e.bytes;
+      s.rows_local += e.rows;
       s.line_bytes += e.line_bytes;
     }
     uint64_t filter_bytes = 0;
@@ -295,6 +317,11 @@ StoreStats Store::Stats() {
   s.flush_failures = d->flush_failures;
   s.flush_stalled = d->flush_stalled;
   s.replayed_records = d->replayed;
+  if (d->retention) {
+    s.retention = d->retention->stats();
+    const int64_t floor = d->retention->Floor();
+    s.retention_floor = floor == std::numeric_limits<int64_t>::min() ? 0 : floor;
+  }
   return s;
 }
 
@@ -337,6 +364,8 @@ Status Store::Close() {
     }
   }
   if (d->head) d->head->Stop();
+  // Before the uploader stops: a pass may be deleting through it.
+  if (d->retention) d->retention->Stop();
   // Before the catalog closes (with the store): the worker uses it.
   if (d->opts.catalog_worker) d->opts.catalog_worker->Stop();
   if (d->merger) d->merger->Stop();

@@ -34,6 +34,7 @@
 #include "core/time.h"
 #include "core/types.h"
 #include "query/engine.h"
+#include "store/retention.h"
 
 namespace loge::storage {
 class CatalogWorker;
@@ -71,6 +72,10 @@ struct StoreOptions {
   // memory (storage/filter_cache.h); the rest are read from the file when a
   // needle's summary check passes.
   size_t filter_cache_bytes = 64ull << 20;
+
+  // Retention (retention.h, docs/retention.md): --retention,
+  // --retention-size, --retention-interval.
+  RetentionOptions retention;
 
   // Started once the catalog is open and reconciled, stopped in Close()
   // before the catalog closes: the S3 uploader when --s3-bucket is set
@@ -129,6 +134,12 @@ struct StoreStats {
   std::vector<std::pair<int, uint64_t>> files_by_level;  // (level, files), local and remote
   std::vector<std::pair<int, uint64_t>> bytes_by_level;  // (level, compressed bytes), local and remote
   uint64_t remote_bytes = 0;         // compressed bytes of remote segments (catalog sizes)
+  uint64_t rows_local = 0;           // rows in local files
+  uint64_t rows_remote = 0;          // rows in remote files (0 for rows adopted from a listing alone)
+  // Retention (retention.h): what queries may still return and what the
+  // passes deleted since start.
+  int64_t retention_floor = 0;       // oldest timestamp kept (unix ns); 0 when --retention is 0
+  RetentionStats retention;
   // Since start: lines and line bytes acknowledged by Push (WAL replay not
   // counted), flushes (files written from head batches) and their latency,
   // and the WAL's group-commit fsyncs.
@@ -156,6 +167,8 @@ class Store : public query::DataSource {
   // query::DataSource
   void Snapshot(const query::Query& q, query::TopK* head, std::vector<query::FileRef>* files) override;
   std::vector<std::string> LabelKeys() override;
+  int64_t OldestKept() override;
+  std::function<int64_t(const Labels&)> StreamFloors() override;
 
   StoreStats Stats();
   bool durable() const;
@@ -171,6 +184,12 @@ class Store : public query::DataSource {
   // Runs one pass of the catalog worker now (POST /api/v1/admin/rotate); its
   // named counters. Unavailable when no worker is configured.
   Result<std::vector<std::pair<std::string, int64_t>>> RunCatalogWorkerNow();
+  // Runs one retention pass now (tests; the background pass runs every
+  // --retention-interval). OK when retention is off.
+  Status RunRetentionNow();
+  // Called between the crash-safe steps of a file's deletion by retention
+  // (retention.cc); a non-OK status abandons it right there (tests).
+  void TEST_SetRetentionHook(std::function<Status(int)> hook);
   // Called between the crash-safe steps of a merge with the step number; a
   // non-OK status abandons the merge right there, as a crash would (tests).
   void TEST_SetMergeHook(std::function<Status(int)> hook);

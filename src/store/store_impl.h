@@ -15,6 +15,7 @@
 #include "storage/filter_cache.h"
 #include "store/flushed_seqs.h"
 #include "store/merger.h"
+#include "store/retention.h"
 #include "store/store.h"
 #include "wal/checkpointer.h"
 #include "wal/wal.h"
@@ -44,6 +45,7 @@ struct Store::Impl {
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<wal::Checkpointer> checkpointer;
   std::unique_ptr<Merger> merger;
+  std::unique_ptr<Retention> retention;
   std::atomic<uint64_t> persisted_watermark{0};  // every WAL seq <= it is in a durable file
   uint64_t replayed = 0;
   std::atomic<bool> closed{false};

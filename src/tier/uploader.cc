@@ -140,6 +140,24 @@ void Uploader::Loop(std::stop_token st) {
   }
 }
 
+Status Uploader::DeleteRemote(const std::string& url) {
+  const std::string base = store_->PublicUrl("");
+  std::string key;
+  if (url.size() > base.size() && url.compare(0, base.size(), base) == 0) {
+    key = url.substr(base.size());
+  } else {
+    // Another URL base (--s3-read-url-base changed): "<node>/<name>" ends it.
+    const size_t name = url.rfind('/');
+    const size_t node = name == std::string::npos || name == 0 ? std::string::npos : url.rfind('/', name - 1);
+    if (node == std::string::npos) return Status::InvalidArgument("not an object URL of this bucket: " + url);
+    key = url.substr(node + 1);
+  }
+  const size_t query = key.find('?');
+  if (query != std::string::npos) key.resize(query);
+  MutexLock l(&pass_mu_);
+  return store_->DeleteObject(key).WithContext("retention: delete " + key);
+}
+
 Result<std::vector<std::pair<std::string, int64_t>>> Uploader::RunNow() {
   if (!catalog_) return Status::Unavailable("the S3 uploader has not started");
   auto rot = Rotate();

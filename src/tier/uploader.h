@@ -105,6 +105,11 @@ class Uploader final : public storage::CatalogWorker {
   // error when a segment failed or reconcile failed: its Status, with the
   // counts in the message.
   Result<std::vector<std::pair<std::string, int64_t>>> RunNow() override;
+  // Retention (store/retention.h): deletes the object of a remote row named
+  // by `url` — a URL under this store's PublicUrl(""), or one whose last two
+  // path segments are "<node>/<name>". Serialised with passes (pass_mu_), so
+  // a reconcile never adopts an object between its listing and this delete.
+  Status DeleteRemote(const std::string& url) override EXCLUDES(pass_mu_);
 
   // Uploads, verifies and flips every local segment past the age (below).
   // A per-segment failure is counted and logged, and the segment stays local
