@@ -118,16 +118,7 @@ def main():
         qb.generate(args, work)
         gen_s = time.time() - t
         server = qb.Loge(args, os.path.join(work, "data"), os.path.join(work, "loge.log"))
-        t = time.time()
-        push_s, _, _, _ = qb.push_all(server, os.path.join(work, "bodies.bin"), args.threads)
-        qb.wait_for(lambda: server.stats()["head_rows"] == 0, 1800, "head_rows == 0")
-        drain_s = time.time() - t
-        t = time.time()
-        for _ in range(50):
-            server.json("POST", "/api/v1/admin/compact")
-            if server.stats()["flush_files"] < args.compact_min_files:
-                break
-        compact_s = time.time() - t
+        push_s, drain_s, compact_s = qb.load_and_compact(server, args, work)
         st = server.stats()
         qb.log(f"pushed {st['rows_total']:,} rows in {push_s:.0f}s, compacted in {compact_s:.0f}s")
         end = st["max_timestamp"] + 1

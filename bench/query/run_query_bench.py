@@ -579,6 +579,23 @@ def push_all(server, bodies_path, threads):
     return secs, sent, state["429"], state["reconnects"]
 
 
+def load_and_compact(server, args, work):
+    """Pushes work/bodies.bin, waits for the head to drain, then calls POST
+    /api/v1/admin/compact until fewer than args.compact_min_files flush files
+    are left (the benches built on this one: LogQL, Explore). Returns
+    (push_s, drain_s, compact_s)."""
+    t = time.time()
+    push_s, _, _, _ = push_all(server, os.path.join(work, "bodies.bin"), args.threads)
+    wait_for(lambda: server.stats()["head_rows"] == 0, 1800, "head_rows == 0")
+    drain_s = time.time() - t
+    t = time.time()
+    for _ in range(50):
+        server.json("POST", "/api/v1/admin/compact")
+        if server.stats()["flush_files"] < args.compact_min_files:
+            break
+    return push_s, drain_s, time.time() - t
+
+
 def wait_for(cond, timeout, what, interval=0.2):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -52,15 +52,6 @@ constexpr int64_t kDefaultSince = 3600 * kNsPerSec;
 // Loki's bounds(): end defaults to now, start to min(end, now) - since.
 Result<LokiRange> ParseBounds(const LokiForm& f) { return ParseLokiRange(f, NowNanos(), kDefaultSince); }
 
-// A positive integer parameter (Loki's parseInt then the > 0 check).
-Result<int64_t> PositiveParam(const std::string& v, int64_t def, const char* what) {
-  if (v.empty()) return def;
-  int64_t n;
-  if (!ParseInt64(v, &n)) return Status::InvalidArgument("strconv.Atoi: parsing " + query::GoQuote(v) + ": invalid syntax");
-  if (n <= 0) return Status::InvalidArgument(std::string(what) + " must be a positive value");
-  return n;
-}
-
 // The step of a request (Loki's step(): given, or the default for the range).
 Result<int64_t> StepParam(const LokiForm& f, const LokiRange& b) {
   int64_t step = query::DefaultStep(b.start, b.end);
@@ -147,17 +138,17 @@ HttpResponse Server::HandleDetectedFields(HttpRequest& req, std::string_view val
   const LokiForm& f = *form;
   auto b = ParseBounds(f);
   if (!b.ok()) return LokiTextError(400, b.status().message());
-  auto line_limit = PositiveParam(f.Get("line_limit"), kDefaultLineLimit, "limit");
+  // Loki checks line_limit's cap only after the step and the query.
+  auto line_limit = ParseLokiLimit(f.Get("line_limit"), kDefaultLineLimit, 0);
   if (!line_limit.ok()) return LokiTextError(400, line_limit.status().message());
   std::string limit_text = f.Get("limit").empty() ? f.Get("field_limit") : f.Get("limit");
-  auto limit = PositiveParam(limit_text, kDefaultFieldLimit, "limit");
+  auto limit = ParseLokiLimit(limit_text, kDefaultFieldLimit, 0);
   if (!limit.ok()) return LokiTextError(400, limit.status().message());
   if (auto step = StepParam(f, *b); !step.ok()) return LokiTextError(400, step.status().message());
   auto e = ParseLogQuery(f.Get("query"));
   if (!e.ok()) return LokiTextError(400, e.status().message());
-  if (*line_limit > kMaxLineLimit) {
-    return LokiTextError(400, "max entries limit per query exceeded, limit > max_entries_limit_per_query (" +
-                              std::to_string(*line_limit) + " > " + std::to_string(kMaxLineLimit) + ")");
+  if (auto capped = ParseLokiLimit(f.Get("line_limit"), kDefaultLineLimit, kMaxLineLimit); !capped.ok()) {
+    return LokiTextError(400, capped.status().message());
   }
   // Loki samples the newest line_limit lines of the query as a log query
   // (end exclusive).

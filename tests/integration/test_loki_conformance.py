@@ -214,19 +214,4 @@ def test_every_meta_case_matches_loki_or_is_a_listed_difference(server):
 
 def test_every_query_case_matches_loki_or_is_a_listed_difference(server):
     s, c = server
-    listed = deliberate_differences()
-    verbose = os.environ.get("LOKI_CONFORMANCE_VERBOSE")
-    failures, passed_but_listed = [], []
-    for case in CASES:
-        diff = run_case(c, case)
-        if diff is None and case["id"] in listed:
-            passed_but_listed.append(case["id"])
-        elif diff is not None and case["id"] not in listed:
-            failures.append((case["id"], case["family"], diff))
-    if verbose:
-        for f in failures:
-            print("FAIL %s [%s] %s" % f)
-    passed = len(CASES) - len(failures) - len([i for i in listed if i in {c["id"] for c in CASES}])
-    print(f"conformance: {len(CASES)} cases, {len(failures)} failing, {len(listed)} listed as deliberate")
-    assert not failures, f"{len(failures)} cases differ from Loki: " + "; ".join(f"{i} ({fam}): {d}" for i, fam, d in failures[:15])
-    assert not passed_but_listed, f"listed as deliberate differences but now pass: {passed_but_listed}"
+    check_cases(c, CASES, deliberate_differences())
