@@ -9,7 +9,7 @@
 
 #include "query/engine.h"
 #include "store/store.h"
-#include "tier/minio_test_server.h"
+#include "tier/minio_test_suite.h"
 #include "tier/s3_store.h"
 #include "tier/uploader.h"
 
@@ -19,7 +19,7 @@ namespace {
 constexpr int64_t kHourNs = 3600LL * 1000 * 1000 * 1000;
 constexpr int64_t kNow = 1767225600LL * 1000 * 1000 * 1000;  // 2026-01-01T00:00:00Z
 
-AwsCredentials TestCredentials() { return {MinioServer::kUser, MinioServer::kPassword, "", "test"}; }
+AwsCredentials TestCredentials() { return MinioTestCredentials(); }
 
 std::string MakeTempDir() {
   std::string tmpl = ::testing::TempDir() + "/retention_s3XXXXXX";
@@ -40,35 +40,11 @@ void PushFile(store::Store* s, int64_t newest) {
   ASSERT_TRUE(s->FlushAll().ok());
 }
 
-class RetentionMinio : public ::testing::Test {
+class RetentionMinio : public MinioSuite<RetentionMinio> {
+ public:
+  static constexpr const char* kBucket = "loge-retention";
+
  protected:
-  static void SetUpTestSuite() {
-    binary_ = MinioServer::FindBinary();
-    if (binary_.empty()) return;
-    server_ = new MinioServer();
-    start_ = server_->Start(binary_);
-    if (!start_.ok()) return;
-    auto s = S3Store::Open(Options(""), TestCredentials());
-    start_ = s.ok() ? (*s)->TEST_CreateBucket() : s.status();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    if (binary_.empty()) GTEST_SKIP() << "MinIO is not installed: run scripts/minio.sh install";
-    ASSERT_TRUE(start_.ok()) << start_.ToString();
-  }
-  static S3Options Options(const std::string& prefix) {
-    S3Options o;
-    o.bucket = "loge-retention";
-    o.prefix = prefix;
-    o.endpoint = server_->endpoint();
-    o.force_path_style = true;
-    o.region = "us-east-1";
-    o.low_speed_time = std::chrono::seconds(5);
-    return o;
-  }
   static std::unique_ptr<S3Store> OpenS3(const std::string& prefix) {
     auto s = S3Store::Open(Options(prefix), TestCredentials());
     LOGE_ASSERT(s.ok(), s.status().ToString().c_str());
@@ -101,9 +77,6 @@ class RetentionMinio : public ::testing::Test {
     return l.ok() ? l->size() : 0;
   }
 
-  static inline std::string binary_;
-  static inline MinioServer* server_ = nullptr;
-  static inline Status start_;
 };
 
 // crash_step 0: no crash. Otherwise the deletion stops before that step

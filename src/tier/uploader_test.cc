@@ -11,7 +11,7 @@
 #include "storage/segment_reader.h"
 #include "storage/segment_writer.h"
 #include "tier/remote_reads.h"
-#include "tier/minio_test_server.h"
+#include "tier/minio_test_suite.h"
 #include "tier/s3_store.h"
 #include "tier/segment_key.h"
 
@@ -26,7 +26,7 @@ constexpr int64_t kHourNs = 3600LL * 1000 * 1000 * 1000;
 // The wall clock every test runs at (unix ns): 2026-01-01T00:00:00Z.
 constexpr int64_t kNow = 1767225600LL * 1000 * 1000 * 1000;
 
-AwsCredentials TestCredentials() { return {MinioServer::kUser, MinioServer::kPassword, "", "test"}; }
+AwsCredentials TestCredentials() { return MinioTestCredentials(); }
 
 std::string MakeTempDir() {
   std::string tmpl = ::testing::TempDir() + "/uploaderXXXXXX";
@@ -90,39 +90,17 @@ struct Node {
   }
 };
 
-class UploaderMinio : public ::testing::Test {
+class UploaderMinio : public MinioSuite<UploaderMinio> {
+ public:
+  static constexpr const char* kBucket = "loge-upload";
+
  protected:
-  static void SetUpTestSuite() {
-    binary_ = MinioServer::FindBinary();
-    if (binary_.empty()) return;
-    server_ = new MinioServer();
-    start_ = server_->Start(binary_);
-    if (!start_.ok()) return;
-    auto s = S3Store::Open(Options(""), TestCredentials());
-    start_ = s.ok() ? (*s)->TEST_CreateBucket() : s.status();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    if (binary_.empty()) {
-      GTEST_SKIP() << "MinIO is not installed: run scripts/minio.sh install (or set LOGE_MINIO_BIN)";
-    }
-    ASSERT_TRUE(start_.ok()) << start_.ToString();
+    MinioSuite::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     store_ = OpenStore(Options(Prefix()));
   }
 
-  static S3Options Options(const std::string& prefix, const std::string& bucket = "loge-upload") {
-    S3Options o;
-    o.bucket = bucket;
-    o.prefix = prefix;
-    o.endpoint = server_->endpoint();
-    o.force_path_style = true;
-    o.region = "us-east-1";
-    o.low_speed_time = seconds(5);
-    return o;
-  }
   static std::unique_ptr<S3Store> OpenStore(S3Options o) {
     auto s = S3Store::Open(std::move(o), TestCredentials());
     LOGE_ASSERT(s.ok(), s.status().ToString().c_str());
@@ -150,9 +128,6 @@ class UploaderMinio : public ::testing::Test {
     return l.ok() ? *l : std::vector<ObjectInfo>{};
   }
 
-  static inline std::string binary_;
-  static inline MinioServer* server_ = nullptr;
-  static inline Status start_;
   std::unique_ptr<S3Store> store_;
   std::chrono::steady_clock::time_point steady_now_ = std::chrono::steady_clock::now();
 };
