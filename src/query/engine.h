@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -103,6 +104,10 @@ bool HitNewer(const Hit& a, const Hit& b);
 
 // Keeps the `k` newest hits (or, with `oldest`, the k oldest). Not
 // thread-safe: one per worker.
+// The k first-ranked hits. An entry identical to one already kept (same
+// timestamp, stream labels and line — Loki's rule) is dropped, so a retried
+// push whose copies sit in different files (or in a file and the head) until
+// a merge joins them is returned once (docs/reliability.md).
 class TopK {
  public:
   explicit TopK(size_t k, bool oldest = false) : k_(k), oldest_(oldest) {}
@@ -121,9 +126,11 @@ class TopK {
 
  private:
   bool Before(const Hit& a, const Hit& b) const;  // a ranks before b
+  bool Holds(const Hit& h, uint64_t hash) const;   // an identical hit is kept
   size_t k_;
   bool oldest_ = false;
   std::vector<Hit> heap_;  // heap whose front is the last-ranked kept hit
+  std::unordered_map<uint64_t, uint32_t> hashes_;  // HitHash of each kept hit: count
 };
 
 // A queryable file: a catalog row held open against deletion while read.

@@ -22,27 +22,22 @@ class StreamMerger {
  public:
   StreamMerger(SegmentWriter* w, MergeStats* stats) : w_(w), stats_(stats) {}
 
-  // Takes the next input block (ascending min_ts).
+  // Takes the next input block (ascending min_ts). Blocks whose time ranges
+  // chain into one another (a row at the same instant as one already taken
+  // may be its duplicate: equal timestamps count) form a group; a group is
+  // only complete once a block starts after all of it, because a retried
+  // push's copy may overlap a block taken long before (not just the last).
   Status Add(Block b) {
     stats_->blocks_in++;
     stats_->rows_in += b.n;
-    if (pending_.n == 0 && overlap_.empty()) {
-      pending_ = std::move(b);
-      return Status::OK();
-    }
-    // A row at the same instant as one already taken may be its duplicate:
-    // equal timestamps count as overlap.
-    if (b.min_ts <= std::max(pending_.n ? pending_.max_ts : INT64_MIN, overlap_max_)) {
-      overlap_max_ = std::max(overlap_max_, b.max_ts);
-      overlap_.push_back(std::move(b));
-      return Status::OK();
-    }
-    if (!overlap_.empty()) LOGE_RETURN_IF_ERROR(Interleave());
-    return Append(std::move(b));
+    if (!group_.empty() && b.min_ts > group_max_) LOGE_RETURN_IF_ERROR(EndGroup());
+    group_max_ = group_.empty() ? b.max_ts : std::max(group_max_, b.max_ts);
+    group_.push_back(std::move(b));
+    return Status::OK();
   }
 
   Status Finish() {
-    if (!overlap_.empty()) LOGE_RETURN_IF_ERROR(Interleave());
+    if (!group_.empty()) LOGE_RETURN_IF_ERROR(EndGroup());
     if (pending_.n > 0) LOGE_RETURN_IF_ERROR(w_->AddBlock(pending_));
     pending_ = Block();
     return Status::OK();
@@ -82,19 +77,20 @@ class StreamMerger {
     return Status::OK();
   }
 
-  // Decodes pending_ and the blocks overlapping it, sorts their rows by
-  // time, drops exact duplicates and encodes them again.
-  Status Interleave() {
+  // A group of one block is copied; a larger one is decoded, sorted by
+  // time, rid of exact duplicates and encoded again. Either way it lies
+  // wholly after pending_ in time.
+  Status EndGroup() {
+    std::vector<Block> group = std::move(group_);
+    group_.clear();
+    if (group.size() == 1) return Append(std::move(group[0]));
     std::vector<Entry> rows;
-    if (pending_.n > 0) overlap_.push_back(std::move(pending_));
-    pending_ = Block();
-    for (const Block& b : overlap_) {
+    for (const Block& b : group) {
       stats_->blocks_decoded++;
       LOGE_ASSIGN_OR_RETURN(auto e, BlockEntries(b));
       for (auto& x : e) rows.push_back(std::move(x));
     }
-    overlap_.clear();
-    overlap_max_ = INT64_MIN;
+    group.clear();
     std::sort(rows.begin(), rows.end(), [](const Entry& a, const Entry& b) {
       if (a.ts != b.ts) return a.ts < b.ts;
       if (a.line != b.line) return a.line < b.line;
@@ -116,9 +112,9 @@ class StreamMerger {
 
   SegmentWriter* w_;
   MergeStats* stats_;
-  Block pending_;
-  std::vector<Block> overlap_;  // blocks overlapping pending_ in time, not yet interleaved
-  int64_t overlap_max_ = INT64_MIN;
+  Block pending_;              // the last output block, still filling; before group_ in time
+  std::vector<Block> group_;   // input blocks whose ranges chain together, not yet taken
+  int64_t group_max_ = INT64_MIN;
 };
 
 // A merge keeps every input open and reads each once, stream by stream: a

@@ -173,6 +173,42 @@ TEST(MergeFiles, CopiesBlocksThatDoNotOverlapWithoutDecodingThem) {
   EXPECT_EQ(hs->size(), (4000 + kBlockMaxLines - 1) / kBlockMaxLines);
 }
 
+// A shipper's retry stores a batch again in a later file: the copy overlaps
+// blocks the merge took long before (not only the last one it holds), and is
+// still dropped, whole or in part.
+TEST(MergeFiles, DropsARetriedBatchThatOverlapsBlocksTakenEarlier) {
+  const std::string dir = TempDir();
+  auto rows = [](int64_t from, int n) {
+    std::vector<Entry> es;
+    for (int i = 0; i < n; i++) es.push_back({from + i, "row " + std::to_string(from + i), ""});
+    return es;
+  };
+  const std::vector<std::vector<Entry>> files = {
+      rows(0, 1000), rows(1000, 1000),  // two batches: four blocks each
+      rows(1000, 1000),                 // the second one retried
+      rows(1300, 400),                  // and a part of it once more
+      rows(2000, 10)};                  // then new rows
+  std::vector<std::string> inputs;
+  for (size_t f = 0; f < files.size(); f++) {
+    SegmentWriter w;
+    ASSERT_TRUE(w.AddStream({{"app", "x"}}, files[f]).ok());
+    SegmentInfo info;
+    inputs.push_back(dir + "/f" + std::to_string(f) + ".sqlite.zst");
+    ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), inputs.back(), 1, &info).ok());
+  }
+  MergeOptions mo;
+  mo.output_path = dir + "/out.sqlite.zst";
+  mo.scratch_path = dir + "/scratch.tmp";
+  MergeStats ms;
+  auto info = MergeFiles(inputs, mo, &ms);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->rows, 2010u);
+  EXPECT_EQ(ms.rows_dropped, 1400u);
+  auto got = ReadAll(mo.output_path);  // also checks that blocks do not overlap
+  ASSERT_EQ(got.size(), 2010u);
+  for (size_t i = 0; i < got.size(); i++) EXPECT_EQ(std::get<1>(got[i]), static_cast<int64_t>(i));
+}
+
 // Flush files keep their blocks' id keys; a merge of them builds the same
 // filters from those as from the text, and really takes them (a key only
 // the kept set holds ends up in the output's filter).

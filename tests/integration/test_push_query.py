@@ -2,6 +2,7 @@
 validation error, limits, status codes, durability modes and keep-alive."""
 
 import json
+import urllib.parse
 import random
 import shutil
 import tempfile
@@ -482,3 +483,40 @@ def test_query_selector_and_structured_fields_together_is_a_400(loge):
     r = s.query_raw(json.dumps({"query": '{app="web"} |= '}))
     assert r.status == 400, r
     assert r.json()["error"].startswith("1:16:")
+
+
+def test_a_retried_push_is_returned_once_and_stored_once(loge, clock):
+    # A shipper that lost the answer sends its batch again (Promtail and
+    # Alloy do): Loki keeps one entry per identical (stream, timestamp, line).
+    # Copies in two files, or in a file and in memory, come back once before
+    # a merge joins them; after the merge they are stored once.
+    s = loge("--buckets", "1", "--payload-size", "300", "--flush-interval", "1h", *AS_SENT)
+    batches = [[(clock.next(), f"batch {b} line {i}") for i in range(300)] for b in range(6)]
+    for b in batches:
+        s.push_ok(stream({"app": "web"}, b))
+    wait_for(lambda: len(s.flush_files()) == 6, 30, "six flush files")
+    s.push_ok(stream({"app": "web"}, batches[1]))  # retries after the original flushed:
+    s.push_ok(stream({"app": "web"}, batches[4]))  # each is a file of its own
+    wait_for(lambda: len(s.flush_files()) == 8, 30, "the retries' flush files")
+    tail = [(clock.next(), f"tail line {i}") for i in range(100)]
+    s.push_ok(stream({"app": "web"}, tail))
+    s.push_ok(stream({"app": "web"}, tail))       # both copies still in memory
+    s.push_ok(stream({"app": "web"}, batches[5][:100]))  # in memory, original in a file
+    want = sorted(line for b in batches for _, line in b) + sorted(line for _, line in tail)
+
+    def all_lines():
+        return sorted(lines(s.query_all(matchers=[{"name": "app", "value": "web"}])))
+
+    assert all_lines() == sorted(want)
+    # A page that would hold a copy holds the next row instead.
+    page = s.rows(matchers=[{"name": "app", "value": "web"}], limit=150)
+    assert len({(r["timestamp"], r["line"]) for r in page}) == 150
+
+    s.restart()  # flushes the memory
+    assert s.request("POST", "/api/v1/admin/compact").status == 200
+    wait_for(lambda: not s.flush_files(), 60, "the flush files to merge")
+    assert all_lines() == sorted(want)
+    r = s.request("GET", "/loki/api/v1/query?" + urllib.parse.urlencode(
+        {"query": 'sum(count_over_time({app="web"}[1h]))', "time": str(clock.next())}))
+    assert r.status == 200, r
+    assert r.json()["data"]["result"][0]["value"][1] == str(len(want)), r.json()
