@@ -298,7 +298,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   std::unique_ptr<Store> store(new Store());
   Impl* d = store->impl_.get();
   d->opts = opts;
-  d->fs = io::DefaultFileSystem();
+  d->fs = opts.fs != nullptr ? opts.fs : io::DefaultFileSystem();
   d->filter_cache = std::make_shared<storage::FilterCache>(opts.filter_cache_bytes);
   ingest::HeadOptions ho;
   ho.buckets = opts.buckets;

@@ -18,8 +18,8 @@ namespace loge::store {
 
 namespace {
 
-// A failed flush is retried after this long, doubling up to kMaxRetryDelay.
-constexpr auto kFirstRetryDelay = std::chrono::milliseconds(200);
+// A failed flush is retried after StoreOptions::flush_retry_delay (200 ms),
+// doubling up to kMaxRetryDelay.
 constexpr auto kMaxRetryDelay = std::chrono::seconds(10);
 // How often a stalled flush re-checks the backlog besides merge wake-ups.
 constexpr auto kStallRecheck = std::chrono::milliseconds(500);
@@ -139,7 +139,7 @@ void Store::Impl::FlushLoop(std::stop_token st) {
       spdlog::error("flush of bucket {} failed ({}; will retry; the rows stay queryable and in the WAL): {}",
                     batch->bucket, name.empty() ? "writing the file" : "registering " + name,
                     file.status().ToString());
-      delay = delay.count() == 0 ? kFirstRetryDelay : std::min<std::chrono::milliseconds>(delay * 2, kMaxRetryDelay);
+      delay = delay.count() == 0 ? opts.flush_retry_delay : std::min<std::chrono::milliseconds>(delay * 2, kMaxRetryDelay);
       if (head->WaitOrStop(delay, st)) break;  // give up: the WAL still holds these rows
     }
     if (!file.ok()) {

@@ -40,12 +40,18 @@ namespace loge::storage {
 class CatalogWorker;
 }
 
+namespace loge::io {
+class FileSystem;
+}
+
 namespace loge::store {
 
 class PushObserver;
 
 struct StoreOptions {
   std::string output_path = "tmp/";  // --output-path: files and wal/ live here
+  io::FileSystem* fs = nullptr;      // nullptr = io::DefaultFileSystem(); tests inject faults
+  std::chrono::milliseconds flush_retry_delay{200};  // first wait after a failed flush (doubles)
   int buckets = 4;                   // --buckets: head shards (by stream fingerprint)
   size_t payload_size = 1000000;     // --payload-size: rows that seal a head batch
   Duration flush_interval = std::chrono::seconds(1);  // --flush-interval: oldest a head batch gets
