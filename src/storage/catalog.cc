@@ -156,11 +156,26 @@ Result<std::vector<CatalogEntry>> Catalog::List() {
   return out;
 }
 
+// Ids are never given twice in a process: SQLite would reuse the highest
+// rowid once its row is deleted, and the store names files by id in memory
+// (FileSet::Replace, claims) — a merge that deleted the newest row and a
+// flush that then got its id made the merge drop the flush file's handle,
+// which unlinked a cataloged file (the crash campaign found it).
+Result<int64_t> Catalog::NextIdLocked() {
+  if (next_id_ == 0) {
+    Stmt st(db_, "SELECT COALESCE(MAX(id), 0) + 1 FROM files");
+    if (!st.ok() || sqlite3_step(st.get()) != SQLITE_ROW) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+    next_id_ = sqlite3_column_int64(st.get(), 0);
+  }
+  return next_id_++;
+}
+
 Status Catalog::InsertLocked(CatalogEntry* e) {
+  LOGE_ASSIGN_OR_RETURN(const int64_t id, NextIdLocked());
   Stmt st(db_,
           "INSERT INTO files(kind, tier, path, min_ts, max_ts, rows, bytes, label_keys, token_filter, "
-          "trigram_filter, sealed_at, max_wal_seq, format, level, line_bytes, tenant, filters) "
-          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+          "trigram_filter, sealed_at, max_wal_seq, format, level, line_bytes, tenant, filters, id) "
+          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
   if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
   std::string keys = e->label_keys_known ? KeysJson(e->label_keys) : std::string(kUnknownKeys);
   sqlite3_stmt* s = st.get();
@@ -186,8 +201,9 @@ Status Catalog::InsertLocked(CatalogEntry* e) {
   if (e->tier == Tier::kRemote && e->filters) filters = e->filters->Serialize();
   if (filters.empty()) sqlite3_bind_null(s, 17);
   else sqlite3_bind_blob(s, 17, filters.data(), static_cast<int>(filters.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(s, 18, id);
   if (sqlite3_step(s) != SQLITE_DONE) return Status::IOError(path_ + ": insert " + e->path + ": " + sqlite3_errmsg(db_));
-  e->id = sqlite3_last_insert_rowid(db_);
+  e->id = id;
   return Status::OK();
 }
 

@@ -106,11 +106,13 @@ class Catalog {
 
  private:
   Catalog() = default;
+  Result<int64_t> NextIdLocked() REQUIRES(mu_);  // an id no row of this process had
   Status InsertLocked(CatalogEntry* e) REQUIRES(mu_);
   Status MigrateLocked() REQUIRES(mu_);
   Status Exec(const char* sql) REQUIRES(mu_);
   Mutex mu_;
   sqlite3* db_ GUARDED_BY(mu_) = nullptr;
+  int64_t next_id_ GUARDED_BY(mu_) = 0;  // 0 until the first insert reads MAX(id)
   std::string path_;
 };
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <set>
+
 namespace loge::storage {
 namespace {
 
@@ -24,6 +26,25 @@ CatalogEntry Segment(const std::string& name) {
   e.token_filter = "tok";
   e.sealed_at = 7;
   return e;
+}
+
+// The store tells files apart by id: once the newest row is deleted (a
+// merge retiring its inputs), SQLite would hand its id to the next insert,
+// and a merge would then drop a flush file registered meanwhile.
+TEST(Catalog, NeverGivesAnIdTwice) {
+  auto c = Catalog::Open(TempDir());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  CatalogEntry a = Segment("a"), b = Segment("b"), merged = Segment("m"), flushed = Segment("f");
+  ASSERT_TRUE((*c)->Add(&a).ok());
+  ASSERT_TRUE((*c)->Add(&b).ok());
+  ASSERT_TRUE((*c)->ReplaceRetiring({a.id, b.id}, {"a", "b"}, &merged).ok());
+  ASSERT_TRUE((*c)->Add(&flushed).ok());
+  std::set<int64_t> ids = {a.id, b.id, merged.id, flushed.id};
+  EXPECT_EQ(ids.size(), 4u) << a.id << " " << b.id << " " << merged.id << " " << flushed.id;
+  ASSERT_TRUE((*c)->Remove({flushed.id}).ok());
+  CatalogEntry next = Segment("n");
+  ASSERT_TRUE((*c)->Add(&next).ok());
+  EXPECT_GT(next.id, flushed.id);
 }
 
 TEST(Catalog, SetRemoteFlipsTierAndPathAndKeepsTheRest) {

@@ -379,6 +379,9 @@ def loge():
         if s.log_path:  # shown by pytest only when the test failed
             print(f"--- tail of {s.log_path} ---\n{s.log()[-3000:]}")
     for d in dirs:
+        if os.environ.get("LOGE_KEEP_DIRS"):  # debugging: look at a failed test's files
+            print(f"kept {d}")
+            continue
         shutil.rmtree(d, ignore_errors=True)
 
 
