@@ -33,6 +33,13 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       s.wal_healthy ? 1 : 0);
   one("loge_wal_bytes", "gauge", "Bytes in WAL files.", static_cast<double>(s.wal_bytes));
   one("loge_wal_files", "gauge", "WAL files on disk.", static_cast<double>(s.wal_files));
+  one("loge_wal_corrupt_records", "gauge",
+      "Acknowledged WAL records lost to damage at startup's replay (logged at error with file and offset).",
+      static_cast<double>(s.wal_corrupt_records));
+  one("loge_wal_corrupt_bytes", "gauge", "Bytes of damaged WAL regions skipped at startup's replay.",
+      static_cast<double>(s.wal_corrupt_bytes));
+  one("loge_wal_torn_bytes", "gauge", "Bytes of torn WAL tails (never acknowledged) dropped at startup's replay.",
+      static_cast<double>(s.wal_torn_bytes));
   // Head and flushes.
   one("loge_head_rows", "gauge", "Rows not yet in a published file.", static_cast<double>(s.head_rows));
   one("loge_head_bytes", "gauge", "Accounted bytes of the head's rows.", static_cast<double>(s.head_bytes));

@@ -159,6 +159,13 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.wal_files);
   w.Key("wal_watermark");
   w.Uint(s.watermark);
+  // Startup's WAL replay (docs/format-wal.md, "Damage").
+  w.Key("wal_corrupt_records");
+  w.Uint(s.wal_corrupt_records);
+  w.Key("wal_corrupt_bytes");
+  w.Uint(s.wal_corrupt_bytes);
+  w.Key("wal_torn_bytes");
+  w.Uint(s.wal_torn_bytes);
   w.Key("rejected_backpressure");
   w.Uint(s.rejected_backpressure);
   w.Key("backpressure_waiting");

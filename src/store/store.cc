@@ -317,6 +317,9 @@ StoreStats Store::Stats() {
   s.flush_failures = d->flush_failures;
   s.flush_stalled = d->flush_stalled;
   s.replayed_records = d->replayed;
+  s.wal_corrupt_records = d->wal_corrupt_records;
+  s.wal_corrupt_bytes = d->wal_corrupt_bytes;
+  s.wal_torn_bytes = d->wal_torn_bytes;
   if (d->retention) {
     s.retention = d->retention->stats();
     const int64_t floor = d->retention->Floor();

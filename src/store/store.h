@@ -95,6 +95,12 @@ struct StoreStats {
   bool wal_healthy = true;    // false after a WAL write or fsync failed (sticky)
   uint64_t watermark = 0;     // durable WAL watermark
   uint64_t replayed_records = 0;
+  // At startup's WAL replay: acknowledged records lost to damage (logged at
+  // error with the file and offset), the bytes skipped, and bytes of torn
+  // tails (writes that were never acknowledged).
+  uint64_t wal_corrupt_records = 0;
+  uint64_t wal_corrupt_bytes = 0;
+  uint64_t wal_torn_bytes = 0;
   uint64_t rejected_backpressure = 0;  // pushes answered 429
   uint64_t backpressure_waiting = 0;   // pushes waiting for room right now
   uint64_t segments = 0;      // merged segments (local and remote)
