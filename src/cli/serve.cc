@@ -148,6 +148,16 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(size);
   app->add_option("--max-line-size", f->max_line_size, "longest log line accepted (400 beyond)")
       ->capture_default_str()->check(size);
+  app->add_option("--max-label-name-length", f->max_label_name_length,
+                  "longest label name a push may carry, in bytes (Loki's max_label_name_length; 400 beyond)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app->add_option("--max-label-value-length", f->max_label_value_length,
+                  "longest label value a push may carry, in bytes (Loki's max_label_value_length; 400 beyond)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  app->add_option("--max-label-names-per-series", f->max_label_names_per_series,
+                  "most labels a pushed stream may carry, not counting those loge adds such as service_name "
+                  "(Loki's max_label_names_per_series; 400 beyond)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 16));
   app->add_option("--api-key", f->api_key,
                   "bearer token required by every read endpoint (query, labels, stats, ...); push stays open; "
                   "empty disables auth");
@@ -257,6 +267,9 @@ int RunServe(const ServeFlags& f) {
   o.http.address = f.listen;
   o.http.max_body_bytes = *ParseByteSize(f.max_body_size);
   o.limits.max_line_bytes = *ParseByteSize(f.max_line_size);
+  o.limits.max_label_name_bytes = static_cast<size_t>(f.max_label_name_length);
+  o.limits.max_label_value_bytes = static_cast<size_t>(f.max_label_value_length);
+  o.limits.max_labels_per_stream = static_cast<size_t>(f.max_label_names_per_series);
   auto& in = o.store;
   in.output_path = f.output_path;
   in.buckets = f.buckets;

@@ -3,6 +3,7 @@
 // GET /api/v1/stats reports), request latencies from RequestMetrics, the
 // tail's from TailHub. Open like /ready: no --api-key (see the docs).
 #include "core/metrics.h"
+#include "ingest/decode_json.h"
 #include "server/request_metrics.h"
 #include "server/server.h"
 #include "server/tail.h"
@@ -25,6 +26,20 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       static_cast<double>(s.rejected_backpressure));
   one("loge_backpressure_waiting", "gauge", "Pushes waiting for room in the head now.",
       static_cast<double>(s.backpressure_waiting));
+  {
+    // Ingest validation (docs/reliability.md, "Ingest limits", "Invalid UTF-8").
+    const ingest::IngestCounters& c = ingest::Counters();
+    one("loge_ingest_invalid_utf8_pushes_total", "counter",
+        "Pushes whose invalid UTF-8 (lines, label values, JSON text) was replaced by U+FFFD.",
+        static_cast<double>(c.invalid_utf8_pushes.load(std::memory_order_relaxed)));
+    w.Family("loge_ingest_rejected_total", "counter", "Pushes refused (400) by a label limit, by limit.");
+    w.Sample("loge_ingest_rejected_total", static_cast<double>(c.label_name_too_long.load()),
+             {{"reason", "label_name_too_long"}});
+    w.Sample("loge_ingest_rejected_total", static_cast<double>(c.label_value_too_long.load()),
+             {{"reason", "label_value_too_long"}});
+    w.Sample("loge_ingest_rejected_total", static_cast<double>(c.too_many_labels.load()),
+             {{"reason", "max_label_names_per_series"}});
+  }
   request_metrics_->Write(&w);
   // WAL.
   w.Family("loge_wal_fsync_duration_seconds", "histogram", "Duration of each WAL group-commit fsync.");
