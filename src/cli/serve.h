@@ -32,6 +32,8 @@ struct ServeFlags {
   int max_label_value_length = 2048;     // --max-label-value-length: bytes
   int max_label_names_per_series = 15;   // --max-label-names-per-series
   std::string max_head_size = "48MiB";
+  std::string min_free_disk;       // --min-free-disk: "" = min(1GiB, 5%)
+  std::string test_free_disk_file;  // hidden --test-free-disk-file (tests only)
   std::string backpressure_wait = "5s";
   std::string compact_interval = "10s";
   int compact_min_files = 64;

@@ -55,6 +55,17 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       static_cast<double>(s.wal_corrupt_bytes));
   one("loge_wal_torn_bytes", "gauge", "Bytes of torn WAL tails (never acknowledged) dropped at startup's replay.",
       static_cast<double>(s.wal_torn_bytes));
+  // Disk guard (docs/reliability.md, "Disk full").
+  one("loge_disk_read_only", "gauge", "1 while ingest is read-only because free disk is below --min-free-disk.",
+      s.disk.read_only ? 1 : 0);
+  one("loge_disk_free_bytes", "gauge", "Free bytes on the output path's file system at the last check.",
+      static_cast<double>(s.disk.free_bytes));
+  one("loge_disk_min_free_bytes", "gauge", "The --min-free-disk threshold in bytes (0: the guard is off).",
+      static_cast<double>(s.disk.min_free_bytes));
+  one("loge_disk_read_only_entered_total", "counter", "Times ingest turned read-only since start.",
+      static_cast<double>(s.disk.entered));
+  one("loge_disk_check_failures_total", "counter", "Reads of the free disk space that failed.",
+      static_cast<double>(s.disk.check_failures));
   // Head and flushes.
   one("loge_head_rows", "gauge", "Rows not yet in a published file.", static_cast<double>(s.head_rows));
   one("loge_head_bytes", "gauge", "Accounted bytes of the head's rows.", static_cast<double>(s.head_bytes));

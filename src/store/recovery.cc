@@ -334,6 +334,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   }
   if (opts.merge_threads < 1) return Status::InvalidArgument("--merge-threads must be at least 1");
   if (opts.segment_bytes < 1) return Status::InvalidArgument("--segment-size must be positive");
+  if (opts.disk_check_interval <= Duration(0)) return Status::InvalidArgument("disk check interval must be positive");
   std::unique_ptr<Store> store(new Store());
   Impl* d = store->impl_.get();
   d->opts = opts;
@@ -352,6 +353,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   d->head = std::make_unique<ingest::Head>(ho);
   LOGE_RETURN_IF_ERROR(d->fs->CreateDirs(opts.output_path));
   LOGE_RETURN_IF_ERROR(d->Lock());
+  DiskGuardOptions dg = opts.disk;
+  dg.path = opts.output_path;
+  d->disk = std::make_unique<DiskGuard>(std::move(dg));
+  d->disk->Check();  // a server started on a full disk is read-only from its first push
   LOGE_ASSIGN_OR_RETURN(d->catalog, storage::Catalog::Open(opts.output_path));
   LOGE_ASSIGN_OR_RETURN(int64_t w, d->catalog->GetState(kWatermarkKey, 0));
   d->persisted_watermark = static_cast<uint64_t>(w);

@@ -46,6 +46,7 @@ struct Store::Impl {
   std::unique_ptr<wal::Checkpointer> checkpointer;
   std::unique_ptr<Merger> merger;
   std::unique_ptr<Retention> retention;
+  std::unique_ptr<DiskGuard> disk;  // read-only mode below --min-free-disk
   std::atomic<uint64_t> persisted_watermark{0};  // every WAL seq <= it is in a durable file
   uint64_t replayed = 0;
   // Startup replay (docs/format-wal.md, "Damage"): damaged records skipped
