@@ -307,12 +307,19 @@ Status Store::Impl::Replay() {
   };
   LOGE_ASSIGN_OR_RETURN(wal, wal::Wal::Open(wo, replay, &rs));
   for (const wal::Damage& dmg : rs.damage) {
+    wal_corrupt_bytes += dmg.bytes;
+    if (dmg.first_seq + dmg.records - 1 <= floor) {
+      // Every record of the region is at or below the persisted watermark:
+      // flush files hold them, nothing is lost.
+      spdlog::warn("wal replay: {} is damaged at offset {}: {} bytes skipped; their records were already in "
+                   "flush files, nothing is lost", dmg.file, dmg.offset, dmg.bytes);
+      continue;
+    }
+    wal_corrupt_records += dmg.records;
     spdlog::error("wal replay: {} is damaged at offset {}: {} bytes dropped ({} acknowledged record{} lost); "
                   "replay resumed at the next intact record",
                   dmg.file, dmg.offset, dmg.bytes, dmg.records, dmg.records == 1 ? "" : "s");
   }
-  wal_corrupt_records = rs.corrupt_records;
-  wal_corrupt_bytes = rs.corrupt_bytes;
   wal_torn_bytes = rs.dropped_bytes;
   if (rs.files > 0) {
     spdlog::info("wal replay: {} records from {} files ({} already in files); {} bytes of torn tail dropped "

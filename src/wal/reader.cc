@@ -142,7 +142,7 @@ Status ReplayFile(io::FileSystem* fs, const std::string& path, uint64_t name_seq
         const bool damaged = check == Check::kDamaged && size - offset >= kHeaderBytes && h.seq == base + 1 &&
                              h.length <= size - offset - kHeaderBytes;
         if (damaged) {
-          out->damage.push_back(Damage{path, offset, size - offset, 1});
+          out->damage.push_back(Damage{path, offset, size - offset, 1, base + 1});
           offset = size;
         }
         break;
@@ -150,7 +150,7 @@ Status ReplayFile(io::FileSystem* fs, const std::string& path, uint64_t name_seq
       RecordHeader nh;
       LOGE_RETURN_IF_ERROR(CheckAt(c, next, base, 0, &check, &nh, &payload));
       LOGE_ASSERT(check == Check::kIntact, "BUG: wal resync found a record that does not check");
-      out->damage.push_back(Damage{path, offset, next - offset, std::max<uint64_t>(nh.seq - base - 1, 1)});
+      out->damage.push_back(Damage{path, offset, next - offset, std::max<uint64_t>(nh.seq - base - 1, 1), base + 1});
       offset = next;
       h = nh;
     }

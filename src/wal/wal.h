@@ -53,6 +53,7 @@ struct Damage {
   uint64_t offset = 0;  // where the first damaged record starts
   uint64_t bytes = 0;   // bytes skipped
   uint64_t records = 0; // records lost (from the seqs around the region; at least 1)
+  uint64_t first_seq = 0;  // seq the first of them had: records lost are [first_seq, first_seq + records)
 };
 
 struct ReplayStats {

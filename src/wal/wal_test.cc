@@ -171,6 +171,7 @@ TEST(Wal, DamagedRecordIsSkippedAndLaterRecordsReplay) {
   EXPECT_EQ(stats.damage[0].offset, second);
   EXPECT_EQ(stats.damage[0].bytes, 66u);
   EXPECT_EQ(stats.damage[0].records, 1u);
+  EXPECT_EQ(stats.damage[0].first_seq, 2u);
   EXPECT_EQ(stats.corrupt_records, 1u);
   EXPECT_EQ(stats.corrupt_bytes, 66u);
 }
