@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
+#include <functional>
 
 #include "core/time.h"
 #include "ingest/json_document.h"
@@ -81,6 +83,18 @@ Result<tier::S3Options> S3OptionsFromFlags(const ServeFlags& f) {
   return o;
 }
 
+// --test-free-disk-file: "<free bytes> <total bytes>" read from a file.
+std::function<Result<store::DiskSpace>(const std::string&)> FreeDiskFromFile(const std::string& file) {
+  return [file](const std::string&) -> Result<store::DiskSpace> {
+    std::ifstream in(file);
+    store::DiskSpace s;
+    if (!(in >> s.free_bytes >> s.total_bytes)) {
+      return Status::IOError("--test-free-disk-file " + file + ": want \"<free bytes> <total bytes>\"");
+    }
+    return s;
+  };
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App* app, ServeFlags* f) {
@@ -112,6 +126,18 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(dur);
   app->add_option("--max-head-size", f->max_head_size, "unflushed bytes held in memory before pushes wait")
       ->capture_default_str()->check(size);
+  app->add_option("--min-free-disk", f->min_free_disk,
+                  "free space on the --output-path file system below which ingest turns read-only (pushes 503, "
+                  "/ready 503, queries keep working) until space is freed: a size (2GiB; 0 = never) or a "
+                  "percentage of the file system (10%) (default \"\": 1GiB or 5%, whichever is smaller)")
+      ->check([](const std::string& s) {
+        auto m = store::ParseMinFreeDisk(s);
+        return m.ok() ? std::string() : m.status().message();
+      });
+  // Test-only (hidden): the free space comes from this file ("<free bytes>
+  // <total bytes>"), read at every check, so a test can fill and free a
+  // disk without filling one (docs/reliability.md, "Disk full").
+  app->add_option("--test-free-disk-file", f->test_free_disk_file)->group("");
   app->add_option("--compact-interval", f->compact_interval,
                   "how often background merges re-check their policy besides each new flush file (0 disables "
                   "background merges: only POST /api/v1/admin/compact merges; docs/merges.md)")
@@ -148,6 +174,16 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(size);
   app->add_option("--max-line-size", f->max_line_size, "longest log line accepted (400 beyond)")
       ->capture_default_str()->check(size);
+  app->add_option("--max-label-name-length", f->max_label_name_length,
+                  "longest label name a push may carry, in bytes (Loki's max_label_name_length; 400 beyond)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app->add_option("--max-label-value-length", f->max_label_value_length,
+                  "longest label value a push may carry, in bytes (Loki's max_label_value_length; 400 beyond)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 24));
+  app->add_option("--max-label-names-per-series", f->max_label_names_per_series,
+                  "most labels a pushed stream may carry, not counting those loge adds such as service_name "
+                  "(Loki's max_label_names_per_series; 400 beyond)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 16));
   app->add_option("--api-key", f->api_key,
                   "bearer token required by every read endpoint (query, labels, stats, ...); push stays open; "
                   "empty disables auth");
@@ -257,6 +293,9 @@ int RunServe(const ServeFlags& f) {
   o.http.address = f.listen;
   o.http.max_body_bytes = *ParseByteSize(f.max_body_size);
   o.limits.max_line_bytes = *ParseByteSize(f.max_line_size);
+  o.limits.max_label_name_bytes = static_cast<size_t>(f.max_label_name_length);
+  o.limits.max_label_value_bytes = static_cast<size_t>(f.max_label_value_length);
+  o.limits.max_labels_per_stream = static_cast<size_t>(f.max_label_names_per_series);
   auto& in = o.store;
   in.output_path = f.output_path;
   in.buckets = f.buckets;
@@ -270,6 +309,8 @@ int RunServe(const ServeFlags& f) {
   in.drop_on_backpressure = f.drop_on_backpressure;
   in.backpressure_wait = MustDuration(f.backpressure_wait);
   in.max_head_bytes = *ParseByteSize(f.max_head_size);
+  in.disk.min_free = *store::ParseMinFreeDisk(f.min_free_disk);
+  if (!f.test_free_disk_file.empty()) in.disk.space = FreeDiskFromFile(f.test_free_disk_file);
   in.merge_interval = MustDuration(f.compact_interval);
   in.flush_merge_files = static_cast<size_t>(f.compact_min_files);
   in.flush_merge_age = MustDuration(f.compact_max_age);

@@ -27,7 +27,13 @@ struct ServeFlags {
   int query_concurrency = 8;
   std::string max_body_size = "64MiB";
   std::string max_line_size = "256KiB";
+  // Loki's label limits (ingest::Limits, docs/reliability.md "Ingest limits").
+  int max_label_name_length = 1024;      // --max-label-name-length: bytes
+  int max_label_value_length = 2048;     // --max-label-value-length: bytes
+  int max_label_names_per_series = 15;   // --max-label-names-per-series
   std::string max_head_size = "48MiB";
+  std::string min_free_disk;       // --min-free-disk: "" = min(1GiB, 5%)
+  std::string test_free_disk_file;  // hidden --test-free-disk-file (tests only)
   std::string backpressure_wait = "5s";
   std::string compact_interval = "10s";
   int compact_min_files = 64;

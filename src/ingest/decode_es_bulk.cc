@@ -23,12 +23,14 @@ bool Blank(std::string_view line) { return line.find_first_not_of(" \t\r") == st
 
 }  // namespace
 
-Status DecodeEsBulk(std::string_view body, const EsBulkOptions& opts, const Limits& limits, int64_t now_ns,
+Status DecodeEsBulk(std::string_view sent, const EsBulkOptions& opts, const Limits& limits, int64_t now_ns,
                     Payload* out, std::vector<EsBulkItem>* items) {
   out->streams.clear();
   items->clear();
   JsonScratch scratch;
-  const char* padded = scratch.Pad(body);
+  // The body, its invalid UTF-8 replaced (never a '\n': lines stay lines).
+  const std::string_view body = scratch.Pad(sent);
+  const char* padded = body.data();
   DocumentMapper mapper(opts.doc, limits, now_ns, out);
   size_t pos = 0, line_no = 0;
   // The next non-blank line: [start, end) in body.

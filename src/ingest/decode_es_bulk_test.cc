@@ -142,6 +142,33 @@ TEST(DecodeJsonLines, VictoriaLogsParametersPickMessageTimeAndStream) {
   EXPECT_EQ(p.streams[1].entries[0].line, "three");
 }
 
+// One rule for every format (docs/push-formats.md, "Invalid UTF-8"): the
+// JSON-based ones replace invalid UTF-8 before parsing, lines stay lines.
+TEST(DecodeJsonLines, InvalidUtf8BecomesReplacementCharacters) {
+  Payload p;
+  Status st = DecodeJsonLines("{\"_msg\":\"a\xffz\"}\n{\"_msg\":\"second \xc3\"}", DefaultJsonLineOptions(), Limits{},
+                              1, &p);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(p.streams.size(), 1u);
+  ASSERT_EQ(p.streams[0].entries.size(), 2u);
+  EXPECT_EQ(p.streams[0].entries[0].line, "a\xef\xbf\xbdz");
+  EXPECT_EQ(p.streams[0].entries[1].line, "second \xef\xbf\xbd");
+}
+
+TEST(DecodeEsBulk, InvalidUtf8BecomesReplacementCharacters) {
+  Bulk b = Decode("{\"create\":{}}\n{\"message\":\"a\xffz\",\"app\":\"w\xfe\"}\n{\"index\":{}}\n{\"message\":\"ok\"}\n");
+  ASSERT_TRUE(b.st.ok()) << b.st.ToString();
+  ASSERT_EQ(b.items.size(), 2u);
+  EXPECT_EQ(b.items[0].status, 201);
+  EXPECT_EQ(b.items[1].status, 201);
+  ASSERT_GE(b.p.streams.size(), 1u);
+  bool found = false;
+  for (const auto& s : b.p.streams) {
+    for (const auto& e : s.entries) found |= e.line == "a\xef\xbf\xbdz";
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST(DecodeJsonLines, RejectsGarbageNamingTheLine) {
   auto check = [](std::string_view body, std::string_view want) {
     SCOPED_TRACE(body);

@@ -201,16 +201,16 @@ Status DecodeJsonPush(std::string_view body, const Limits& limits, Payload* out)
   Status st;
   {
     JsonScratch scratch;  // the elements below point into it: walk before it goes
-    const char* padded = scratch.Pad(body);
+    const std::string_view text = scratch.Pad(body);  // body, its invalid UTF-8 replaced
     dom::element root;
     const simdjson::error_code err =
-        scratch.parser().parse(padded, body.size(), /*realloc_if_needed=*/false).get(root);
+        scratch.parser().parse(text.data(), text.size(), /*realloc_if_needed=*/false).get(root);
     if (err == simdjson::MEMALLOC) {
       st = Status::ResourceExhausted("decoding JSON push body: out of memory");
     } else if (err != simdjson::SUCCESS) {
       st = Status::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(err));
     } else {
-      st = DecodeDocument(root, body.size(), out);
+      st = DecodeDocument(root, text.size(), out);
     }
   }
   LOGE_RETURN_IF_ERROR(st);

@@ -4,7 +4,9 @@
 // Thread-safety: pure functions; simdjson parsers are thread-local inside.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,9 +15,28 @@
 
 namespace loge::ingest {
 
+// Loki's validation limits (its limits_config names in brackets), checked by
+// ValidatePayload for every push format on what the client sent: labels loge
+// adds afterwards (service_name discovery) never count.
 struct Limits {
-  size_t max_line_bytes = 256 * 1024;  // --max-line-size: longest accepted log line
+  size_t max_line_bytes = 256 * 1024;  // --max-line-size: longest accepted log line [max_line_size]
+  size_t max_label_name_bytes = 1024;   // --max-label-name-length [max_label_name_length]
+  size_t max_label_value_bytes = 2048;  // --max-label-value-length [max_label_value_length]
+  size_t max_labels_per_stream = 15;    // --max-label-names-per-series [max_label_names_per_series]
 };
+
+// Process-wide ingest counters since start (GET /metrics, /api/v1/stats).
+// Relaxed atomics: any thread may bump or read them.
+struct IngestCounters {
+  // Pushes in which invalid UTF-8 (in a line, a label value or a JSON body)
+  // was replaced by U+FFFD (docs/push-formats.md, "Invalid UTF-8").
+  std::atomic<uint64_t> invalid_utf8_pushes{0};
+  // Pushes refused (400) by one of the label limits above.
+  std::atomic<uint64_t> label_name_too_long{0};
+  std::atomic<uint64_t> label_value_too_long{0};
+  std::atomic<uint64_t> too_many_labels{0};
+};
+IngestCounters& Counters();
 
 // Decodes a Loki-style JSON push body
 //   {"streams":[{"stream":{"app":"web"},"values":[["<unix_ns>","line"], ...]}]}
@@ -29,8 +50,11 @@ Status DecodeJsonPush(std::string_view body, const Limits& limits, Payload* out)
 
 // Checks what every format shares: at least one stream; each stream has at
 // least one label and one value; label names match [a-zA-Z_][a-zA-Z0-9_]*
-// and are unique (labels are sorted in place); no line is over the limit.
-// Errors name the stream index ("streams[2]: ...").
+// and are unique (labels are sorted in place); no line, label name or value
+// is over its limit, no stream has more labels than its limit. Errors name
+// the stream index ("streams[2]: ...") and, for a label limit, the flag and
+// the stream's labels. Invalid UTF-8 in a line or label value is replaced
+// by U+FFFD in place (counted), never refused: one rule for every format.
 Status ValidatePayload(Payload* p, const Limits& limits);
 
 }  // namespace loge::ingest

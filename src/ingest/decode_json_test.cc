@@ -129,7 +129,9 @@ TEST(DecodeJson, RejectsBadBodiesNamingTheField) {
   check("", "malformed JSON: ");
   check("{", "malformed JSON: ");
   check(R"({"streams":[)" + s0 + ",]}", "malformed JSON: ");
-  check("{\"streams\":[{\"stream\":{\"app\":\"\xff\"}}]}", "malformed JSON: ");
+  // Invalid UTF-8 outside a string stays a syntax error (inside one it is
+  // replaced: Validate.InvalidUtf8BecomesReplacementCharacters).
+  check("{\"streams\":\xff[]}", "malformed JSON: ");
   check(std::string(5000, '[') + std::string(5000, ']'), "malformed JSON: ");
   check("[]", "body: want a JSON object");
   check("\"streams\"", "body: want a JSON object");
@@ -338,6 +340,82 @@ TEST(Validate, RejectsNamingTheStreamIndex) {
   Status st = ValidatePayload(&empty, {});
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
   EXPECT_EQ(st.message(), "streams: missing or empty");
+}
+
+}  // namespace
+}  // namespace loge::ingest
+
+namespace loge::ingest {
+namespace {
+
+Stream OneStream(Labels labels, std::string line = "ok") {
+  Stream s;
+  s.labels = std::move(labels);
+  s.entries.push_back(Entry{.ts = 1, .line = std::move(line), .metadata = ""});
+  return s;
+}
+
+TEST(Validate, LabelLimitsAreLokisAndNameTheLimitAndTheStream) {
+  Limits limits;  // Loki's defaults
+  EXPECT_EQ(limits.max_label_name_bytes, 1024u);
+  EXPECT_EQ(limits.max_label_value_bytes, 2048u);
+  EXPECT_EQ(limits.max_labels_per_stream, 15u);
+  auto check = [&](Labels labels, const std::string& want) {
+    SCOPED_TRACE(want.empty() ? "accepted" : want);
+    Payload p;
+    p.streams.push_back(OneStream({{"app", "x"}}));
+    p.streams.push_back(OneStream(std::move(labels)));
+    Status st = ValidatePayload(&p, limits);
+    if (want.empty()) {
+      EXPECT_TRUE(st.ok()) << st.ToString();
+      return;
+    }
+    ASSERT_EQ(st.code(), Code::kInvalidArgument) << st.ToString();
+    EXPECT_NE(st.message().find(want), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("in stream {"), std::string::npos) << st.message();
+    EXPECT_LT(st.message().size(), 600u) << "the stream is quoted, bounded";
+  };
+  check({{"app", std::string(2048, 'v')}}, "");
+  check({{"app", std::string(2049, 'v')}},
+        R"(streams[1].stream: value of label "app" is 2049 bytes, over the limit of 2048 (--max-label-value-length))");
+  check({{"app", std::string(30 << 20, 'v')}}, "over the limit of 2048 (--max-label-value-length)");
+  check({{std::string(1024, 'n'), "v"}}, "");
+  check({{std::string(1025, 'n'), "v"}}, "bytes, over the limit of 1024 (--max-label-name-length)");
+  Labels fifteen, sixteen;
+  for (int i = 0; i < 16; i++) (i < 15 ? fifteen : sixteen).emplace_back("l" + std::to_string(i), "v");
+  sixteen.insert(sixteen.begin(), fifteen.begin(), fifteen.end());
+  check(fifteen, "");
+  check(sixteen, "streams[1].stream: 16 labels, over the limit of 15 (--max-label-names-per-series)");
+  // The limits are flags.
+  limits.max_label_value_bytes = 3;
+  check({{"app", "abcd"}}, "over the limit of 3 (--max-label-value-length)");
+}
+
+TEST(Validate, InvalidUtf8BecomesReplacementCharacters) {
+  Payload p;
+  p.streams.push_back(OneStream({{"app", "we\xff" "b"}}, "bad \xc3( and a stray \x80, nul \0 kept"));
+  p.streams[0].entries[0].line.append(std::string("\0end", 4));
+  p.streams.push_back(OneStream({{"app", "caf\xc3\xa9"}}, "valid \xe2\x82\xac"));
+  const uint64_t before = Counters().invalid_utf8_pushes.load();
+  Status st = ValidatePayload(&p, Limits{});
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(p.streams[0].labels, (Labels{{"app", "we\xef\xbf\xbd" "b"}}));
+  EXPECT_EQ(p.streams[0].entries[0].line,
+            std::string("bad \xef\xbf\xbd( and a stray \xef\xbf\xbd, nul ") + std::string("\0end", 4));
+  EXPECT_EQ(p.streams[1].labels, (Labels{{"app", "caf\xc3\xa9"}}));
+  EXPECT_EQ(p.streams[1].entries[0].line, "valid \xe2\x82\xac");
+  EXPECT_EQ(Counters().invalid_utf8_pushes.load(), before + 1);
+}
+
+TEST(DecodeJson, InvalidUtf8InsideStringsIsReplacedNotRefused) {
+  Payload p;
+  const uint64_t before = Counters().invalid_utf8_pushes.load();
+  Status st = DecodeJsonPush("{\"streams\":[{\"stream\":{\"app\":\"w\xff\"},\"values\":[[\"1\",\"a\xfe\xffz\"]]}]}",
+                             Limits{}, &p);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(p.streams[0].labels, (Labels{{"app", "w\xef\xbf\xbd"}}));
+  EXPECT_EQ(p.streams[0].entries[0].line, "a\xef\xbf\xbd\xef\xbf\xbdz");
+  EXPECT_GT(Counters().invalid_utf8_pushes.load(), before);
 }
 
 }  // namespace

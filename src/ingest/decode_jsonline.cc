@@ -8,11 +8,13 @@ namespace loge::ingest {
 
 DocumentOptions DefaultJsonLineOptions() { return DocumentOptions{{"_msg"}, "_time", {}, {}}; }
 
-Status DecodeJsonLines(std::string_view body, const DocumentOptions& opts, const Limits& limits, int64_t now_ns,
+Status DecodeJsonLines(std::string_view sent, const DocumentOptions& opts, const Limits& limits, int64_t now_ns,
                        Payload* out) {
   out->streams.clear();
   JsonScratch scratch;
-  const char* padded = scratch.Pad(body);
+  // The body, its invalid UTF-8 replaced (never a '\n': lines stay lines).
+  const std::string_view body = scratch.Pad(sent);
+  const char* padded = body.data();
   DocumentMapper mapper(opts, limits, now_ns, out);
   size_t pos = 0, line_no = 0;
   while (pos < body.size()) {

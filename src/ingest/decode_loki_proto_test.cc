@@ -134,13 +134,17 @@ TEST(DecodeLokiProto, StreamsWithoutEntriesAreSkippedAsInLoki) {
   EXPECT_EQ(p.streams[0].entries[0].ts, 0);
 }
 
-TEST(DecodeLokiProto, LinesAreArbitraryBytes) {
+// One rule for every format (docs/push-formats.md, "Invalid UTF-8"):
+// invalid UTF-8 becomes U+FFFD, other bytes (a NUL) stay.
+TEST(DecodeLokiProto, InvalidUtf8BecomesReplacementCharacters) {
   const char kLine[] = "bad utf8 \xff\xfe and a nul \0 byte";
   const std::string line(kLine, sizeof(kLine) - 1);
   Payload p;
-  Status st = DecodeLokiProtoPush(Push(R"({a="b"})", {{1, line}}), Limits{}, kMax, &p);
+  Status st = DecodeLokiProtoPush(Push("{a=\"b\xff\"}", {{1, line}}), Limits{}, kMax, &p);
   ASSERT_TRUE(st.ok()) << st.ToString();
-  EXPECT_EQ(p.streams[0].entries[0].line, line);
+  const char kWant[] = "bad utf8 \xef\xbf\xbd\xef\xbf\xbd and a nul \0 byte";
+  EXPECT_EQ(p.streams[0].entries[0].line, std::string(kWant, sizeof(kWant) - 1));
+  EXPECT_EQ(p.streams[0].labels, (Labels{{"a", "b\xef\xbf\xbd"}}));
 }
 
 TEST(DecodeLokiProto, RejectsBadTimestampsAndLongLines) {

@@ -207,6 +207,19 @@ TEST(DecodeMsgpack, HostileCountsDoNotAllocate) {
   EXPECT_NE(st.message().find("ends inside a value"), std::string::npos) << st.message();
 }
 
+// One rule for every format (docs/push-formats.md, "Invalid UTF-8").
+TEST(DecodeMsgpack, InvalidUtf8BecomesReplacementCharacters) {
+  std::string body = OneStream(1, [](Packer& pk) {
+    pk.pack_array(2);
+    Str(pk, "1");
+    Str(pk, "a\xffz");
+  });
+  Payload p;
+  Status st = Decode(body, &p);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(p.streams[0].entries[0].line, "a\xef\xbf\xbdz");
+}
+
 TEST(DecodeMsgpack, RejectsGarbage) {
   auto check = [](const std::string& body) {
     SCOPED_TRACE(testing::PrintToString(body));

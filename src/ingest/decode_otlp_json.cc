@@ -265,9 +265,9 @@ Status DecodeOtlpLogsJson(std::string_view body, const OtlpOptions& opts, const 
   out->streams.clear();
   OtlpMapper mapper(opts, limits, now_ns, out);
   JsonScratch scratch;  // the model's strings point into it: map before it goes
-  const char* padded = scratch.Pad(body);
+  const std::string_view text = scratch.Pad(body);  // body, its invalid UTF-8 replaced
   dom::element root;
-  const simdjson::error_code err = scratch.parser().parse(padded, body.size(), false).get(root);
+  const simdjson::error_code err = scratch.parser().parse(text.data(), text.size(), false).get(root);
   if (err == simdjson::MEMALLOC) return Status::ResourceExhausted("decoding OTLP JSON body: out of memory");
   if (err != simdjson::SUCCESS) return Status::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(err));
   Walker w;

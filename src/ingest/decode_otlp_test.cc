@@ -206,6 +206,19 @@ TEST(DecodeOtlp, ResourcesWithTheSameLabelsShareAStream) {
   EXPECT_EQ(d.p.streams[0].entries[1].metadata, R"({"other":"2"})");
 }
 
+// One rule for every format (docs/push-formats.md, "Invalid UTF-8").
+TEST(DecodeOtlp, InvalidUtf8BecomesReplacementCharactersInBothEncodings) {
+  Decoded proto = Proto(Request(Attr("service.name", "svc\xff"), Record(5, AnyStr("a\xffz"))));
+  ASSERT_TRUE(proto.st.ok()) << proto.st.ToString();
+  ASSERT_EQ(proto.p.streams.size(), 1u);
+  EXPECT_EQ(proto.p.streams[0].labels, (Labels{{"service_name", "svc\xef\xbf\xbd"}}));
+  EXPECT_EQ(proto.p.streams[0].entries[0].line, "a\xef\xbf\xbdz");
+  Decoded json = Json(
+      "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"5\",\"body\":{\"stringValue\":\"a\xffz\"}}]}]}]}");
+  ASSERT_TRUE(json.st.ok()) << json.st.ToString();
+  EXPECT_EQ(json.p.streams[0].entries[0].line, "a\xef\xbf\xbdz");
+}
+
 TEST(DecodeOtlp, RejectsGarbage) {
   auto check_proto = [](const std::string& body) {
     SCOPED_TRACE(testing::PrintToString(body));

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "core/mutex.h"
+#include "core/utf8.h"
+#include "ingest/decode_json.h"
 
 namespace loge::ingest {
 
@@ -61,7 +63,15 @@ JsonScratch::~JsonScratch() {
   ThePool().Give(std::move(s_));
 }
 
-const char* JsonScratch::Pad(std::string_view body) {
+std::string_view JsonScratch::Pad(std::string_view body) {
+  std::string repaired;
+  if (!simdjson::validate_utf8(body.data(), body.size())) {
+    // Inside a string an invalid byte is text to keep; outside one, its
+    // replacement is as much a syntax error as the byte was.
+    repaired = ToValidUtf8(body);
+    body = repaired;
+    Counters().invalid_utf8_pushes.fetch_add(1, std::memory_order_relaxed);
+  }
   const size_t need = body.size() + simdjson::SIMDJSON_PADDING;
   if (s_->cap < need) {
     const size_t cap = std::max(need, s_->cap * 2);
@@ -70,7 +80,7 @@ const char* JsonScratch::Pad(std::string_view body) {
   }
   if (!body.empty()) std::memcpy(s_->buf.get(), body.data(), body.size());
   std::memset(s_->buf.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
-  return s_->buf.get();
+  return std::string_view(s_->buf.get(), body.size());
 }
 
 simdjson::dom::parser& JsonScratch::parser() { return s_->parser; }

@@ -28,7 +28,12 @@ class JsonScratch {
 
   // Copies body into the lease's buffer followed by SIMDJSON_PADDING zero
   // bytes and returns the copy; valid until the next Pad or the lease ends.
-  const char* Pad(std::string_view body);
+  // Invalid UTF-8 is replaced by U+FFFD on the way (counted in
+  // Counters().invalid_utf8_pushes): simdjson refuses such a document, and
+  // every push format stores such text the same way (docs/push-formats.md,
+  // "Invalid UTF-8"). The copy may then be longer than body: callers parse
+  // and index the returned view, never body.
+  std::string_view Pad(std::string_view body);
   // The parser; elements it returns point into it until its next parse.
   simdjson::dom::parser& parser();
 

@@ -40,8 +40,11 @@ HttpResponse Server::HandleLokiPush(HttpRequest& req) {
 // The port opens only after WAL replay (Server::Start), so a listening server
 // is ready until Shutdown begins; from then on 503, so a health-checking
 // shipper (Vector) holds its data rather than send it to a server going away.
+// Also 503, with the reason, while pushes would be refused: read-only mode
+// (disk nearly full) or a failed WAL (docs/reliability.md, "Disk full").
 HttpResponse Server::HandleReady(HttpRequest&) {
   if (shut_.load()) return TextError(Status::Unavailable("shutting down"));
+  if (Status st = store_->Writable(); !st.ok()) return TextError(st);
   HttpResponse r;
   r.content_type = "text/plain; charset=utf-8";
   r.body = "ready\n";

@@ -3,6 +3,7 @@
 // GET /api/v1/stats reports), request latencies from RequestMetrics, the
 // tail's from TailHub. Open like /ready: no --api-key (see the docs).
 #include "core/metrics.h"
+#include "ingest/decode_json.h"
 #include "server/request_metrics.h"
 #include "server/server.h"
 #include "server/tail.h"
@@ -25,6 +26,20 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       static_cast<double>(s.rejected_backpressure));
   one("loge_backpressure_waiting", "gauge", "Pushes waiting for room in the head now.",
       static_cast<double>(s.backpressure_waiting));
+  {
+    // Ingest validation (docs/reliability.md, "Ingest limits", "Invalid UTF-8").
+    const ingest::IngestCounters& c = ingest::Counters();
+    one("loge_ingest_invalid_utf8_pushes_total", "counter",
+        "Pushes whose invalid UTF-8 (lines, label values, JSON text) was replaced by U+FFFD.",
+        static_cast<double>(c.invalid_utf8_pushes.load(std::memory_order_relaxed)));
+    w.Family("loge_ingest_rejected_total", "counter", "Pushes refused (400) by a label limit, by limit.");
+    w.Sample("loge_ingest_rejected_total", static_cast<double>(c.label_name_too_long.load()),
+             {{"reason", "label_name_too_long"}});
+    w.Sample("loge_ingest_rejected_total", static_cast<double>(c.label_value_too_long.load()),
+             {{"reason", "label_value_too_long"}});
+    w.Sample("loge_ingest_rejected_total", static_cast<double>(c.too_many_labels.load()),
+             {{"reason", "max_label_names_per_series"}});
+  }
   request_metrics_->Write(&w);
   // WAL.
   w.Family("loge_wal_fsync_duration_seconds", "histogram", "Duration of each WAL group-commit fsync.");
@@ -33,6 +48,24 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       s.wal_healthy ? 1 : 0);
   one("loge_wal_bytes", "gauge", "Bytes in WAL files.", static_cast<double>(s.wal_bytes));
   one("loge_wal_files", "gauge", "WAL files on disk.", static_cast<double>(s.wal_files));
+  one("loge_wal_corrupt_records", "gauge",
+      "Acknowledged WAL records lost to damage at startup's replay (logged at error with file and offset).",
+      static_cast<double>(s.wal_corrupt_records));
+  one("loge_wal_corrupt_bytes", "gauge", "Bytes of damaged WAL regions skipped at startup's replay.",
+      static_cast<double>(s.wal_corrupt_bytes));
+  one("loge_wal_torn_bytes", "gauge", "Bytes of torn WAL tails (never acknowledged) dropped at startup's replay.",
+      static_cast<double>(s.wal_torn_bytes));
+  // Disk guard (docs/reliability.md, "Disk full").
+  one("loge_disk_read_only", "gauge", "1 while ingest is read-only because free disk is below --min-free-disk.",
+      s.disk.read_only ? 1 : 0);
+  one("loge_disk_free_bytes", "gauge", "Free bytes on the output path's file system at the last check.",
+      static_cast<double>(s.disk.free_bytes));
+  one("loge_disk_min_free_bytes", "gauge", "The --min-free-disk threshold in bytes (0: the guard is off).",
+      static_cast<double>(s.disk.min_free_bytes));
+  one("loge_disk_read_only_entered_total", "counter", "Times ingest turned read-only since start.",
+      static_cast<double>(s.disk.entered));
+  one("loge_disk_check_failures_total", "counter", "Reads of the free disk space that failed.",
+      static_cast<double>(s.disk.check_failures));
   // Head and flushes.
   one("loge_head_rows", "gauge", "Rows not yet in a published file.", static_cast<double>(s.head_rows));
   one("loge_head_bytes", "gauge", "Accounted bytes of the head's rows.", static_cast<double>(s.head_bytes));

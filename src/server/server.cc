@@ -159,6 +159,28 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.wal_files);
   w.Key("wal_watermark");
   w.Uint(s.watermark);
+  // Disk guard (docs/reliability.md, "Disk full").
+  w.Key("disk_read_only");
+  w.Bool(s.disk.read_only);
+  w.Key("disk_read_only_reason");
+  w.String(s.disk.reason);
+  w.Key("disk_free_bytes");
+  w.Uint(s.disk.free_bytes);
+  w.Key("disk_total_bytes");
+  w.Uint(s.disk.total_bytes);
+  w.Key("disk_min_free_bytes");
+  w.Uint(s.disk.min_free_bytes);
+  w.Key("disk_read_only_entered");
+  w.Uint(s.disk.entered);
+  w.Key("wal_healthy");
+  w.Bool(s.wal_healthy);
+  // Startup's WAL replay (docs/format-wal.md, "Damage").
+  w.Key("wal_corrupt_records");
+  w.Uint(s.wal_corrupt_records);
+  w.Key("wal_corrupt_bytes");
+  w.Uint(s.wal_corrupt_bytes);
+  w.Key("wal_torn_bytes");
+  w.Uint(s.wal_torn_bytes);
   w.Key("rejected_backpressure");
   w.Uint(s.rejected_backpressure);
   w.Key("backpressure_waiting");

@@ -128,6 +128,69 @@ TEST(Block, AppendAndTakeFrontKeepEveryRow) {
   }
 }
 
+// The POSIX file system, except that a file's writes fail with ENOSPC once
+// it holds `room` bytes (the part that fits is written, as a short write).
+class FullDisk final : public io::FileSystem {
+ public:
+  explicit FullDisk(uint64_t room) : room_(room) {}
+  Result<std::unique_ptr<io::WritableFile>> NewWritableFile(const std::string& path, bool append) override {
+    LOGE_ASSIGN_OR_RETURN(auto f, base_->NewWritableFile(path, append));
+    return std::unique_ptr<io::WritableFile>(new File(std::move(f), room_));
+  }
+  Result<std::unique_ptr<io::RandomAccessFile>> OpenRandomAccess(const std::string& p) override {
+    return base_->OpenRandomAccess(p);
+  }
+  Status Rename(const std::string& a, const std::string& b) override { return base_->Rename(a, b); }
+  Status Remove(const std::string& p) override { return base_->Remove(p); }
+  Status SyncDir(const std::string& d) override { return base_->SyncDir(d); }
+  Status CreateDirs(const std::string& d) override { return base_->CreateDirs(d); }
+  Result<std::vector<std::string>> ListDir(const std::string& d) override { return base_->ListDir(d); }
+  Result<uint64_t> FileSize(const std::string& p) override { return base_->FileSize(p); }
+  bool Exists(const std::string& p) override { return base_->Exists(p); }
+
+ private:
+  class File final : public io::WritableFile {
+   public:
+    File(std::unique_ptr<io::WritableFile> base, uint64_t room) : base_(std::move(base)), room_(room) {}
+    Status Append(std::string_view data) override {
+      if (base_->Size() + data.size() <= room_) return base_->Append(data);
+      (void)base_->Append(data.substr(0, room_ - std::min(room_, base_->Size())));
+      return Status::IOError("write: No space left on device (injected)");
+    }
+    Status Sync() override { return base_->Sync(); }
+    Status Close() override { return base_->Close(); }
+    uint64_t Size() const override { return base_->Size(); }
+
+   private:
+    std::unique_ptr<io::WritableFile> base_;
+    uint64_t room_;
+  };
+  io::FileSystem* base_ = io::DefaultFileSystem();
+  uint64_t room_;
+};
+
+// A flush or merge that runs out of disk leaves no partial .tmp behind, and
+// a retry once there is room writes the file.
+TEST(Segment, WriteThatRunsOutOfDiskLeavesNoTempFile) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/flush-0-1.sqlite.zst";
+  auto write = [&](io::FileSystem* fs) {
+    SegmentWriter w;
+    std::vector<Entry> entries;
+    for (int i = 0; i < 2000; i++) entries.push_back({i, "line " + std::to_string(i * 7919), ""});
+    EXPECT_TRUE(w.AddStream({{"app", "a"}}, entries).ok());
+    SegmentInfo info;
+    return w.WriteFile(fs, path, 1, &info);
+  };
+  FullDisk full(100);
+  Status st = write(&full);
+  EXPECT_EQ(st.code(), Code::kIOError) << st.ToString();
+  EXPECT_FALSE(io::DefaultFileSystem()->Exists(path + ".tmp"));
+  EXPECT_FALSE(io::DefaultFileSystem()->Exists(path));
+  EXPECT_TRUE(write(io::DefaultFileSystem()).ok());
+  EXPECT_TRUE(io::DefaultFileSystem()->Exists(path));
+}
+
 TEST(Segment, WrittenFileReadsBackThroughTheVfs) {
   std::string dir = TempDir();
   SegmentWriter w;

@@ -40,21 +40,51 @@ Result<uint64_t> LoadWalSeqs(storage::SegmentReader* r, FlushedSeqs* flushed) {
 
 }  // namespace
 
+namespace {
+
+// The pid written in LOCK by its holder, or "" when the file holds none
+// (an older loge, or a holder that has not written it yet).
+std::string ReadLockHolder(int fd) {
+  char buf[32];
+  const ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0) return "";
+  std::string pid(buf, static_cast<size_t>(n));
+  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  for (char c : pid) {
+    if (c < '0' || c > '9') return "";
+  }
+  return pid;
+}
+
+}  // namespace
+
 // One process owns a data directory: LOCK is flock()ed before anything in
-// the directory is read, and held until the store is destroyed.
+// the directory is read, and held until the store is destroyed. The holder
+// writes its pid into it, so a second process can name it. The flock is the
+// lock, not the file: a LOCK left by a killed process is stale content and
+// is simply taken over (the kernel released its flock).
 Status Store::Impl::Lock() {
   const std::string path = io::JoinPath(opts.output_path, kLockName);
   lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd < 0) return Status::IOError("open " + path + ": " + std::strerror(errno));
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
+    const std::string holder = err == EWOULDBLOCK ? ReadLockHolder(lock_fd) : "";
     ::close(lock_fd);
     lock_fd = -1;
     if (err == EWOULDBLOCK) {
-      return Status::Unavailable("another loge process is using " + opts.output_path +
-                                 " (its LOCK is held); stop it or choose another --output-path");
+      return Status::Unavailable("another loge process" + (holder.empty() ? "" : " (pid " + holder + ")") +
+                                 " is using " + opts.output_path + " (it holds " + path +
+                                 "); stop it or choose another --output-path");
     }
     return Status::IOError("lock " + path + ": " + std::strerror(err));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd, 0) != 0 ||
+      ::pwrite(lock_fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    // The lock is held all the same; only the message of a second process
+    // loses the pid.
+    spdlog::warn("could not write this process's pid into {}: {}", path, std::strerror(errno));
   }
   return Status::OK();
 }
@@ -276,9 +306,25 @@ Status Store::Impl::Replay() {
     return Status::OK();
   };
   LOGE_ASSIGN_OR_RETURN(wal, wal::Wal::Open(wo, replay, &rs));
+  for (const wal::Damage& dmg : rs.damage) {
+    wal_corrupt_bytes += dmg.bytes;
+    if (dmg.first_seq + dmg.records - 1 <= floor) {
+      // Every record of the region is at or below the persisted watermark:
+      // flush files hold them, nothing is lost.
+      spdlog::warn("wal replay: {} is damaged at offset {}: {} bytes skipped; their records were already in "
+                   "flush files, nothing is lost", dmg.file, dmg.offset, dmg.bytes);
+      continue;
+    }
+    wal_corrupt_records += dmg.records;
+    spdlog::error("wal replay: {} is damaged at offset {}: {} bytes dropped ({} acknowledged record{} lost); "
+                  "replay resumed at the next intact record",
+                  dmg.file, dmg.offset, dmg.bytes, dmg.records, dmg.records == 1 ? "" : "s");
+  }
+  wal_torn_bytes = rs.dropped_bytes;
   if (rs.files > 0) {
-    spdlog::info("wal replay: {} records from {} files ({} already in files); {} bytes of torn or corrupt tail dropped",
-                 rs.records, rs.files, rs.records - replayed, rs.dropped_bytes);
+    spdlog::info("wal replay: {} records from {} files ({} already in files); {} bytes of torn tail dropped "
+                 "(never acknowledged); {} damaged records skipped",
+                 rs.records, rs.files, rs.records - replayed, rs.dropped_bytes, rs.corrupt_records);
   }
   flushed = FlushedSeqs();  // startup only
   return Status::OK();
@@ -295,6 +341,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   }
   if (opts.merge_threads < 1) return Status::InvalidArgument("--merge-threads must be at least 1");
   if (opts.segment_bytes < 1) return Status::InvalidArgument("--segment-size must be positive");
+  if (opts.disk_check_interval <= Duration(0)) return Status::InvalidArgument("disk check interval must be positive");
   std::unique_ptr<Store> store(new Store());
   Impl* d = store->impl_.get();
   d->opts = opts;
@@ -313,6 +360,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   d->head = std::make_unique<ingest::Head>(ho);
   LOGE_RETURN_IF_ERROR(d->fs->CreateDirs(opts.output_path));
   LOGE_RETURN_IF_ERROR(d->Lock());
+  DiskGuardOptions dg = opts.disk;
+  dg.path = opts.output_path;
+  d->disk = std::make_unique<DiskGuard>(std::move(dg));
+  d->disk->Check();  // a server started on a full disk is read-only from its first push
   LOGE_ASSIGN_OR_RETURN(d->catalog, storage::Catalog::Open(opts.output_path));
   LOGE_ASSIGN_OR_RETURN(int64_t w, d->catalog->GetState(kWatermarkKey, 0));
   d->persisted_watermark = static_cast<uint64_t>(w);

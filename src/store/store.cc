@@ -127,6 +127,9 @@ void Store::Impl::FlushLoop(std::stop_token st) {
     ingest::BatchPtr batch = head->NextSealed(st);
     if (!batch) return;  // stopping and drained
     WaitForBacklog(st);
+    // Fresh numbers before a write: a flush frees WAL space, but the
+    // pushes it makes room for should see the disk as it is now.
+    disk->Check();
     std::string name;  // set once the file is on disk
     storage::CatalogEntry pending;
     auto delay = std::chrono::milliseconds(0);
@@ -157,7 +160,9 @@ void Store::Impl::FlushLoop(std::stop_token st) {
 }
 
 void Store::Impl::TickLoop(std::stop_token st) {
-  auto tick = std::max<Duration>(opts.flush_interval / 4, std::chrono::milliseconds(5));
+  auto tick = std::max<Duration>(std::min<Duration>(opts.flush_interval / 4, opts.disk_check_interval),
+                                 std::chrono::milliseconds(5));
+  auto next_disk_check = std::chrono::steady_clock::now() + opts.disk_check_interval;
   std::mutex m;
   std::condition_variable_any cv;
   for (;;) {
@@ -166,7 +171,12 @@ void Store::Impl::TickLoop(std::stop_token st) {
       cv.wait_for(l, st, tick, [] { return false; });
     }
     if (st.stop_requested()) return;
-    head->SealDue(std::chrono::steady_clock::now());
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_disk_check) {
+      disk->Check();
+      next_disk_check = now + opts.disk_check_interval;
+    }
+    head->SealDue(now);
   }
 }
 
@@ -182,6 +192,7 @@ bool Store::durable() const { return impl_->opts.durable; }
 Status Store::Push(Payload p) {
   Impl* d = impl_.get();
   if (d->closed) return Status::Unavailable("loge is shutting down");
+  LOGE_RETURN_IF_ERROR(d->disk->AdmitWrite());
   uint64_t bytes = 0, lines = 0, line_bytes = 0;
   for (const auto& s : p.streams) {
     bytes += s.entries.empty() ? 0 : s.Bytes();
@@ -206,6 +217,16 @@ Status Store::Push(Payload p) {
   d->ingested_lines += lines;
   d->ingested_bytes += line_bytes;
   if (watched) d->opts.push_observer->Publish(std::move(watched));
+  return Status::OK();
+}
+
+Status Store::Writable() {
+  Impl* d = impl_.get();
+  if (d->closed) return Status::Unavailable("loge is shutting down");
+  LOGE_RETURN_IF_ERROR(d->disk->AdmitWrite());
+  if (d->wal && !d->wal->Healthy()) {
+    return Status::Unavailable("the write-ahead log failed (see the log); pushes are refused until loge restarts");
+  }
   return Status::OK();
 }
 
@@ -317,6 +338,10 @@ StoreStats Store::Stats() {
   s.flush_failures = d->flush_failures;
   s.flush_stalled = d->flush_stalled;
   s.replayed_records = d->replayed;
+  s.disk = d->disk->state();
+  s.wal_corrupt_records = d->wal_corrupt_records;
+  s.wal_corrupt_bytes = d->wal_corrupt_bytes;
+  s.wal_torn_bytes = d->wal_torn_bytes;
   if (d->retention) {
     s.retention = d->retention->stats();
     const int64_t floor = d->retention->Floor();

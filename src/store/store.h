@@ -34,6 +34,7 @@
 #include "core/time.h"
 #include "core/types.h"
 #include "query/engine.h"
+#include "store/disk_guard.h"
 #include "store/retention.h"
 
 namespace loge::storage {
@@ -79,6 +80,13 @@ struct StoreOptions {
   // needle's summary check passes.
   size_t filter_cache_bytes = 64ull << 20;
 
+  // Read-only mode when the disk is nearly full (disk_guard.h,
+  // docs/reliability.md "Disk full"): --min-free-disk. The path is set to
+  // output_path by Open.
+  DiskGuardOptions disk;
+  // How often the free space is re-read (besides before every flush).
+  Duration disk_check_interval = std::chrono::seconds(1);
+
   // Retention (retention.h, docs/retention.md): --retention,
   // --retention-size, --retention-interval.
   RetentionOptions retention;
@@ -101,6 +109,14 @@ struct StoreStats {
   bool wal_healthy = true;    // false after a WAL write or fsync failed (sticky)
   uint64_t watermark = 0;     // durable WAL watermark
   uint64_t replayed_records = 0;
+  // Disk guard (disk_guard.h): read-only mode and what it was decided on.
+  DiskGuard::State disk;
+  // At startup's WAL replay: acknowledged records lost to damage (logged at
+  // error with the file and offset), the bytes skipped, and bytes of torn
+  // tails (writes that were never acknowledged).
+  uint64_t wal_corrupt_records = 0;
+  uint64_t wal_corrupt_bytes = 0;
+  uint64_t wal_torn_bytes = 0;
   uint64_t rejected_backpressure = 0;  // pushes answered 429
   uint64_t backpressure_waiting = 0;   // pushes waiting for room right now
   uint64_t segments = 0;      // merged segments (local and remote)
@@ -167,8 +183,13 @@ class Store : public query::DataSource {
 
   // Stores a validated payload (labels sorted). OK: durable when durable and
   // visible to queries. ResourceExhausted: saturated, retry later (429).
-  // Unavailable: shutting down or the WAL failed (503).
+  // Unavailable: shutting down, the disk is nearly full (read-only mode),
+  // or the WAL failed (503).
   Status Push(Payload p);
+
+  // OK while pushes can be taken; otherwise Unavailable with the reason:
+  // read-only mode (disk nearly full) or a failed WAL (GET /ready).
+  Status Writable();
 
   // query::DataSource
   void Snapshot(const query::Query& q, query::TopK* head, std::vector<query::FileRef>* files) override;

@@ -46,8 +46,14 @@ struct Store::Impl {
   std::unique_ptr<wal::Checkpointer> checkpointer;
   std::unique_ptr<Merger> merger;
   std::unique_ptr<Retention> retention;
+  std::unique_ptr<DiskGuard> disk;  // read-only mode below --min-free-disk
   std::atomic<uint64_t> persisted_watermark{0};  // every WAL seq <= it is in a durable file
   uint64_t replayed = 0;
+  // Startup replay (docs/format-wal.md, "Damage"): damaged records skipped
+  // and their bytes; bytes of torn tails (never acknowledged).
+  uint64_t wal_corrupt_records = 0;
+  uint64_t wal_corrupt_bytes = 0;
+  uint64_t wal_torn_bytes = 0;
   std::atomic<bool> closed{false};
   std::atomic<uint64_t> flush_stalls{0};
   std::atomic<uint64_t> flush_failures{0};

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include <sqlite3.h>
@@ -276,6 +277,13 @@ TEST(Store, ASecondProcessCannotOpenTheSameDirectory) {
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), Code::kUnavailable);
   EXPECT_NE(b.status().message().find("another loge"), std::string::npos) << b.status().ToString();
+  // The holder wrote its pid into LOCK, and the refusal names it.
+  const std::string pid = std::to_string(::getpid());
+  EXPECT_NE(b.status().message().find("(pid " + pid + ")"), std::string::npos) << b.status().ToString();
+  std::ifstream lock(dir + "/LOCK");
+  std::string content;
+  std::getline(lock, content);
+  EXPECT_EQ(content, pid);
   a->reset();
   EXPECT_TRUE(Store::Open(Opts(dir)).ok());  // the lock goes with the store
 }

@@ -43,6 +43,75 @@ class Window {
   uint64_t start_ = 0;
 };
 
+// What the record at an offset is.
+enum class Check {
+  kIntact,
+  kTorn,     // checks 1-2: its bytes run past the end of the file
+  kDamaged,  // check 2 (garbage length), 3 or 4
+};
+
+struct Cursor {
+  Window* window;
+  const std::string* path;
+  uint64_t size;
+  uint64_t name_seq;
+};
+
+// Checks the record at offset (reader.h, checks 1-4, seqs above last_seq).
+// With seq_cap != 0, a seq above it fails first, before any payload is read:
+// that keeps a resync scan linear in the bytes it skips.
+Status CheckAt(const Cursor& c, uint64_t offset, uint64_t last_seq, uint64_t seq_cap, Check* out,
+               RecordHeader* h, std::string_view* payload) {
+  *out = Check::kTorn;
+  if (c.size - offset < kHeaderBytes) return Status::OK();  // 1
+  const char* p = nullptr;
+  bool ok = false;
+  LOGE_RETURN_IF_ERROR(c.window->Fetch(offset, kHeaderBytes, &p, &ok).WithContext("read " + *c.path));
+  if (!ok) return Status::OK();
+  *h = DecodeHeader(p);
+  *out = Check::kDamaged;
+  if (h->seq <= last_seq || h->seq < c.name_seq || (seq_cap != 0 && h->seq > seq_cap)) return Status::OK();  // 4
+  if (h->length > kMaxPayloadBytes) return Status::OK();                                                    // 2
+  if (h->length > c.size - offset - kHeaderBytes) {                                                         // 2
+    *out = Check::kTorn;
+    return Status::OK();
+  }
+  LOGE_RETURN_IF_ERROR(
+      c.window->Fetch(offset, kHeaderBytes + h->length, &p, &ok).WithContext("read " + *c.path));
+  if (!ok) {
+    *out = Check::kTorn;
+    return Status::OK();
+  }
+  *payload = std::string_view(p + kHeaderBytes, h->length);
+  if (!CrcMatches(*h, *payload)) return Status::OK();  // 3
+  *out = Check::kIntact;
+  return Status::OK();
+}
+
+// The offset of the next intact record after a bad one at `bad`, or 0 when
+// there is none. Records in a file carry consecutive seqs (one writer
+// appends them in seq order; a failed write ends the file's life), so the
+// next intact record has seq base + 1 + (records lost), and the lost
+// records took at least kHeaderBytes each: a candidate's seq must be at most
+// base + 1 + skipped / kHeaderBytes. Random bytes pass that window, the
+// length bounds and the 32-bit crc together with negligible probability; a
+// log line quoting a whole WAL record would also need the exact seq.
+Status Resync(const Cursor& c, uint64_t bad, uint64_t base, uint64_t* found) {
+  *found = 0;
+  for (uint64_t at = bad + 1; at + kHeaderBytes <= c.size; at++) {
+    Check check;
+    RecordHeader h;
+    std::string_view payload;
+    const uint64_t cap = base + 1 + (at - bad) / kHeaderBytes;
+    LOGE_RETURN_IF_ERROR(CheckAt(c, at, base, cap, &check, &h, &payload));
+    if (check == Check::kIntact) {
+      *found = at;
+      return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ReplayFile(io::FileSystem* fs, const std::string& path, uint64_t name_seq,
@@ -52,23 +121,39 @@ Status ReplayFile(io::FileSystem* fs, const std::string& path, uint64_t name_seq
   const uint64_t size = file->Size();
   out->size = size;
   Window window(file.get());
+  const Cursor c{&window, &path, size, name_seq};
   uint64_t offset = 0;
   uint64_t last_seq = prev_seq;
   while (offset < size) {
-    if (size - offset < kHeaderBytes) break;  // 1: torn header
-    const char* p = nullptr;
-    bool ok = false;
-    LOGE_RETURN_IF_ERROR(window.Fetch(offset, kHeaderBytes, &p, &ok).WithContext("read " + path));
-    if (!ok) break;
-    RecordHeader h = DecodeHeader(p);
-    if (h.length > kMaxPayloadBytes) break;               // 2: garbage length
-    if (h.length > size - offset - kHeaderBytes) break;  // 2: torn payload
-    LOGE_RETURN_IF_ERROR(
-        window.Fetch(offset, kHeaderBytes + h.length, &p, &ok).WithContext("read " + path));
-    if (!ok) break;
-    std::string_view payload(p + kHeaderBytes, h.length);
-    if (!CrcMatches(h, payload)) break;                   // 3
-    if (h.seq <= last_seq || h.seq < name_seq) break;     // 4
+    Check check;
+    RecordHeader h;
+    std::string_view payload;
+    LOGE_RETURN_IF_ERROR(CheckAt(c, offset, last_seq, 0, &check, &h, &payload));
+    if (check != Check::kIntact) {
+      // The seq a record here should have: the one after the last intact
+      // record of this file, else the file name's.
+      const uint64_t base = std::max(last_seq, name_seq > 0 ? name_seq - 1 : 0);
+      uint64_t next = 0;
+      LOGE_RETURN_IF_ERROR(Resync(c, offset, base, &next));
+      if (next == 0) {
+        // Nothing intact follows. A whole record with the expected seq and a
+        // bad crc was damaged after it was written; anything else is a tail
+        // that was being written when the process stopped.
+        const bool damaged = check == Check::kDamaged && size - offset >= kHeaderBytes && h.seq == base + 1 &&
+                             h.length <= size - offset - kHeaderBytes;
+        if (damaged) {
+          out->damage.push_back(Damage{path, offset, size - offset, 1, base + 1});
+          offset = size;
+        }
+        break;
+      }
+      RecordHeader nh;
+      LOGE_RETURN_IF_ERROR(CheckAt(c, next, base, 0, &check, &nh, &payload));
+      LOGE_ASSERT(check == Check::kIntact, "BUG: wal resync found a record that does not check");
+      out->damage.push_back(Damage{path, offset, next - offset, std::max<uint64_t>(nh.seq - base - 1, 1), base + 1});
+      offset = next;
+      h = nh;
+    }
     if (fn) LOGE_RETURN_IF_ERROR(fn(h.seq, payload));
     last_seq = h.seq;
     out->last_seq = h.seq;

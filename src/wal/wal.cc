@@ -170,7 +170,8 @@ Status Wal::Impl::Rotate(uint64_t first_seq) {
 
 // Open:
 //  1. create the directory; list it and keep names of the form <seq>.wal;
-//  2. replay the files in seq order (ReplayFile: a bad record ends that file);
+//  2. replay the files in seq order (ReplayFile: a damaged record is skipped
+//     up to the next intact one; a torn tail ends that file);
 //  3. pick the first seq for appends: max_seq + 1, or the highest file name
 //     if that is larger (an empty newest file, whose older neighbours were
 //     deleted, must not let seqs go back);
@@ -205,6 +206,11 @@ Result<std::unique_ptr<Wal>> Wal::Open(const Options& opts, const ReplayFn& fn,
     stats->files++;
     stats->records += r.records;
     stats->dropped_bytes += r.dropped_bytes;
+    for (Damage& d : r.damage) {
+      stats->corrupt_records += d.records;
+      stats->corrupt_bytes += d.bytes;
+      stats->damage.push_back(std::move(d));
+    }
     if (r.records > 0) stats->max_seq = r.last_seq;
     files.push_back(Impl::FileInfo{first, r.last_seq, r.size});
   }

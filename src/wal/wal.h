@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/metrics.h"
 #include "core/status.h"
@@ -45,11 +46,24 @@ struct Options {
   uint64_t min_next_seq = 1;
 };
 
+// A damaged region of a WAL file that replay skipped (docs/format-wal.md,
+// "Damage"): its records were acknowledged once and are lost.
+struct Damage {
+  std::string file;     // path of the WAL file
+  uint64_t offset = 0;  // where the first damaged record starts
+  uint64_t bytes = 0;   // bytes skipped
+  uint64_t records = 0; // records lost (from the seqs around the region; at least 1)
+  uint64_t first_seq = 0;  // seq the first of them had: records lost are [first_seq, first_seq + records)
+};
+
 struct ReplayStats {
   uint64_t files = 0;          // WAL files read
   uint64_t records = 0;        // intact records handed to the replay function
-  uint64_t dropped_bytes = 0;  // bytes after a torn or corrupt record, summed over files
+  uint64_t dropped_bytes = 0;  // bytes of torn tails (never acknowledged), summed over files
   uint64_t max_seq = 0;        // highest seq replayed (0 if none)
+  std::vector<Damage> damage;  // damaged regions skipped, over every file
+  uint64_t corrupt_records = 0;  // sum of damage[i].records
+  uint64_t corrupt_bytes = 0;    // sum of damage[i].bytes
 };
 
 // Called once per intact record during Open, in file order then record order.
@@ -58,9 +72,10 @@ using ReplayFn = std::function<Status(uint64_t seq, std::string_view payload)>;
 
 class Wal {
  public:
-  // Replays every existing file in dir through fn (a torn or corrupt tail ends
-  // replay of that file without failing; its bytes are counted in
-  // stats->dropped_bytes), then starts a new file for appends whose first seq
+  // Replays every existing file in dir through fn (a torn tail ends replay
+  // of that file without failing, its bytes counted in stats->dropped_bytes;
+  // a damaged record is skipped up to the next intact one and reported in
+  // stats->damage), then starts a new file for appends whose first seq
   // is stats->max_seq + 1. Replayed files stay until DeleteUpTo removes them.
   static Result<std::unique_ptr<Wal>> Open(const Options& opts, const ReplayFn& fn,
                                            ReplayStats* stats);

@@ -147,11 +147,11 @@ TEST(Wal, TornTailEndsReplayWithoutError) {
   }
 }
 
-TEST(Wal, CrcMismatchEndsReplay) {
+TEST(Wal, DamagedRecordIsSkippedAndLaterRecordsReplay) {
   ScratchDir dir;
   {
     auto wal = OpenOrDie(Opts(dir.path()));
-    for (uint64_t i = 1; i <= 3; i++) AppendOrDie(wal.get(), Payload(i));
+    for (uint64_t i = 1; i <= 6; i++) AppendOrDie(wal.get(), Payload(i));
   }
   const std::string path = dir.Sub(FileName(1));
   std::string bytes = ReadFile(path);
@@ -162,8 +162,98 @@ TEST(Wal, CrcMismatchEndsReplay) {
   Records got;
   ReplayStats stats;
   OpenOrDie(Opts(dir.path()), &got, &stats);
-  EXPECT_EQ(got, Expected(1, 1));
-  EXPECT_EQ(stats.dropped_bytes, bytes.size() - second);
+  Records want = Expected(1, 1);
+  for (auto& r : Expected(3, 6)) want.push_back(r);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(stats.dropped_bytes, 0u);
+  ASSERT_EQ(stats.damage.size(), 1u);
+  EXPECT_EQ(stats.damage[0].file, path);
+  EXPECT_EQ(stats.damage[0].offset, second);
+  EXPECT_EQ(stats.damage[0].bytes, 66u);
+  EXPECT_EQ(stats.damage[0].records, 1u);
+  EXPECT_EQ(stats.damage[0].first_seq, 2u);
+  EXPECT_EQ(stats.corrupt_records, 1u);
+  EXPECT_EQ(stats.corrupt_bytes, 66u);
+}
+
+// Damage anywhere in a record (its length, crc, seq or payload), or over
+// several records: replay resumes at the first intact record after it, and
+// the records lost are counted from the seqs around the gap.
+TEST(Wal, ResyncAfterDamageAnywhereInARecord) {
+  auto check = [](const std::string& label, size_t at, size_t n, uint64_t want_lost) {
+    SCOPED_TRACE(label);
+    ScratchDir dir;
+    {
+      auto wal = OpenOrDie(Opts(dir.path()));
+      for (uint64_t i = 1; i <= 8; i++) AppendOrDie(wal.get(), Payload(i));
+    }
+    const std::string path = dir.Sub(FileName(1));
+    std::string bytes = ReadFile(path);
+    for (size_t i = at; i < at + n; i++) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+    WriteFile(path, bytes);
+    Records got;
+    ReplayStats stats;
+    OpenOrDie(Opts(dir.path()), &got, &stats);
+    // Every record not touched by [at, at + n) comes back, in order.
+    Records want;
+    for (uint64_t i = 1; i <= 8; i++) {
+      const size_t start = (i - 1) * 66, end = i * 66;
+      if (end <= at || start >= at + n) want.emplace_back(i, Payload(i));
+    }
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(stats.corrupt_records, want_lost);
+    EXPECT_EQ(stats.dropped_bytes, 0u);
+  };
+  check("length of record 3", 2 * 66, 1, 1);
+  check("crc of record 3", 2 * 66 + 5, 1, 1);
+  check("seq of record 3", 2 * 66 + 9, 1, 1);
+  check("records 3 to 5 overwritten", 2 * 66 + 3, 2 * 66 + 10, 3);
+  check("the whole of record 1", 0, 66, 1);
+}
+
+// A whole last record with the expected seq and a bad crc was damaged after
+// it was written (a torn write is short); it is reported, not taken for a
+// torn tail.
+TEST(Wal, DamagedLastRecordIsReportedNotTorn) {
+  ScratchDir dir;
+  {
+    auto wal = OpenOrDie(Opts(dir.path()));
+    for (uint64_t i = 1; i <= 3; i++) AppendOrDie(wal.get(), Payload(i));
+  }
+  const std::string path = dir.Sub(FileName(1));
+  std::string bytes = ReadFile(path);
+  bytes[2 * 66 + kHeaderBytes + 3] ^= 0x10;
+  WriteFile(path, bytes);
+  Records got;
+  ReplayStats stats;
+  OpenOrDie(Opts(dir.path()), &got, &stats);
+  EXPECT_EQ(got, Expected(1, 2));
+  EXPECT_EQ(stats.dropped_bytes, 0u);
+  EXPECT_EQ(stats.corrupt_records, 1u);
+  EXPECT_EQ(stats.corrupt_bytes, 66u);
+}
+
+// A log line that quotes a whole WAL record is not taken for one when the
+// record around it is damaged: its seq is not the next one.
+TEST(Wal, ResyncIgnoresARecordQuotedInsideAPayload) {
+  ScratchDir dir;
+  std::string quoted;
+  AppendRecord(1000, "forged", &quoted);
+  {
+    auto wal = OpenOrDie(Opts(dir.path()));
+    AppendOrDie(wal.get(), Payload(1));
+    AppendOrDie(wal.get(), "xx" + quoted + "yy");
+    AppendOrDie(wal.get(), Payload(3));
+  }
+  const std::string path = dir.Sub(FileName(1));
+  std::string bytes = ReadFile(path);
+  bytes[66 + 1] ^= 0x01;  // record 2's length
+  WriteFile(path, bytes);
+  Records got;
+  ReplayStats stats;
+  OpenOrDie(Opts(dir.path()), &got, &stats);
+  EXPECT_EQ(got, (Records{{1, Payload(1)}, {3, Payload(3)}}));
+  EXPECT_EQ(stats.corrupt_records, 1u);
 }
 
 TEST(Wal, BadRecordsEndReplayOfTheirFile) {
@@ -195,10 +285,12 @@ TEST(Wal, BadRecordsEndReplayOfTheirFile) {
   check("zeroed tail", 1, record(1) + std::string(100, '\0'), 1, 100);
   check("seq repeats", 1, record(1) + record(2) + record(2), 2, 66);
   check("seq goes back", 1, record(1) + record(3) + record(2), 2, 66);
-  check("seq below the file name", 5, record(4) + record(5), 0, 132);
+  // Not a torn tail: an intact record follows, so the bad one is damage
+  // (ResyncAfterDamageAnywhereInARecord), and nothing is dropped as torn.
+  check("seq below the file name", 5, record(4) + record(5), 1, 0);
 }
 
-TEST(Wal, CorruptionInOneFileDoesNotStopLaterFiles) {
+TEST(Wal, CorruptionInOneFileSkipsOnlyTheDamagedRecord) {
   ScratchDir dir;
   {
     auto wal = OpenOrDie(Opts(dir.path(), kSmallSegment));
@@ -214,9 +306,11 @@ TEST(Wal, CorruptionInOneFileDoesNotStopLaterFiles) {
   ReplayStats stats;
   OpenOrDie(Opts(dir.path(), kSmallSegment), &got, &stats);
   Records want = Expected(1, 5);
-  for (auto& r : Expected(9, 12)) want.push_back(r);
+  for (auto& r : Expected(7, 12)) want.push_back(r);
   EXPECT_EQ(got, want);
-  EXPECT_EQ(stats.dropped_bytes, 3 * 66u);
+  EXPECT_EQ(stats.dropped_bytes, 0u);
+  EXPECT_EQ(stats.corrupt_records, 1u);
+  EXPECT_EQ(stats.corrupt_bytes, 66u);
   EXPECT_EQ(stats.max_seq, 12u);
 }
 
