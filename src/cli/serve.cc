@@ -2,6 +2,10 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -95,6 +99,33 @@ std::function<Result<store::DiskSpace>(const std::string&)> FreeDiskFromFile(con
   };
 }
 
+// File descriptors kept for files (segments a query opens, the WAL, merges,
+// SQLite) below the limit; --max-connections past limit - this is warned about.
+constexpr uint64_t kReservedFds = 256;
+
+// Raises RLIMIT_NOFILE's soft limit to its hard limit (a server's sockets
+// and files all count against it; the soft default of 1024 is a desktop's).
+// Returns the limit in force afterwards (0 when unknown).
+uint64_t RaiseFileLimit() {
+  struct rlimit rl {};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    spdlog::warn("getrlimit(RLIMIT_NOFILE): {}", std::strerror(errno));
+    return 0;
+  }
+  if (rl.rlim_cur < rl.rlim_max) {
+    const rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      spdlog::warn("cannot raise the file-descriptor limit from {} to {}: {}", before, rl.rlim_max,
+                   std::strerror(errno));
+      getrlimit(RLIMIT_NOFILE, &rl);
+    } else {
+      spdlog::info("file-descriptor limit raised from {} to {}", before, rl.rlim_cur);
+    }
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? uint64_t{1} << 20 : static_cast<uint64_t>(rl.rlim_cur);
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App* app, ServeFlags* f) {
@@ -172,6 +203,18 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(CLI::Range(1, 256));
   app->add_option("--max-body-size", f->max_body_size, "largest request body accepted (413 beyond)")
       ->capture_default_str()->check(size);
+  app->add_option("--query-timeout", f->query_timeout,
+                  "a read request running longer is stopped and answered 504 (Loki's query_timeout); 0 = none")
+      ->capture_default_str()->check(dur);
+  app->add_option("--max-concurrent-queries", f->max_concurrent_queries,
+                  "read requests running at once; one more is answered 429 with Retry-After")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  app->add_option("--max-query-size", f->max_query_size,
+                  "largest body or query string of a read request (413 before parsing)")
+      ->capture_default_str()->check(size);
+  app->add_option("--max-connections", f->max_connections,
+                  "open connections at most; more wait in the listen backlog (0 = half the file-descriptor limit)")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   app->add_option("--max-line-size", f->max_line_size, "longest log line accepted (400 beyond)")
       ->capture_default_str()->check(size);
   app->add_option("--max-label-name-length", f->max_label_name_length,
@@ -292,6 +335,16 @@ int RunServe(const ServeFlags& f) {
   o.http.port = f.port;
   o.http.address = f.listen;
   o.http.max_body_bytes = *ParseByteSize(f.max_body_size);
+  const uint64_t fds = RaiseFileLimit();
+  o.http.max_connections = f.max_connections > 0 ? static_cast<size_t>(f.max_connections) : fds / 2;
+  if (fds > 0 && o.http.max_connections + kReservedFds > fds) {
+    spdlog::warn("--max-connections {} leaves fewer than {} of the {} file descriptors for data files, the WAL and "
+                 "merges",
+                 o.http.max_connections, kReservedFds, fds);
+  }
+  o.query_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(MustDuration(f.query_timeout));
+  o.max_concurrent_queries = f.max_concurrent_queries;
+  o.max_query_bytes = *ParseByteSize(f.max_query_size);
   o.limits.max_line_bytes = *ParseByteSize(f.max_line_size);
   o.limits.max_label_name_bytes = static_cast<size_t>(f.max_label_name_length);
   o.limits.max_label_value_bytes = static_cast<size_t>(f.max_label_value_length);

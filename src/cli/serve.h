@@ -26,6 +26,11 @@ struct ServeFlags {
   bool drop_on_backpressure = false;
   int query_concurrency = 8;
   std::string max_body_size = "64MiB";
+  // Reader isolation (docs/reliability.md).
+  std::string query_timeout = "1m";     // --query-timeout; 0 = none
+  int max_concurrent_queries = 16;      // --max-concurrent-queries
+  std::string max_query_size = "64KiB"; // --max-query-size
+  int64_t max_connections = 0;          // --max-connections; 0 = half the file-descriptor limit
   std::string max_line_size = "256KiB";
   // Loki's label limits (ingest::Limits, docs/reliability.md "Ingest limits").
   int max_label_name_length = 1024;      // --max-label-name-length: bytes

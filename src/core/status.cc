@@ -13,6 +13,8 @@ const char* CodeName(Code c) {
     case Code::kResourceExhausted: return "ResourceExhausted";
     case Code::kPayloadTooLarge: return "PayloadTooLarge";
     case Code::kUnsupported: return "Unsupported";
+    case Code::kDeadlineExceeded: return "DeadlineExceeded";
+    case Code::kCancelled: return "Cancelled";
   }
   return "Unknown";
 }

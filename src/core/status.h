@@ -28,6 +28,8 @@ enum class Code {
   kResourceExhausted, // a bounded queue or budget is full: retry later
   kPayloadTooLarge,   // input exceeds a configured size limit
   kUnsupported,       // a valid request we do not implement (content type, ...)
+  kDeadlineExceeded,  // a request ran past its deadline (--query-timeout)
+  kCancelled,         // the client went away before the answer was ready
 };
 
 class [[nodiscard]] Status {
@@ -42,6 +44,8 @@ class [[nodiscard]] Status {
   static Status ResourceExhausted(std::string m) { return Status(Code::kResourceExhausted, std::move(m)); }
   static Status PayloadTooLarge(std::string m) { return Status(Code::kPayloadTooLarge, std::move(m)); }
   static Status Unsupported(std::string m) { return Status(Code::kUnsupported, std::move(m)); }
+  static Status DeadlineExceeded(std::string m) { return Status(Code::kDeadlineExceeded, std::move(m)); }
+  static Status Cancelled(std::string m) { return Status(Code::kCancelled, std::move(m)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

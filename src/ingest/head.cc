@@ -8,12 +8,20 @@ namespace loge::ingest {
 
 namespace {
 
-void ScanBatch(const Batch& b, const query::Query& q, query::TopK* top) {
+// Adds the batch's rows that match q to *top. False when the query was
+// interrupted (its deadline passed or its client left, query/cancel.h):
+// the caller stops, and Scan() reports why.
+bool ScanBatch(const Batch& b, const query::Query& q, query::TopK* top) {
+  size_t until_check = query::kCheckEvery;
   for (const auto& [fp, s] : b.streams) {
     if (!q.MatchesLabels(s.labels)) continue;
     const int64_t kept = q.StreamFloor(s.labels);  // per-stream retention
     const size_t n = s.entries.size();
     for (size_t i = 0; i < n; i++) {
+      if (--until_check == 0) {
+        if (!q.Interrupted().ok()) return false;
+        until_check = query::kCheckEvery;
+      }
       // Each line is its own allocation: fetch a few ahead so a line
       // filter's scan does not wait on memory line by line.
       if (i + 8 < n) __builtin_prefetch(s.entries[i + 8].line.data());
@@ -21,6 +29,44 @@ void ScanBatch(const Batch& b, const query::Query& q, query::TopK* top) {
       if (!q.InWindow(e.ts) || e.ts < kept || !top->Admits(e.ts) || !q.MatchesLine(e.line)) continue;
       if (!q.MatchesEntry(s.labels, e.metadata)) continue;
       top->Add(query::Hit{e.ts, e.line, s.labels_json, e.metadata});
+    }
+  }
+  return true;
+}
+
+// Line-filter alternatives below which filtering an open batch under its
+// lock costs about what copying its rows out would (a few memmem per line).
+constexpr size_t kCheapNeedles = 4;
+
+// True when the query's filters cost more per row than copying the row: a
+// regex, many alternatives, or entry filters (a JSON parse per row). Then
+// open batches are copied out under their lock and filtered after, so a
+// costly query never holds a bucket's lock — and that bucket's pushes —
+// for longer than a copy.
+bool CostlyFilters(const query::Query& q) {
+  size_t needles = 0;
+  for (const auto& f : q.line_filters) {
+    if (f.type() == query::LineFilterType::kRegex || f.type() == query::LineFilterType::kNotRegex) return true;
+    needles += f.needles().size();
+  }
+  return needles > kCheapNeedles || !q.entry_filters.empty();
+}
+
+// Copies the rows of b's matching streams in q's window (and past their
+// retention floor) into *out, unfiltered.
+void CopyCandidates(const Batch& b, const query::Query& q, Batch* out) {
+  for (const auto& [fp, s] : b.streams) {
+    if (!q.MatchesLabels(s.labels)) continue;
+    const int64_t kept = q.StreamFloor(s.labels);
+    StreamBuf* dst = nullptr;
+    for (const auto& e : s.entries) {
+      if (!q.InWindow(e.ts) || e.ts < kept) continue;
+      if (dst == nullptr) {
+        dst = &out->streams[fp];  // a stream lives in one bucket: fingerprints do not collide here
+        dst->labels = s.labels;
+        dst->labels_json = s.labels_json;
+      }
+      dst->entries.push_back(e);
     }
   }
 }
@@ -175,17 +221,28 @@ void Head::Retire(const BatchPtr& b, const std::function<void()>& publish) {
 
 void Head::Scan(const query::Query& q, query::TopK* top, const std::function<void()>& snapshot) {
   std::vector<BatchPtr> sealed;
+  const bool copy_out = CostlyFilters(q);
+  Batch copied;  // open batches' candidate rows, when copy_out
   {
     MutexLock rl(&reg_mu_);
+    bool go_on = true;
     for (auto& b : buckets_) {
       MutexLock bl(&b->mu);
-      ScanBatch(*b->open, q, top);
+      if (copy_out) {
+        CopyCandidates(*b->open, q, &copied);
+      } else if (go_on) {
+        go_on = ScanBatch(*b->open, q, top);
+      }
     }
     sealed.assign(sealed_.begin(), sealed_.end());
     snapshot();
+    if (!go_on) return;
   }
+  if (copy_out && !ScanBatch(copied, q, top)) return;
   // Sealed batches are immutable: read them without the lock.
-  for (const auto& b : sealed) ScanBatch(*b, q, top);
+  for (const auto& b : sealed) {
+    if (!ScanBatch(*b, q, top)) return;
+  }
 }
 
 void Head::LabelKeys(std::vector<std::string>* out, const std::function<void()>& snapshot) {

@@ -128,7 +128,12 @@ class Head {
   void Retire(const BatchPtr& b, const std::function<void()>& publish) EXCLUDES(reg_mu_);
 
   // Adds every head row matching q to *top; runs `snapshot` under the same
-  // lock (invariant 1).
+  // lock (invariant 1). A query with costly filters (a regex, many
+  // alternatives) copies open batches' candidate rows out under their lock
+  // and filters them after, so it never holds a bucket's pushes for longer
+  // than that copy. Stops early, leaving *top incomplete, once
+  // q.Interrupted() (checked every query::kCheckEvery rows): the caller's
+  // query::Scan reports why.
   void Scan(const query::Query& q, query::TopK* top, const std::function<void()>& snapshot) EXCLUDES(reg_mu_);
   // Label names of every head stream; runs `snapshot` under the same lock.
   void LabelKeys(std::vector<std::string>* out, const std::function<void()>& snapshot) EXCLUDES(reg_mu_);

@@ -18,6 +18,7 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "query/cancel.h"
 #include "query/logql.h"
 #include "query/matcher.h"
 #include "query/patterns.h"
@@ -77,6 +78,16 @@ struct Query {
   // timestamp a stream with these labels may return; null = start alone.
   // Set by DataSource::Clip; applied by the head and the scanner per stream.
   std::function<int64_t(const Labels&)> stream_floor;
+
+  // When to stop (cancel.h): the request's deadline and its client's
+  // disconnect. Set by DataSource::Clip from CurrentCancel() unless the
+  // caller set it; null = never.
+  std::shared_ptr<const Cancel> cancel;
+  // OK while the query may run on; DeadlineExceeded or Cancelled once it
+  // must stop. Checked per file and per block (scanner.cc) and per
+  // kCheckEvery head rows, never per line.
+  Status Interrupted() const { return cancel ? cancel->Check() : Status::OK(); }
+
   int64_t StreamFloor(const Labels& labels) const {
     return stream_floor ? stream_floor(labels) : std::numeric_limits<int64_t>::min();
   }
@@ -152,13 +163,14 @@ class DataSource {
   // Per stream: the oldest timestamp kept for a stream's labels, at least
   // OldestKept() (--retention-rule); null when there are no rules.
   virtual std::function<int64_t(const Labels&)> StreamFloors() { return nullptr; }
-  // q with its window starting no earlier than OldestKept() and its
-  // per-stream floors: what every read path scans (engine*.cc,
-  // metric_range.cc).
+  // q with its window starting no earlier than OldestKept(), its
+  // per-stream floors and (unless set) the thread's CurrentCancel(): what
+  // every read path scans (engine*.cc, metric_range.cc).
   Query Clip(const Query& q) {
     Query c = q;
     c.start = std::max(c.start, OldestKept());
     c.stream_floor = StreamFloors();
+    if (!c.cancel) c.cancel = CurrentCancel();
     return c;
   }
 };

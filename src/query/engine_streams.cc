@@ -105,6 +105,7 @@ Result<StreamsAnswer> Engine::StreamsOf(const Query& query, const StreamsRequest
   q.start = query.start;
   q.end = query.end;
   q.matchers = query.matchers;
+  q.cancel = query.cancel;
   q = source_->Clip(q);
   TopK head(kMaxHeadRows);
   std::vector<FileRef> files;

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "io/file_system.h"
+#include "query/metric.h"
 #include "storage/segment_writer.h"
 #include "storage/segment_writer_v1.h"
 #include "storage/zstd_vfs.h"
@@ -345,6 +346,93 @@ TEST_F(EngineTest, MetadataComesBackWithItsRow) {
   ASSERT_EQ(r->hits.size(), 2u);
   EXPECT_EQ(r->hits[0].metadata, "");
   EXPECT_EQ(r->hits[1].metadata, "{\"trace_id\":\"abc\"}");
+}
+
+// ---- Cancellation (query/cancel.h): every read path stops with the reason.
+
+// A source whose head read marks the client gone, as a disconnect during
+// the query would.
+class GoneDuringSnapshot : public FakeSource {
+ public:
+  std::shared_ptr<std::atomic<bool>> gone = std::make_shared<std::atomic<bool>>(false);
+  void Snapshot(const Query& q, TopK* top, std::vector<FileRef>* out) override {
+    FakeSource::Snapshot(q, top, out);
+    gone->store(true);
+  }
+};
+
+std::vector<Row> ManyRows(int64_t base, int n) {
+  std::vector<Row> rows;
+  for (int i = 0; i < n; i++) rows.push_back(Row{{{"app", i % 2 ? "web" : "db"}}, Entry{base + i, "line " + std::to_string(i), ""}});
+  return rows;
+}
+
+TEST_F(EngineTest, ExpiredDeadlineStopsEveryReadPathWithDeadlineExceeded) {
+  for (int f = 0; f < 3; f++) AddFile(ManyRows(f * 1000, 500));
+  src_.head = ManyRows(5000, 10);
+  Engine engine(EngineOptions{2}, &src_);
+  Query q;
+  q.cancel = std::make_shared<const Cancel>(std::chrono::nanoseconds(1), nullptr);
+  auto check = [](const Status& st, const char* path) {
+    SCOPED_TRACE(path);
+    EXPECT_EQ(st.code(), Code::kDeadlineExceeded) << st.ToString();
+    EXPECT_NE(st.message().find("--query-timeout"), std::string::npos) << st.message();
+  };
+  check(engine.Run(q).status(), "Run");
+  check(engine.Plan(q).status(), "Plan");
+  check(engine.VolumeOf(q, 1000, 6, 1'000'000).status(), "VolumeOf");
+  check(engine.LabelValuesOf(q, "app", 100).status(), "LabelValuesOf");
+  check(engine.StreamsOf(q, StreamsRequest{}).status(), "StreamsOf");
+  check(engine.PatternsOf(q, 1000, 1'000'000).status(), "PatternsOf");
+  auto e = ParseExpr(R"(count_over_time({app="web"}[1s]))", ParseOptions{});
+  ASSERT_TRUE(e.ok());
+  MetricQuery mq;
+  mq.expr = *e;
+  mq.start = 0;
+  mq.end = 6000;
+  mq.step = 1000;
+  ScopedCancel scope(q.cancel);  // a metric query's selectors get it through Clip
+  check(engine.RunMetric(mq).status(), "RunMetric");
+}
+
+TEST_F(EngineTest, ClientGoneDuringTheQueryStopsItWithCancelled) {
+  GoneDuringSnapshot src;
+  for (int f = 0; f < 3; f++) {
+    AddFile(ManyRows(f * 1000, 500));
+    src.files.push_back(src_.files.back());
+  }
+  Engine engine(EngineOptions{2}, &src);
+  Query q;
+  q.cancel = std::make_shared<const Cancel>(std::chrono::hours(1), src.gone);
+  auto r = engine.Run(q);
+  EXPECT_EQ(r.status().code(), Code::kCancelled) << r.status().ToString();
+}
+
+TEST_F(EngineTest, TheThreadsCancelReachesAQueryThatSetsNone) {
+  AddFile(ManyRows(0, 500));
+  Engine engine(EngineOptions{2}, &src_);
+  auto gone = std::make_shared<std::atomic<bool>>(true);
+  {
+    ScopedCancel scope(std::make_shared<const Cancel>(std::chrono::hours(1), gone));
+    EXPECT_EQ(engine.Run(Query{}).status().code(), Code::kCancelled);
+  }
+  // Outside the scope the same query runs to the end.
+  auto r = engine.Run(Query{});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->hits.size(), kDefaultLimit);
+}
+
+TEST_F(EngineTest, AQueryWithinItsDeadlineAnswersAsWithoutOne) {
+  for (int f = 0; f < 3; f++) AddFile(ManyRows(f * 1000, 500));
+  Engine engine(EngineOptions{2}, &src_);
+  Query q;
+  q.limit = 700;
+  q.cancel = std::make_shared<const Cancel>(std::chrono::hours(1), std::make_shared<std::atomic<bool>>(false));
+  auto r = engine.Run(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto want = BruteForce(q);
+  ASSERT_EQ(r->hits.size(), want.size());
+  for (size_t i = 0; i < want.size(); i++) EXPECT_EQ(r->hits[i].ts, want[i].ts);
 }
 
 }  // namespace

@@ -193,12 +193,22 @@ Status Parser::ParseLineFilter(std::vector<StagePtr>* stages, std::vector<std::s
   if (tok_.kind != Tok::kString) return ExpectedString(op);
   std::vector<std::string> needles;
   std::vector<size_t> positions;
+  // One more line filter of the expression; past kMaxLineFilters, stop
+  // before building (or even reading) the rest.
+  auto count = [&]() -> Status {
+    if (++line_filters_ <= kMaxLineFilters) return Status::OK();
+    const std::string m = "too many line filters: the query has more than " + std::to_string(kMaxLineFilters) +
+                          " line filters and `or` alternatives (the limit)";
+    return Fail(tok_.pos, m, m, false);
+  };
+  LOGE_RETURN_IF_ERROR(count());
   needles.push_back(std::move(tok_.value));
   positions.push_back(tok_.pos);
   LOGE_RETURN_IF_ERROR(Advance());
   while (tok_.kind == Tok::kKeyword && tok_.value == "or") {
     LOGE_RETURN_IF_ERROR(Advance());
     if (tok_.kind != Tok::kString) return ExpectedString("or");
+    LOGE_RETURN_IF_ERROR(count());
     needles.push_back(std::move(tok_.value));
     positions.push_back(tok_.pos);
     LOGE_RETURN_IF_ERROR(Advance());

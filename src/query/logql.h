@@ -118,6 +118,14 @@ struct Expr {
   bool IsLog() const { return kind == Kind::kLog; }
 };
 
+// Line filters an expression may hold, each `or` alternative counted
+// (`|= "a" or "b" != "c"` is 3), over all its log selectors. Each costs a
+// substring or regex search per line scanned, so a 100,000-alternative query
+// costs 100,000 searches a line; 512 is far past any hand-written query
+// and keeps a line's cost to microseconds. Beyond it: InvalidArgument (400)
+// naming the limit (docs/reliability.md).
+inline constexpr size_t kMaxLineFilters = 512;
+
 struct ParseOptions {
   bool loki_errors = false;  // Loki's error text instead of loge's
   // Require a matcher that does not match "" (Loki's rule; loge's own

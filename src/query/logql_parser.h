@@ -68,6 +68,8 @@ class Parser {
   Lexer lex_;
   ParseOptions opts_;
   Token tok_;
+  // Line filters and `or` alternatives read so far (kMaxLineFilters).
+  size_t line_filters_ = 0;
   size_t prev_end_ = 0;  // end of the previous token
 };
 

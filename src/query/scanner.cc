@@ -225,6 +225,9 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
   // Examines one block; false once it is older than the floor (blocks of
   // the newest-first scan: nothing after it can enter either).
   auto visit = [&](const storage::BlockCursor& b) {
+    // Deadline and client disconnect, once per block (cancel.h).
+    st = q.Interrupted();
+    if (!st.ok()) return false;
     const int64_t floor = threshold();
     if (b.max_ts() < floor) return false;
     auto it = streams.find(b.stream());
@@ -297,6 +300,9 @@ FilePlan PlanFiles(const std::vector<FileRef>& files, const Query& q, bool keep_
 }
 
 Result<ScanResult> Scan(const FilePlan& plan, const Query& q, const ScanOptions& opts, const ConsumerFactory& make) {
+  // The head was read just before (DataSource::Snapshot stops early when
+  // interrupted, without an error of its own): its rows may be incomplete.
+  LOGE_RETURN_IF_ERROR(q.Interrupted());
   ScanResult res;
   const NeedleSet needles = NeedlesOf(q);
   std::atomic<int64_t> bar(opts.initial_floor);
@@ -314,6 +320,8 @@ Result<ScanResult> Scan(const FilePlan& plan, const Query& q, const ScanOptions&
     for (;;) {
       size_t i = next.fetch_add(1);
       if (i >= stop_at) break;
+      local_status = q.Interrupted();
+      if (!local_status.ok()) break;
       const storage::FileHandle& f = *plan.scan[i];
       // Files are in descending max_ts order: once one cannot beat the
       // floor, neither can any after it, but other workers may still hold
@@ -330,6 +338,7 @@ Result<ScanResult> Scan(const FilePlan& plan, const Query& q, const ScanOptions&
       ls.files_opened++;
       if (IsRemote(f)) ls.remote_files_opened++;
       local_status = ScanFile(f, q, needles, local.get(), &bar, &ls);
+      if (!local_status.ok() && !q.Interrupted().ok()) local_status = q.Interrupted();  // without the file's name
       if (!local_status.ok() && SkippableRemoteFailure(f, local_status)) {
         if (local_status.code() == Code::kUnavailable) remote_down.store(true);
         warnings.push_back(ShownName(f) + ": not read: " + local_status.ToString());
@@ -370,6 +379,7 @@ Result<ScanResult> Scan(const FilePlan& plan, const Query& q, const ScanOptions&
     for (size_t i = 0; i < nthreads; i++) threads.emplace_back(worker, total);
   }
   if (!status.ok()) return status;
+  LOGE_RETURN_IF_ERROR(q.Interrupted());
   std::sort(res.warnings.begin(), res.warnings.end());
   return res;
 }

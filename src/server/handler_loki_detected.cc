@@ -87,7 +87,7 @@ HttpResponse JsonAnswer(JsonWriter* w) {
 
 // A failed query: 400 for bad input, 500 for the rest, in Loki's text form.
 HttpResponse QueryError(const Status& st) {
-  return LokiTextError(st.code() == Code::kInvalidArgument ? 400 : 500, st.message());
+  return LokiQueryError(st);
 }
 
 }  // namespace

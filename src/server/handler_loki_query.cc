@@ -93,7 +93,7 @@ HttpResponse Server::LokiLogAnswer(const query::Expr& e, const LokiLogParams& p)
   q.want_labels = true;
   const bool categorize = p.categorize;
   auto hits = RunLokiLogQuery(q, p.interval);
-  if (!hits.ok()) return LokiTextError(hits.status().code() == Code::kInvalidArgument ? 400 : 500, hits.status().message());
+  if (!hits.ok()) return LokiQueryError(hits.status());
   // Group entries by their label set: everything merged, or (categorized)
   // the stream labels only, with metadata and parsed labels per entry.
   struct Entry {
@@ -219,7 +219,7 @@ void WriteMetricResult(const query::MetricResult& res, JsonWriter* out) {
 
 HttpResponse Server::LokiMetricAnswer(const query::MetricQuery& mq) {
   auto res = engine_->RunMetric(mq);
-  if (!res.ok()) return LokiTextError(res.status().code() == Code::kInvalidArgument ? 400 : 500, res.status().message());
+  if (!res.ok()) return LokiQueryError(res.status());
   JsonWriter w;
   w.BeginObject();
   w.Key("status");

@@ -2,6 +2,7 @@
 // "Metrics"). The store's figures come from Store::Stats (the same numbers
 // GET /api/v1/stats reports), request latencies from RequestMetrics, the
 // tail's from TailHub. Open like /ready: no --api-key (see the docs).
+#include "core/log_throttle.h"
 #include "core/metrics.h"
 #include "ingest/decode_json.h"
 #include "server/request_metrics.h"
@@ -41,6 +42,26 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
              {{"reason", "max_label_names_per_series"}});
   }
   request_metrics_->Write(&w);
+  // Reader isolation (docs/reliability.md).
+  const HttpServerStats hs = http_->Stats();
+  w.Family("loge_http_in_flight", "gauge", "Requests queued or running now, by handler pool.");
+  for (const auto& p : hs.pools) w.Sample("loge_http_in_flight", static_cast<double>(p.in_flight), {{"pool", p.name}});
+  w.Family("loge_http_rejected_total", "counter",
+           "Requests answered 429 at a pool's cap (--max-concurrent-queries), by handler pool.");
+  for (const auto& p : hs.pools) w.Sample("loge_http_rejected_total", static_cast<double>(p.rejected), {{"pool", p.name}});
+  one("loge_http_connections", "gauge", "Open HTTP and WebSocket connections.", static_cast<double>(hs.connections));
+  one("loge_http_accept_paused_total", "counter", "Times accepting paused at --max-connections.",
+      static_cast<double>(hs.accept_paused));
+  one("loge_http_accept_errors_total", "counter", "accept() failures (EMFILE, ...) since start.",
+      static_cast<double>(hs.accept_errors));
+  one("loge_http_clients_gone_total", "counter", "Requests whose client closed the connection while handled.",
+      static_cast<double>(hs.clients_gone));
+  one("loge_queries_timed_out_total", "counter", "Read requests stopped at --query-timeout (504).",
+      static_cast<double>(queries_timed_out_.load()));
+  one("loge_queries_cancelled_total", "counter", "Read requests stopped because their client went away (499).",
+      static_cast<double>(queries_cancelled_.load()));
+  one("loge_log_suppressed_total", "counter", "Repeated log lines dropped by the log throttle.",
+      static_cast<double>(LogThrottle::TotalSuppressed()));
   // WAL.
   w.Family("loge_wal_fsync_duration_seconds", "histogram", "Duration of each WAL group-commit fsync.");
   w.HistogramSamples("loge_wal_fsync_duration_seconds", s.wal_fsync_seconds);

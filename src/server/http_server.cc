@@ -1,6 +1,9 @@
 #include "server/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -11,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "core/log_throttle.h"
 #include "server/websocket_session.h"
 
 namespace loge::server {
@@ -34,6 +38,29 @@ class Session;
 // Bytes a connection's read buffer holds, so one read can take 64 KB.
 constexpr size_t kReadBufferBytes = 64 * 1024;
 
+// How long accept() rests after failing for want of descriptors or memory:
+// long enough that a full descriptor table costs a few wake-ups a second,
+// short enough that a freed descriptor is used at once by human standards.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(200);
+
+// Seconds a client is told to wait (Retry-After) after a pool's 429.
+constexpr int kBusyRetryAfterSeconds = 1;
+
+// accept() errors that mean "out of descriptors or memory": back off.
+bool ResourceShortage(const boost::system::error_code& ec) {
+  const int v = ec.value();
+  return ec.category() == boost::system::system_category() &&
+         (v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM);
+}
+
+// One handler pool and its counters.
+struct Pool {
+  HandlerPoolOptions opts;
+  std::unique_ptr<boost::asio::thread_pool> threads;
+  std::atomic<uint64_t> in_flight{0};
+  std::atomic<uint64_t> rejected{0};
+};
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -44,8 +71,13 @@ struct HttpServer::Impl {
   // Keeps the I/O threads running until Stop has drained every connection:
   // a handler finishing after the acceptor closed still needs them to write.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::unique_ptr<asio::thread_pool> pool;
+  std::vector<std::unique_ptr<Pool>> pools;  // fixed after Start
   tcp::acceptor acceptor{ioc};
+  asio::steady_timer accept_timer{ioc};  // kAcceptBackoff after EMFILE
+  LogThrottle accept_log;
+  std::atomic<uint64_t> accept_paused_count{0};
+  std::atomic<uint64_t> accept_errors{0};
+  std::atomic<uint64_t> clients_gone{0};
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};
@@ -55,17 +87,40 @@ struct HttpServer::Impl {
   std::condition_variable cv;
   std::set<std::shared_ptr<Session>> sessions;
   std::set<std::shared_ptr<WebSocketSession>> ws_sessions;  // guarded by mu
+  // The acceptor waits for a connection to close (max_connections); guarded by mu.
+  bool accept_paused = false;
 
   void Accept();
+  // After a connection closed: wakes the acceptor if it paused at the cap.
+  void ResumeAcceptIfPaused() {
+    bool resume = false;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (accept_paused && !AtCapLocked()) {
+        accept_paused = false;
+        resume = true;
+      }
+    }
+    if (resume) asio::post(ioc, [this] { Accept(); });
+  }
+  bool AtCapLocked() const {
+    return opts.max_connections > 0 && sessions.size() + ws_sessions.size() >= opts.max_connections;
+  }
   void Remove(const std::shared_ptr<Session>& s) {
-    std::lock_guard<std::mutex> l(mu);
-    sessions.erase(s);
-    cv.notify_all();
+    {
+      std::lock_guard<std::mutex> l(mu);
+      sessions.erase(s);
+      cv.notify_all();
+    }
+    ResumeAcceptIfPaused();
   }
   void RemoveWs(const std::shared_ptr<WebSocketSession>& s) {
-    std::lock_guard<std::mutex> l(mu);
-    ws_sessions.erase(s);
-    cv.notify_all();
+    {
+      std::lock_guard<std::mutex> l(mu);
+      ws_sessions.erase(s);
+      cv.notify_all();
+    }
+    ResumeAcceptIfPaused();
   }
 };
 
@@ -82,6 +137,17 @@ HttpResponse ErrorResponse(int status, const std::string& reason) {
   body += "\"}";
   r.body = std::move(body);
   return r;
+}
+
+template <class Fields>
+std::vector<std::pair<std::string, std::string>> LowercasedHeaders(const Fields& msg) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.emplace_back(std::move(name), std::string(f.value()));
+  }
+  return out;
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -114,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     parser_.emplace();
     parser_->body_limit(srv_->opts.max_body_bytes);
+    pool_ = nullptr;
     parser_->header_limit(64 * 1024);
     stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
     if (srv_->stopping) return Close();
@@ -124,6 +191,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     auto& req = parser_->get();
+    // The pool is known from the request line: its body limit applies
+    // before the body is read (a query's is small: --max-query-size).
+    {
+      HttpRequest line;
+      line.method = std::string(req.method_string());
+      line.target = std::string(req.target());
+      const size_t q = line.target.find('?');
+      line.path = line.target.substr(0, q);
+      if (q != std::string::npos) line.query = line.target.substr(q + 1);
+      line.headers = LowercasedHeaders(req);
+      pool_ = &PoolFor(line);
+      parser_->body_limit(BodyLimit());
+    }
     if (auto it = req.find(http::field::content_length); it != req.end()) {
       // Refuse a declared oversize body before reading it.
       uint64_t n = 0;
@@ -132,9 +212,9 @@ class Session : public std::enable_shared_from_this<Session> {
       } catch (...) {
         n = 0;
       }
-      if (n > srv_->opts.max_body_bytes) {
+      if (n > BodyLimit()) {
         return Respond(ErrorResponse(413, "request body of " + std::to_string(n) + " bytes exceeds the limit of " +
-                                              std::to_string(srv_->opts.max_body_bytes)),
+                                              std::to_string(BodyLimit()) + " bytes (" + BodyLimitFlag() + ")"),
                        /*close=*/true);
       }
     }
@@ -157,8 +237,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return Respond(ErrorResponse(413, "request body exceeds the limit of " +
-                                            std::to_string(srv_->opts.max_body_bytes) + " bytes"),
+      return Respond(ErrorResponse(413, "request body exceeds the limit of " + std::to_string(BodyLimit()) + " bytes (" +
+                                            BodyLimitFlag() + ")"),
                      true);
     }
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
@@ -180,16 +260,23 @@ class Session : public std::enable_shared_from_this<Session> {
     size_t q = req->target.find('?');
     req->path = req->target.substr(0, q);
     if (q != std::string::npos) req->query = req->target.substr(q + 1);
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req->headers.emplace_back(std::move(name), std::string(f.value()));
-    }
+    req->headers = LowercasedHeaders(msg);
     if (srv_->upgrade && beast::websocket::is_upgrade(msg)) return Upgrade(std::move(msg), req);
     req->body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     handling_ = true;
-    asio::post(*srv_->pool, [self = shared_from_this(), req] {
+    Pool& pool = pool_ != nullptr ? *pool_ : PoolFor(*req);
+    // Admission: beyond the pool's cap, 429 now rather than a queue that
+    // holds the client (and its memory) for as long as the pool is busy.
+    const uint64_t before = pool.in_flight.fetch_add(1);
+    if (pool.opts.max_in_flight > 0 && before >= pool.opts.max_in_flight) {
+      pool.in_flight.fetch_sub(1);
+      pool.rejected.fetch_add(1);
+      HttpResponse busy = ErrorResponse(429, pool.opts.busy_reason);
+      busy.headers.emplace_back("Retry-After", std::to_string(kBusyRetryAfterSeconds));
+      return Respond(std::move(busy), !keep_alive_, req->method == "HEAD");
+    }
+    asio::post(*pool.threads, [self = shared_from_this(), req, &pool] {
       HttpResponse resp;
       try {
         resp = self->srv_->handler(*req);
@@ -197,11 +284,49 @@ class Session : public std::enable_shared_from_this<Session> {
         spdlog::error("BUG: handler for {} {} threw: {}", req->method, req->path, e.what());
         resp = ErrorResponse(500, "internal error");
       }
+      pool.in_flight.fetch_sub(1);
       const bool head = req->method == "HEAD";
       asio::post(self->stream_.get_executor(), [self, head, resp = std::move(resp)]() mutable {
         self->Respond(std::move(resp), !self->keep_alive_, head);
       });
     });
+    WatchClient(req->client_gone);
+  }
+
+  size_t BodyLimit() const {
+    return pool_ != nullptr && pool_->opts.max_body_bytes > 0 ? pool_->opts.max_body_bytes : srv_->opts.max_body_bytes;
+  }
+  std::string BodyLimitFlag() const {
+    return pool_ != nullptr && pool_->opts.max_body_bytes > 0 ? pool_->opts.body_limit_flag : "--max-body-size";
+  }
+
+  Pool& PoolFor(const HttpRequest& req) {
+    size_t k = srv_->opts.classify ? srv_->opts.classify(req) : 0;
+    if (k >= srv_->pools.size()) k = 0;
+    return *srv_->pools[k];
+  }
+
+  // While a handler works on the request: a readable socket means the
+  // client closed (a zero-byte peek), reset, or sent more (a pipelined
+  // request: it is still there, stop watching). Respond() ends the watch.
+  void WatchClient(std::shared_ptr<std::atomic<bool>> gone) {
+    const uint64_t gen = ++watch_gen_;
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), gone, gen](beast::error_code ec) {
+      if (ec || gen != self->watch_gen_ || !self->handling_) return;
+      char c;
+      const ssize_t n = ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->WatchClient(gone);
+      gone->store(true);
+      self->srv_->clients_gone.fetch_add(1);
+    });
+  }
+
+  void EndWatch() {
+    if (watch_gen_ == watched_gen_) return;
+    watched_gen_ = ++watch_gen_;
+    beast::error_code ec;
+    stream_.socket().cancel(ec);  // the only operation pending while a handler runs
   }
 
   // A WebSocket upgrade: the UpgradeHandler decides on the handler pool;
@@ -210,7 +335,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Upgrade(http::request<http::string_body> msg, std::shared_ptr<HttpRequest> req) {
     handling_ = true;
     auto m = std::make_shared<http::request<http::string_body>>(std::move(msg));
-    asio::post(*srv_->pool, [self = shared_from_this(), req, m] {
+    asio::post(*PoolFor(*req).threads, [self = shared_from_this(), req, m] {
       UpgradeAnswer a;
       try {
         a = self->srv_->upgrade(*req);
@@ -244,6 +369,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // head: the answer to a HEAD request, i.e. the GET answer's header
   // (with its Content-Length) and no body (RFC 9110 9.3.2).
   void Respond(HttpResponse r, bool close, bool head = false) {
+    EndWatch();
     if (srv_->stopping) close = true;
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
@@ -284,15 +410,42 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
   bool handling_ = false;  // a handler owns the request, or its response is being written
+  // WatchClient's generation: a wait whose generation is stale is ignored.
+  uint64_t watch_gen_ = 0;
+  uint64_t watched_gen_ = 0;  // the generation EndWatch last closed
+  Pool* pool_ = nullptr;      // the current request's, once its header is read
 };
 
 }  // namespace
 
 void HttpServer::Impl::Accept() {
+  {
+    std::lock_guard<std::mutex> l(mu);
+    if (stopping) return;
+    if (AtCapLocked()) {  // ResumeAcceptIfPaused calls again once one closes
+      accept_paused = true;
+      accept_paused_count.fetch_add(1);
+      return;
+    }
+  }
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket sock) {
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) return;
-      spdlog::warn("accept: {}", ec.message());
+      accept_errors.fetch_add(1);
+      const bool shortage = ResourceShortage(ec);
+      uint64_t dropped = 0;
+      if (accept_log.Allow(ec.message(), &dropped)) {
+        spdlog::warn("accept: {}{}{}", ec.message(),
+                     shortage ? "; pausing accept (raise the file-descriptor limit or lower --max-connections)" : "",
+                     dropped > 0 ? " (" + std::to_string(dropped) + " identical messages suppressed)" : "");
+      }
+      if (shortage) {
+        accept_timer.expires_after(kAcceptBackoff);
+        accept_timer.async_wait([this](beast::error_code wec) {
+          if (!wec) Accept();
+        });
+        return;
+      }
     } else {
       auto s = std::make_shared<Session>(std::move(sock), this);
       {
@@ -329,7 +482,14 @@ Status HttpServer::Start() {
     return Status::IOError("listen on " + d->opts.address + ":" + std::to_string(d->opts.port) + ": " + ec.message());
   }
   d->bound_port = d->acceptor.local_endpoint().port();
-  d->pool = std::make_unique<asio::thread_pool>(std::max(1, d->opts.handler_threads));
+  std::vector<HandlerPoolOptions> pools = d->opts.pools;
+  if (pools.empty()) pools.push_back(HandlerPoolOptions{"all", d->opts.handler_threads, 0, ""});
+  for (const auto& po : pools) {
+    auto p = std::make_unique<Pool>();
+    p->opts = po;
+    p->threads = std::make_unique<asio::thread_pool>(std::max(1, po.threads));
+    d->pools.push_back(std::move(p));
+  }
   d->work.emplace(d->ioc.get_executor());
   d->Accept();
   for (int i = 0; i < std::max(1, d->opts.io_threads); i++) {
@@ -340,6 +500,20 @@ Status HttpServer::Start() {
 
 int HttpServer::port() const { return impl_->bound_port; }
 
+HttpServerStats HttpServer::Stats() const {
+  const Impl* d = impl_.get();
+  HttpServerStats s;
+  for (const auto& p : d->pools) s.pools.push_back({p->opts.name, p->in_flight.load(), p->rejected.load()});
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    s.connections = d->sessions.size() + d->ws_sessions.size();
+  }
+  s.accept_paused = d->accept_paused_count.load();
+  s.accept_errors = d->accept_errors.load();
+  s.clients_gone = d->clients_gone.load();
+  return s;
+}
+
 void HttpServer::Stop() {
   Impl* d = impl_.get();
   if (d->stopped.exchange(true)) return;
@@ -348,6 +522,7 @@ void HttpServer::Stop() {
   asio::post(d->ioc, [d] {
     beast::error_code ec;
     d->acceptor.close(ec);
+    d->accept_timer.cancel();
   });
   std::vector<std::shared_ptr<Session>> live;
   std::vector<std::shared_ptr<WebSocketSession>> live_ws;
@@ -364,7 +539,7 @@ void HttpServer::Stop() {
     std::unique_lock<std::mutex> l(d->mu);
     d->cv.wait_for(l, std::chrono::seconds(30), [d] { return d->sessions.empty() && d->ws_sessions.empty(); });
   }
-  d->pool->join();
+  for (auto& p : d->pools) p->threads->join();
   d->work.reset();
   d->ioc.stop();
   for (auto& t : d->threads) t.join();

@@ -2,9 +2,22 @@
 // what a request means is the Handler's business.
 //
 // Threads: `io_threads` run the asio io_context (accept, read, write).
-// Handlers run on a separate pool of `handler_threads`, because a push
-// handler blocks until its WAL fsync and a query handler does disk work; the
-// response is posted back to the connection's executor.
+// Handlers run on separate pools, because a push handler blocks until its
+// WAL fsync and a query handler does disk work; the response is posted back
+// to the connection's executor. `classify` picks a request's pool, so one
+// class of requests (queries) cannot take the threads of another (pushes,
+// probes). A pool with `max_in_flight` answers 429 at once, on the I/O
+// thread, to a request beyond its cap instead of queueing it.
+//
+// Client disconnect: while a handler runs, the connection watches its
+// socket; when the client closes it (or resets it), HttpRequest::client_gone
+// is set, so a long handler (a query) can stop (query/cancel.h).
+//
+// Connections: at most `max_connections` at once; at the cap the acceptor
+// pauses (new clients wait in the kernel's backlog) until one closes. When
+// accept() fails for want of file descriptors (EMFILE/ENFILE), it backs off
+// (kAcceptBackoff) instead of retrying in a loop, and the log line is
+// throttled (core/log_throttle.h).
 //
 // Shutdown (Stop): close the acceptor; idle connections are closed; a
 // request being handled finishes and its response is written with
@@ -17,6 +30,7 @@
 // frames are written on its I/O strand, one at a time in order.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -37,6 +51,10 @@ struct HttpRequest {
   std::string query;   // after '?', raw
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::string body;
+  // Set (by an I/O thread) once the client closed or reset the connection
+  // while the request was being handled; never null for a request from the
+  // socket.
+  std::shared_ptr<std::atomic<bool>> client_gone = std::make_shared<std::atomic<bool>>(false);
   // The first header with this (lowercase) name, or "".
   std::string_view Header(std::string_view name) const;
 };
@@ -86,13 +104,47 @@ struct UpgradeAnswer {
 };
 using UpgradeHandler = std::function<UpgradeAnswer(HttpRequest&)>;
 
+// One pool of handler threads.
+struct HandlerPoolOptions {
+  std::string name;          // in logs and HttpServerStats ("ingest", "query", ...)
+  int threads = 16;          // handlers of this pool running at once
+  // Requests of this pool queued or running at most; one more is answered
+  // 429 with Retry-After and `busy_reason` at once. 0 = no cap (queue).
+  size_t max_in_flight = 0;
+  std::string busy_reason;
+  // Largest body a request of this pool may send (413 before it is read,
+  // naming `body_limit_flag`); 0 = max_body_bytes.
+  size_t max_body_bytes = 0;
+  std::string body_limit_flag = "--max-body-size";
+};
+
 struct HttpServerOptions {
   std::string address = "0.0.0.0";
   int port = 3000;                          // 0 picks a free port (tests)
   int io_threads = 2;                       // asio threads: I/O only
-  int handler_threads = 16;                 // handlers; pushes among them wait on fsync
+  int handler_threads = 16;                 // the one pool when `pools` is empty
+  // Handler pools; empty = one pool of handler_threads without a cap.
+  std::vector<HandlerPoolOptions> pools;
+  // The pool (index into `pools`) that serves a request; null = pool 0.
+  // Runs on an I/O thread: must be cheap and must not block.
+  std::function<size_t(const HttpRequest&)> classify;
   size_t max_body_bytes = 64ull << 20;      // --max-body-size: larger bodies get 413
   int idle_timeout_seconds = 120;           // keep-alive connections idle this long are closed
+  size_t max_connections = 0;               // --max-connections: open at once; 0 = no cap
+};
+
+// Counters of a running HttpServer (GET /metrics).
+struct HttpServerStats {
+  struct Pool {
+    std::string name;
+    uint64_t in_flight = 0;  // queued or running now
+    uint64_t rejected = 0;   // answered 429 at the cap since start
+  };
+  std::vector<Pool> pools;
+  uint64_t connections = 0;         // open now (HTTP and WebSocket)
+  uint64_t accept_paused = 0;       // times the acceptor paused at max_connections
+  uint64_t accept_errors = 0;       // accept() failures (EMFILE, ...) since start
+  uint64_t clients_gone = 0;        // requests whose client left while handled
 };
 
 class HttpServer {
@@ -108,6 +160,7 @@ class HttpServer {
   Status Start();
   // The bound port (useful with port 0).
   int port() const;
+  HttpServerStats Stats() const;
   // Stops accepting, lets in-flight requests finish, closes WebSockets
   // (1001 going away), joins. Idempotent.
   void Stop();

@@ -142,6 +142,15 @@ HttpResponse LokiTextError(const Status& st) {
   return LokiTextError(code, st.message());
 }
 
+HttpResponse LokiQueryError(const Status& st) {
+  switch (st.code()) {
+    case Code::kInvalidArgument: return LokiTextError(400, st.message());
+    case Code::kDeadlineExceeded:
+    case Code::kCancelled: return LokiTextError(ErrorFromStatus(st).status, st.message());
+    default: return LokiTextError(500, st.message());
+  }
+}
+
 void WriteLokiLabels(const Labels& ls, JsonWriter* w) {
   w->BeginObject();
   for (const auto& [k, v] : ls) {

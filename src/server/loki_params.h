@@ -74,6 +74,9 @@ HttpResponse LokiTextError(int status, const std::string& msg);
 // A Status as a Loki text error: 400 for InvalidArgument, else the one
 // Status -> HTTP mapping's code.
 HttpResponse LokiTextError(const Status& st);
+// A failed query as a Loki text error: 400 for InvalidArgument, 504 past
+// --query-timeout and 499 for a client that left (as Loki), else 500.
+HttpResponse LokiQueryError(const Status& st);
 
 // {"k":"v",...} in the given order.
 void WriteLokiLabels(const Labels& ls, JsonWriter* w);

@@ -44,6 +44,11 @@ RouteMatch FindRoute(std::span<const Route> routes, const HttpRequest& req) {
   return RouteMatch{};
 }
 
+RouteClass ClassOf(std::span<const Route> routes, const HttpRequest& req) {
+  const RouteMatch m = FindRoute(routes, req);
+  return m.route == nullptr ? RouteClass::kLight : m.route->cls;
+}
+
 bool MethodAllowed(const Route& r, std::string_view method) {
   if (r.methods == "*") return true;
   std::string_view rest = r.methods;
@@ -88,66 +93,67 @@ std::span<const Route> Server::Routes() {
   using R = HttpRequest;
   using P = std::string_view;
   constexpr Access kOpen = Access::kOpen, kKey = Access::kApiKey;
+  constexpr RouteClass kIngest = RouteClass::kIngest, kQuery = RouteClass::kQuery, kLight = RouteClass::kLight;
   static const Route kRoutes[] = {
       // ---- Pushes: open, so shippers need no key (docs/push-formats.md).
-      {"/api/v1/push", "POST", kOpen, [](S& s, R& r, P) { return s.HandlePush(r); }},
-      {"/loki/api/v1/push", "POST", kOpen, [](S& s, R& r, P) { return s.HandleLokiPush(r); }},
-      {"/otlp/v1/logs", "POST", kOpen, [](S& s, R& r, P) { return s.HandleOtlpLogs(r); }},
-      {"/v1/logs", "POST", kOpen, [](S& s, R& r, P) { return s.HandleOtlpLogs(r); }},
-      {"/insert/jsonline", "POST", kOpen, [](S& s, R& r, P) { return s.HandleJsonLine(r); }},
+      {"/api/v1/push", "POST", kOpen, kIngest, [](S& s, R& r, P) { return s.HandlePush(r); }},
+      {"/loki/api/v1/push", "POST", kOpen, kIngest, [](S& s, R& r, P) { return s.HandleLokiPush(r); }},
+      {"/otlp/v1/logs", "POST", kOpen, kIngest, [](S& s, R& r, P) { return s.HandleOtlpLogs(r); }},
+      {"/v1/logs", "POST", kOpen, kIngest, [](S& s, R& r, P) { return s.HandleOtlpLogs(r); }},
+      {"/insert/jsonline", "POST", kOpen, kIngest, [](S& s, R& r, P) { return s.HandleJsonLine(r); }},
       // Elasticsearch: under /insert/elasticsearch, or at the root for the
       // paths only Elasticsearch has (/_bulk, /<index>/_bulk, /_license, …),
       // and / itself when an Elasticsearch client asks. Bulk rows come first.
-      {"/insert/elasticsearch/_bulk", "POST, PUT", kOpen, [](S& s, R& r, P) { return s.HandleEsBulk(r, ""); }},
-      {"/insert/elasticsearch/{index...}/_bulk", "POST, PUT", kOpen,
+      {"/insert/elasticsearch/_bulk", "POST, PUT", kOpen, kIngest, [](S& s, R& r, P) { return s.HandleEsBulk(r, ""); }},
+      {"/insert/elasticsearch/{index...}/_bulk", "POST, PUT", kOpen, kIngest,
        [](S& s, R& r, P index) { return s.HandleEsBulk(r, index); }},
-      {"/insert/elasticsearch{/path...}", "*", kOpen, [](S& s, R& r, P path) { return s.HandleEsApi(r, path); }},
-      {"/_bulk", "POST, PUT", kOpen, [](S& s, R& r, P) { return s.HandleEsBulk(r, ""); }},
-      {"/{index...}/_bulk", "POST, PUT", kOpen, [](S& s, R& r, P index) { return s.HandleEsBulk(r, index); },
+      {"/insert/elasticsearch{/path...}", "*", kOpen, kIngest, [](S& s, R& r, P path) { return s.HandleEsApi(r, path); }},
+      {"/_bulk", "POST, PUT", kOpen, kIngest, [](S& s, R& r, P) { return s.HandleEsBulk(r, ""); }},
+      {"/{index...}/_bulk", "POST, PUT", kOpen, kIngest, [](S& s, R& r, P index) { return s.HandleEsBulk(r, index); },
        false, EsRootBulk},
-      {"/_{path...}", "*", kOpen, [](S& s, R& r, P) { return s.HandleEsApi(r, r.path); }},
-      {"/", "GET, HEAD", kOpen, [](S& s, R& r, P) { return s.HandleEsApi(r, "/"); }, false, EsProbe},
+      {"/_{path...}", "*", kOpen, kIngest, [](S& s, R& r, P) { return s.HandleEsApi(r, r.path); }},
+      {"/", "GET, HEAD", kOpen, kIngest, [](S& s, R& r, P) { return s.HandleEsApi(r, "/"); }, false, EsProbe},
       // ---- Probes: open, like Loki's (docs/loki-api.md, "Metrics").
-      {"/ready", "GET", kOpen, [](S& s, R& r, P) { return s.HandleReady(r); }},
-      {"/metrics", "GET, HEAD", kOpen, [](S& s, R& r, P) { return s.HandleMetrics(r); }},
+      {"/ready", "GET", kOpen, kLight, [](S& s, R& r, P) { return s.HandleReady(r); }},
+      {"/metrics", "GET, HEAD", kOpen, kLight, [](S& s, R& r, P) { return s.HandleMetrics(r); }},
       // ---- Loki's read API. X-Scope-OrgID is accepted and ignored: one tenant.
       // The tail is a WebSocket (HandleUpgrade); a plain GET gets a 400 saying so.
-      {"/loki/api/v1/tail", "GET", kKey,
+      {"/loki/api/v1/tail", "GET", kKey, kQuery,
        [](S&, R&, P) {
          return ErrorFromStatus(Status::InvalidArgument(
              "GET /loki/api/v1/tail is a WebSocket endpoint: send Connection: Upgrade and Upgrade: websocket"));
        },
        true},
-      {"/loki/api/v1/query_range", "GET, POST", kKey, [](S& s, R& r, P) { return s.HandleLokiQuery(r, true); }},
-      {"/loki/api/v1/query", "GET, POST", kKey, [](S& s, R& r, P) { return s.HandleLokiQuery(r, false); }},
-      {"/loki/api/v1/labels", "GET, POST", kKey, [](S& s, R& r, P) { return s.HandleLokiLabels(r); }},
-      {"/loki/api/v1/label/{name}/values", "GET, POST", kKey,
+      {"/loki/api/v1/query_range", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiQuery(r, true); }},
+      {"/loki/api/v1/query", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiQuery(r, false); }},
+      {"/loki/api/v1/labels", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiLabels(r); }},
+      {"/loki/api/v1/label/{name}/values", "GET, POST", kKey, kQuery,
        [](S& s, R& r, P name) { return s.HandleLokiLabelValues(r, name); }},
-      {"/loki/api/v1/series", "GET, POST", kKey, [](S& s, R& r, P) { return s.HandleLokiSeries(r); }},
-      {"/loki/api/v1/index/stats", "GET, POST", kKey, [](S& s, R& r, P) { return s.HandleLokiIndexStats(r); }},
-      {"/loki/api/v1/index/volume", "GET, POST", kKey, [](S& s, R& r, P) { return s.HandleLokiVolume(r, false); }},
-      {"/loki/api/v1/index/volume_range", "GET, POST", kKey,
+      {"/loki/api/v1/series", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiSeries(r); }},
+      {"/loki/api/v1/index/stats", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiIndexStats(r); }},
+      {"/loki/api/v1/index/volume", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiVolume(r, false); }},
+      {"/loki/api/v1/index/volume_range", "GET, POST", kKey, kQuery,
        [](S& s, R& r, P) { return s.HandleLokiVolume(r, true); }},
-      {"/loki/api/v1/format_query", "GET, POST", kKey, [](S& s, R& r, P) { return s.HandleLokiFormatQuery(r); }},
-      {"/loki/api/v1/drilldown-limits", "GET", kKey, [](S& s, R& r, P) { return s.HandleLokiDrilldownLimits(r); }},
-      {"/loki/api/v1/status/buildinfo", "GET", kKey, [](S& s, R& r, P) { return s.HandleLokiBuildInfo(r); }},
+      {"/loki/api/v1/format_query", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiFormatQuery(r); }},
+      {"/loki/api/v1/drilldown-limits", "GET", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiDrilldownLimits(r); }},
+      {"/loki/api/v1/status/buildinfo", "GET", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiBuildInfo(r); }},
       // Logs Drilldown's tabs (handler_loki_detected.cc).
-      {"/loki/api/v1/detected_labels", "GET, POST", kKey, [](S& s, R& r, P) { return s.HandleDetectedLabels(r); }},
-      {"/loki/api/v1/detected_fields", "GET, POST", kKey,
+      {"/loki/api/v1/detected_labels", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleDetectedLabels(r); }},
+      {"/loki/api/v1/detected_fields", "GET, POST", kKey, kQuery,
        [](S& s, R& r, P) { return s.HandleDetectedFields(r, ""); }},
-      {"/loki/api/v1/detected_field/{name...}/values", "GET, POST", kKey,
+      {"/loki/api/v1/detected_field/{name...}/values", "GET, POST", kKey, kQuery,
        [](S& s, R& r, P name) { return s.HandleDetectedFields(r, name); }},
-      {"/loki/api/v1/patterns", "GET, POST", kKey, [](S& s, R& r, P) { return s.HandlePatterns(r); }},
+      {"/loki/api/v1/patterns", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandlePatterns(r); }},
       // ---- loge's own read and admin API.
-      {"/api/v1/query", "POST", kKey, [](S& s, R& r, P) { return s.HandleQuery(r); }},
-      {"/api/v1/search/plan", "GET", kKey, [](S& s, R& r, P) { return s.HandleSearchPlan(r); }},
-      {"/api/v1/labels", "GET", kKey, [](S& s, R& r, P) { return s.HandleLabels(r); }},
-      {"/api/v1/label/{name...}/values", "GET", kKey,
+      {"/api/v1/query", "POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleQuery(r); }},
+      {"/api/v1/search/plan", "GET", kKey, kQuery, [](S& s, R& r, P) { return s.HandleSearchPlan(r); }},
+      {"/api/v1/labels", "GET", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLabels(r); }},
+      {"/api/v1/label/{name...}/values", "GET", kKey, kQuery,
        [](S& s, R& r, P name) { return HandleLabelValues(s.engine_.get(), r, name); }},
-      {"/api/v1/volume", "GET", kKey, [](S& s, R& r, P) { return HandleVolume(s.engine_.get(), r); }},
-      {"/api/v1/stats", "GET", kKey, [](S& s, R& r, P) { return s.HandleStats(r); }},
-      {"/api/v1/admin/compact", "POST", kKey, [](S& s, R& r, P) { return s.HandleCompact(r); }},
-      {"/api/v1/admin/rotate", "POST", kKey, [](S& s, R& r, P) { return HandleAdminRotate(s.store_.get(), r); }},
+      {"/api/v1/volume", "GET", kKey, kQuery, [](S& s, R& r, P) { return HandleVolume(s.engine_.get(), r); }},
+      {"/api/v1/stats", "GET", kKey, kQuery, [](S& s, R& r, P) { return s.HandleStats(r); }},
+      {"/api/v1/admin/compact", "POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleCompact(r); }},
+      {"/api/v1/admin/rotate", "POST", kKey, kQuery, [](S& s, R& r, P) { return HandleAdminRotate(s.store_.get(), r); }},
   };
   return kRoutes;
 }

@@ -24,6 +24,16 @@ enum class Access {
   kApiKey,  // reads and administration: --api-key, when set, is required
 };
 
+// Which handler threads serve a route (HttpServer's pools, one per class;
+// docs/reliability.md, "Queries cannot starve ingestion"): a class never
+// waits for another's threads, so queries cannot hold up a push or a probe.
+// The values are the pools' indexes (Server::PoolsFor).
+enum class RouteClass {
+  kIngest = 0,  // pushes and the shippers' probes: may wait for the WAL's fsync
+  kQuery = 1,   // reads and administration: --max-concurrent-queries, --query-timeout
+  kLight = 2,   // /ready, /metrics, the web UI and unknown paths: answered from memory
+};
+
 struct Route {
   // The path, literal except for at most one {parameter}:
   //   {name}     one non-empty segment without '/'
@@ -35,6 +45,7 @@ struct Route {
   // (the handler decides, as Elasticsearch's catch-all paths do).
   std::string_view methods;
   Access access;
+  RouteClass cls;
   HttpResponse (*handle)(Server& s, HttpRequest& req, std::string_view param);
   // A WebSocket endpoint: HandleUpgrade gates it and then upgrades; a plain
   // request goes to `handle`.
@@ -51,6 +62,10 @@ struct RouteMatch {
   const Route* route = nullptr;  // null: no route takes the path
   std::string_view param;
 };
+
+// The class of a request: its route's, or kLight for a path no route takes
+// (a 404 or the web UI).
+RouteClass ClassOf(std::span<const Route> routes, const HttpRequest& req);
 
 // The first route of `routes` that takes `req` (path and `when`; the method
 // is the gate's business, so a known path with a wrong method is a 405).

@@ -30,6 +30,8 @@ HttpResponse ErrorFromStatus(const Status& st) {
       r.status = 503;
       r.headers.emplace_back("Retry-After", std::to_string(kRetryAfterSeconds));
       break;
+    case Code::kDeadlineExceeded: r.status = 504; break;
+    case Code::kCancelled: r.status = 499; break;  // nginx's and Loki's "client closed request"
     default: r.status = 500; break;
   }
   JsonWriter w;
@@ -57,10 +59,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
   Server* raw = s.get();
   // Every request's handler time goes to RequestMetrics (GET /metrics).
   s->http_ = std::make_unique<HttpServer>(
-      opts.http,
+      PoolsFor(opts),
       [raw](HttpRequest& req) {
         const int64_t t0 = SteadyNanos();
-        HttpResponse r = raw->Handle(req);
+        HttpResponse r = raw->HandleFromSocket(req);
         raw->request_metrics_->Observe(req.path, SecondsSince(t0));
         return r;
       },
@@ -89,6 +91,38 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
     s->syslog_ = std::move(*listener);
   }
   return s;
+}
+
+HttpServerOptions Server::PoolsFor(const ServerOptions& opts) {
+  HttpServerOptions h = opts.http;
+  const int queries = std::max(1, opts.max_concurrent_queries);
+  // Indexed by RouteClass.
+  h.pools = {
+      HandlerPoolOptions{"ingest", h.handler_threads, 0, "", 0, ""},
+      HandlerPoolOptions{"query", queries, static_cast<size_t>(queries),
+                         "too many outstanding requests: " + std::to_string(queries) +
+                             " queries are running (--max-concurrent-queries); retry later",
+                         opts.max_query_bytes, "--max-query-size"},
+      // Probes and the UI answer from memory: two threads, so a slow scrape
+      // does not hold up /ready.
+      HandlerPoolOptions{"light", 2, 0, "", 0, ""},
+  };
+  h.classify = [](const HttpRequest& req) { return static_cast<size_t>(ClassOf(Routes(), req)); };
+  return h;
+}
+
+HttpResponse Server::HandleFromSocket(HttpRequest& req) {
+  if (ClassOf(Routes(), req) != RouteClass::kQuery) return Handle(req);
+  if (req.query.size() > opts_.max_query_bytes) {
+    return ErrorFromStatus(Status::PayloadTooLarge("query string of " + std::to_string(req.query.size()) +
+                                                   " bytes exceeds the limit of " +
+                                                   std::to_string(opts_.max_query_bytes) + " bytes (--max-query-size)"));
+  }
+  query::ScopedCancel scope(std::make_shared<const query::Cancel>(opts_.query_timeout, req.client_gone));
+  HttpResponse r = Handle(req);
+  if (r.status == 504) queries_timed_out_.fetch_add(1);
+  if (r.status == 499) queries_cancelled_.fetch_add(1);
+  return r;
 }
 
 Server::~Server() { (void)Shutdown(); }

@@ -72,6 +72,17 @@ struct ServerOptions {
   std::string syslog_listen;
   // GET /loki/api/v1/tail: each tailer's queue (--tail-queue-size).
   TailOptions tail;
+  // ---- Reader isolation (docs/reliability.md, "Queries cannot starve
+  // ingestion"): reads run on their own handler threads.
+  // --query-timeout: a read request running longer is stopped and answered
+  // 504 (Loki's query_timeout, default 1m); zero = none.
+  std::chrono::milliseconds query_timeout{60'000};
+  // --max-concurrent-queries: read requests queued or running at once (and
+  // the read pool's threads); one more is answered 429 with Retry-After.
+  int max_concurrent_queries = 16;
+  // --max-query-size: largest body or query string of a read request, 413
+  // before it is parsed (default 64 KiB).
+  size_t max_query_bytes = 64 << 10;
 };
 
 class Server {
@@ -164,6 +175,12 @@ class Server {
   // path is answered as a plain request.
   UpgradeAnswer HandleUpgrade(HttpRequest& req);
   HttpResponse HandleMetrics(HttpRequest& req);  // GET /metrics (handler_metrics.cc)
+  // Every request from the socket: Handle, and for a read (RouteClass::kQuery)
+  // first the --max-query-size check, then under the request's deadline and
+  // client-gone flag (query/cancel.h ScopedCancel).
+  HttpResponse HandleFromSocket(HttpRequest& req);
+  // The HTTP server's pools: ingest, query, light, in RouteClass order.
+  static HttpServerOptions PoolsFor(const ServerOptions& opts);
 
   ServerOptions opts_;
   std::unique_ptr<ApiKeyAuth> auth_;
@@ -175,11 +192,17 @@ class Server {
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<SyslogListener> syslog_;  // null unless --syslog-listen
   std::atomic<bool> shut_{false};  // set first thing in Shutdown; /ready answers 503 from then on
+  // Read requests stopped at --query-timeout (504), and by their client
+  // leaving (499), since start.
+  std::atomic<uint64_t> queries_timed_out_{0};
+  std::atomic<uint64_t> queries_cancelled_{0};
 };
 
 // Status -> HTTP, in exactly one place: 400 InvalidArgument, 404 NotFound,
 // 413 PayloadTooLarge, 415 Unsupported, 429 ResourceExhausted and 503
-// Unavailable (both with Retry-After, so shippers retry), 500 otherwise. Body {"status":"error","error":…}.
+// Unavailable (both with Retry-After, so shippers retry), 504
+// DeadlineExceeded and 499 Cancelled (as Loki answers a query past its
+// timeout or abandoned by its client), 500 otherwise. Body {"status":"error","error":…}.
 HttpResponse ErrorFromStatus(const Status& st);
 
 // Decodes a POST /api/v1/query body; an empty body is an all-defaults query.
