@@ -89,6 +89,9 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       static_cast<double>(s.retention.bytes_deleted));
   one("loge_retention_failures_total", "counter", "File deletions by retention that failed (retried).",
       static_cast<double>(s.retention.failures));
+  one("loge_retention_rewritten_files_total", "counter",
+      "Files per-stream retention rewrote without their expired rows.",
+      static_cast<double>(s.retention.files_rewritten));
   one("loge_delete_requests_pending", "gauge", "Delete requests not yet processed (their rows hidden from queries).",
       static_cast<double>(s.deletes.pending));
   one("loge_delete_requests_processed", "gauge", "Delete requests processed (their rows gone from every file).",

@@ -151,6 +151,8 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.retention.remote_deleted);
   w.Key("retention_failures");
   w.Uint(s.retention.failures);
+  w.Key("retention_rewritten_files");
+  w.Uint(s.retention.files_rewritten);
   w.Key("delete_requests_pending");
   w.Uint(s.deletes.pending);
   w.Key("delete_requests_processed");

@@ -58,6 +58,102 @@ Result<std::map<int64_t, uint64_t>> FilesHolding(const query::Tombstone& t,
   return out;
 }
 
+// Step 3 of a pass: which files hold rows of which request.
+struct Located {
+  std::map<int64_t, storage::FilePtr> by_id;                   // the files of the pass
+  std::map<std::string, std::map<int64_t, uint64_t>> holding;  // request -> file id -> rows
+  std::set<std::string> blocked;  // requests that cannot finish this pass (scan failed, remote rows)
+  uint64_t waiting_remote = 0;
+  Status first;  // the first scan failure
+};
+
+Located Locate(const query::Tombstones& tombstones, const std::vector<storage::FilePtr>& files) {
+  Located out;
+  for (const auto& f : files) out.by_id[f->entry.id] = f;
+  for (const auto& t : *tombstones) {
+    auto held = FilesHolding(t, files);
+    if (!held.ok()) {
+      out.blocked.insert(t.id());
+      if (out.first.ok()) out.first = held.status();
+      continue;
+    }
+    for (const auto& [id, n] : *held) {
+      const storage::FilePtr& f = out.by_id[id];
+      if (f->entry.tier != storage::Tier::kRemote) continue;
+      out.blocked.insert(t.id());
+      out.waiting_remote++;
+      spdlog::warn("delete request {}: rows in remote segment {} are hidden but not yet removed", t.id(),
+                   query::ShownName(*f));
+    }
+    out.holding[t.id()] = std::move(*held);
+  }
+  return out;
+}
+
+// What a rewrite leaves out: per stream, the rows of `tombstones`.
+Merger::RowDropFn DropOf(const query::Tombstones& tombstones) {
+  return [tombstones](std::string_view labels_json) {
+    storage::StreamRowDrop d;
+    simdjson::dom::parser parser;
+    auto labels = query::ParseLabelsJson(parser, labels_json);
+    if (!labels.ok()) return d;  // unreadable labels: the merge itself reports the file
+    query::StreamTombstones st(tombstones, *labels);
+    if (st.empty()) return d;
+    d.windows = st.Windows();
+    d.drops = [st](int64_t ts, std::string_view line) { return st.Deletes(ts, line); };
+    return d;
+  };
+}
+
+// Step 4: each local file holding rows of some request, rewritten once.
+struct Rewrites {
+  uint64_t rows_deleted = 0;
+  uint64_t rewritten = 0;
+  std::set<int64_t> failed;  // file ids
+  Status first;
+};
+
+Rewrites RewriteAll(Merger* merger, const Located& where, const Merger::RowDropFn& drop) {
+  std::set<int64_t> ids;
+  for (const auto& [req, held] : where.holding) {
+    for (const auto& [id, n] : held) {
+      if (where.by_id.at(id)->entry.tier == storage::Tier::kLocal) ids.insert(id);
+    }
+  }
+  Rewrites out;
+  for (int64_t id : ids) {
+    uint64_t n = 0;
+    Status st = merger->Rewrite(where.by_id.at(id), drop, &n);
+    if (!st.ok()) {
+      out.failed.insert(id);
+      if (out.first.ok()) out.first = st;
+      continue;
+    }
+    out.rows_deleted += n;
+    out.rewritten++;
+  }
+  return out;
+}
+
+// Step 5: the due requests none of whose files failed or is remote, with
+// the rows removed for each.
+std::vector<std::pair<std::string, uint64_t>> Finished(const std::vector<storage::DeleteRequestRow>& due,
+                                                       const Located& where, const std::set<int64_t>& failed) {
+  std::vector<std::pair<std::string, uint64_t>> done;
+  for (const auto& r : due) {
+    auto it = where.holding.find(r.id);
+    if (where.blocked.contains(r.id) || it == where.holding.end()) continue;
+    uint64_t rows = 0;
+    bool ok = true;
+    for (const auto& [id, n] : it->second) {
+      ok = ok && !failed.contains(id);
+      rows += n;
+    }
+    if (ok) done.emplace_back(r.id, rows);
+  }
+  return done;
+}
+
 }  // namespace
 
 Deletes::Deletes(DeletesOptions opts, storage::Catalog* catalog, storage::FileSet* files, Merger* merger)
@@ -238,79 +334,21 @@ Status Deletes::RunOnce() {
   }
   const query::Tombstones tombstones(all);
   // 3.
-  const std::vector<storage::FilePtr> files = files_->Snapshot();
-  std::map<int64_t, storage::FilePtr> by_id;
-  for (const auto& f : files) by_id[f->entry.id] = f;
-  std::map<std::string, std::map<int64_t, uint64_t>> holding;  // request -> file -> rows
-  std::set<std::string> blocked;                                // requests that cannot finish this pass
-  uint64_t waiting_remote = 0;
-  for (const auto& t : *tombstones) {
-    auto held = FilesHolding(t, files);
-    if (!held.ok()) {
-      blocked.insert(t.id());
-      note(held.status());
-      continue;
-    }
-    for (const auto& [id, n] : *held) {
-      if (by_id[id]->entry.tier == storage::Tier::kRemote) {
-        blocked.insert(t.id());
-        waiting_remote++;
-        spdlog::warn("delete request {}: rows in remote segment {} are hidden but not yet removed", t.id(),
-                     query::ShownName(*by_id[id]));
-      }
-    }
-    holding[t.id()] = std::move(*held);
-  }
+  const Located where = Locate(tombstones, files_->Snapshot());
+  note(where.first);
   // 4.
-  std::set<int64_t> rewrite, failed;
-  for (const auto& [req, held] : holding) {
-    for (const auto& [id, n] : held) {
-      if (by_id[id]->entry.tier == storage::Tier::kLocal) rewrite.insert(id);
-    }
-  }
-  const Merger::RowDropFn drop = [tombstones](std::string_view labels_json) {
-    storage::StreamRowDrop d;
-    simdjson::dom::parser parser;
-    auto labels = query::ParseLabelsJson(parser, labels_json);
-    if (!labels.ok()) return d;  // unreadable labels: the merge itself reports the file
-    query::StreamTombstones st(tombstones, *labels);
-    if (st.empty()) return d;
-    d.windows = st.Windows();
-    d.drops = [st](int64_t ts, std::string_view line) { return st.Deletes(ts, line); };
-    return d;
-  };
-  uint64_t rows_deleted = 0, rewritten = 0;
-  for (int64_t id : rewrite) {
-    uint64_t n = 0;
-    Status st = merger_->Rewrite(by_id[id], drop, &n);
-    if (!st.ok()) {
-      failed.insert(id);
-      note(st);
-      continue;
-    }
-    rows_deleted += n;
-    rewritten++;
-  }
+  const Rewrites rw = RewriteAll(merger_, where, DropOf(tombstones));
+  note(rw.first);
   // 5.
-  std::vector<std::pair<std::string, uint64_t>> done;
-  for (const auto& r : due) {
-    if (blocked.contains(r.id) || !holding.contains(r.id)) continue;
-    uint64_t rows = 0;
-    bool ok = true;
-    for (const auto& [id, n] : holding[r.id]) {
-      ok = ok && !failed.contains(id);
-      rows += n;
-    }
-    if (ok) done.emplace_back(r.id, rows);
-  }
+  const std::vector<std::pair<std::string, uint64_t>> done = Finished(due, where, rw.failed);
   Status marked = done.empty() ? Status::OK() : catalog_->MarkDeleteRequestsProcessed(done);
   note(marked);
   {
     MutexLock l(&mu_);
-    stats_.rows_deleted += rows_deleted;
-    stats_.files_rewritten += rewritten;
-    stats_.waiting_remote = waiting_remote;
-    stats_.failures += failed.size();
+    stats_.rows_deleted += rw.rows_deleted;
+    stats_.files_rewritten += rw.rewritten;
+    stats_.waiting_remote = where.waiting_remote;
+    stats_.failures += rw.failed.size();
     if (marked.ok()) {
       for (auto& r : requests_) {
         for (const auto& [id, rows] : done) {

@@ -365,7 +365,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
 
   d->retention = std::make_unique<Retention>(opts.retention, opts.output_path, d->fs, d->catalog.get(), &d->files,
                                              opts.catalog_worker,
-                                             [d] { return d->persisted_watermark.load(); });
+                                             [d] { return d->persisted_watermark.load(); }, d->merger.get());
   DeletesOptions dop = opts.deletes;
   Store* self = store.get();
   dop.flush_and_checkpoint = [self, d]() -> Status {

@@ -189,3 +189,22 @@ def test_cancel_a_pending_request_brings_the_rows_back(loge):
     assert s.request("POST", "/api/v1/admin/deletes", headers=AUTH).status == 200
     assert [x["status"] for x in get(s, "/loki/api/v1/delete")] == ["received"]
     assert lines_loki(s, '{app="leak"}', start, end) == []
+
+
+def test_the_live_tail_leaves_out_lines_a_pending_request_matches(loge):
+    from test_tail_metrics import Tail, tail_url  # the tail suite's WebSocket client
+
+    s = loge("--api-key", KEY, "--delete-interval", "0")
+    now = time.time_ns()
+    # Pending for a day (the default cancel period): it hides new lines in its window too.
+    assert post_delete(s, f'{WEB} |= "hunter2"', now - 60 * 10**9, now + 3600 * 10**9).status == 204
+    tail = Tail(tail_url(s, WEB), headers=AUTH)
+    try:
+        s.client.push_ok([stream({"app": "web"}, [(now + 1, "before"), (now + 2, f"oops {SECRET}"),
+                                                   (now + 3, "after")])])
+        tail.read_until(lambda: "after" in tail.lines(), "the line after the secret")
+        assert tail.lines() == ["before", "after"], tail.lines()
+    finally:
+        tail.close()
+    # A query agrees.
+    assert lines_loki(s, WEB, now - 10**9, now + 10**9) == ["after", "before"]
