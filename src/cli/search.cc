@@ -136,17 +136,20 @@ std::string Escape(const std::string& s) {
 // server does.
 class PlanSource final : public query::DataSource {
  public:
-  PlanSource(std::vector<query::Hit> hot, std::vector<query::FileRef> files)
-      : hot_(std::move(hot)), files_(std::move(files)) {}
+  PlanSource(std::vector<query::Hit> hot, std::vector<query::FileRef> files, query::Tombstones deletes)
+      : hot_(std::move(hot)), files_(std::move(files)), deletes_(std::move(deletes)) {}
   void Snapshot(const query::Query&, query::TopK* head, std::vector<query::FileRef>* files) override {
-    for (const auto& h : hot_) head->Add(h);
+    for (const auto& h : hot_) head->Add(h);  // the server applied its deletes to these
     *files = files_;
   }
   std::vector<std::string> LabelKeys() override { return {}; }
+  // The server's pending delete requests: hidden in the segments read here too.
+  query::Tombstones PendingDeletes() override { return deletes_; }
 
  private:
   std::vector<query::Hit> hot_;
   std::vector<query::FileRef> files_;
+  query::Tombstones deletes_;
 };
 
 Status Malformed(const std::string& what) {
@@ -209,6 +212,22 @@ Result<std::string> RunLocalPlan(const SearchFlags& f, const query::Query& q, co
     files.push_back(std::make_shared<const storage::FileHandle>(std::move(e), "", nullptr));
   }
 
+  // Pending delete requests (absent from older servers' plans: none).
+  auto deletes = std::make_shared<std::vector<query::Tombstone>>();
+  simdjson::dom::array plan_deletes;
+  if (doc["deletes"].get_array().get(plan_deletes) == simdjson::SUCCESS) {
+    for (simdjson::dom::element d : plan_deletes) {
+      std::string_view id, text;
+      int64_t start = 0, end = 0;
+      if (d["request_id"].get_string().get(id) || d["query"].get_string().get(text) ||
+          d["start"].get_int64().get(start) || d["end"].get_int64().get(end)) {
+        return Malformed("a delete request lacks request_id, query, start or end");
+      }
+      auto t = query::Tombstone::Make(std::string(id), text, start, end);
+      if (!t.ok()) return Malformed("delete request " + std::string(id) + ": " + t.status().message());
+      deletes->push_back(std::move(*t));
+    }
+  }
   std::vector<std::string> warnings;
   simdjson::dom::array plan_warnings;
   if (doc["warnings"].get_array().get(plan_warnings) == simdjson::SUCCESS) {
@@ -227,7 +246,8 @@ Result<std::string> RunLocalPlan(const SearchFlags& f, const query::Query& q, co
     LOGE_RETURN_IF_ERROR(tier::EnableRemoteReads(ro));
     query::EngineOptions eo;
     eo.concurrency = f.concurrency;
-    PlanSource source(std::move(hits), std::move(files));
+    PlanSource source(std::move(hits), std::move(files),
+                      deletes->empty() ? nullptr : query::Tombstones(std::move(deletes)));
     query::Engine engine(eo, &source);
     LOGE_ASSIGN_OR_RETURN(res, engine.Run(q));
   }

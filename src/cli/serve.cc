@@ -282,6 +282,14 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
       ->capture_default_str()->check(size);
   app->add_option("--retention-interval", f->retention_interval, "how often the retention pass runs")
       ->capture_default_str()->check(dur);
+  app->add_option("--delete-cancel-period", f->delete_cancel_period,
+                  "a delete request's rows leave the files only this long after it was made (until then "
+                  "DELETE /loki/api/v1/delete cancels it); queries hide them at once (docs/retention.md)")
+      ->capture_default_str()->check(dur);
+  app->add_option("--delete-interval", f->delete_interval,
+                  "how often the pass that removes delete requests' rows from files runs (0 = only on "
+                  "POST /api/v1/admin/deletes)")
+      ->capture_default_str()->check(dur);
   app->add_option("--s3-rotate-age", f->s3_rotate_age,
                   "a local segment moves to S3 once its newest row is this old")
       ->capture_default_str()->check(dur);
@@ -392,6 +400,12 @@ int RunServe(const ServeFlags& f) {
   in.retention.interval = MustDuration(f.retention_interval);
   if (in.retention.interval <= Duration(0)) {
     std::fprintf(stderr, "loge: --retention-interval must be positive\n");
+    return 2;
+  }
+  in.deletes.cancel_period = MustDuration(f.delete_cancel_period);
+  in.deletes.interval = MustDuration(f.delete_interval);
+  if (in.deletes.cancel_period < Duration(0) || in.deletes.interval < Duration(0)) {
+    std::fprintf(stderr, "loge: --delete-cancel-period and --delete-interval must not be negative\n");
     return 2;
   }
   if (in.merge_interval < Duration(0)) {

@@ -70,6 +70,8 @@ struct ServeFlags {
   std::vector<std::string> retention_rules;  // --retention-rule (repeatable)
   std::string s3_retention_size = "0";   // --s3-retention-size: 0 = no bound
   std::string retention_interval = "1m";  // --retention-interval
+  std::string delete_cancel_period = "24h";  // --delete-cancel-period
+  std::string delete_interval = "5m";        // --delete-interval
   std::string s3_rotate_interval = "1m";
   std::string s3_rotate_grace = "1m";
   int s3_frame_cache_size = 512;

@@ -16,6 +16,7 @@ bool ScanBatch(const Batch& b, const query::Query& q, query::TopK* top) {
   for (const auto& [fp, s] : b.streams) {
     if (!q.MatchesLabels(s.labels)) continue;
     const int64_t kept = q.StreamFloor(s.labels);  // per-stream retention
+    const query::StreamTombstones deleted = q.DeletedFor(s.labels);  // pending delete requests
     const size_t n = s.entries.size();
     for (size_t i = 0; i < n; i++) {
       if (--until_check == 0) {
@@ -28,6 +29,7 @@ bool ScanBatch(const Batch& b, const query::Query& q, query::TopK* top) {
       const auto& e = s.entries[i];
       if (!q.InWindow(e.ts) || e.ts < kept || !top->Admits(e.ts) || !q.MatchesLine(e.line)) continue;
       if (!q.MatchesEntry(s.labels, e.metadata)) continue;
+      if (!deleted.empty() && deleted.Deletes(e.ts, e.line)) continue;
       top->Add(query::Hit{e.ts, e.line, s.labels_json, e.metadata});
     }
   }

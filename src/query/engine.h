@@ -23,6 +23,7 @@
 #include "query/matcher.h"
 #include "query/patterns.h"
 #include "query/pipeline.h"
+#include "query/tombstone.h"
 #include "storage/file_set.h"
 
 namespace loge::query {
@@ -91,6 +92,12 @@ struct Query {
   int64_t StreamFloor(const Labels& labels) const {
     return stream_floor ? stream_floor(labels) : std::numeric_limits<int64_t>::min();
   }
+
+  // Pending delete requests (query/tombstone.h, docs/retention.md): rows
+  // they match are never returned. Set by DataSource::Clip; applied per
+  // stream by the head and the scanner. Null = none.
+  Tombstones tombstones;
+  StreamTombstones DeletedFor(const Labels& labels) const { return StreamTombstones(tombstones, labels); }
 };
 
 struct Hit {
@@ -163,13 +170,18 @@ class DataSource {
   // Per stream: the oldest timestamp kept for a stream's labels, at least
   // OldestKept() (--retention-rule); null when there are no rules.
   virtual std::function<int64_t(const Labels&)> StreamFloors() { return nullptr; }
+  // The pending delete requests queries must hide (store/deletes.h); null
+  // when there are none.
+  virtual Tombstones PendingDeletes() { return nullptr; }
   // q with its window starting no earlier than OldestKept(), its
-  // per-stream floors and (unless set) the thread's CurrentCancel(): what
-  // every read path scans (engine*.cc, metric_range.cc).
+  // per-stream floors, the pending deletes and (unless set) the thread's
+  // CurrentCancel(): what every read path scans (engine*.cc,
+  // metric_range.cc).
   Query Clip(const Query& q) {
     Query c = q;
     c.start = std::max(c.start, OldestKept());
     c.stream_floor = StreamFloors();
+    c.tombstones = PendingDeletes();
     if (!c.cancel) c.cancel = CurrentCancel();
     return c;
   }

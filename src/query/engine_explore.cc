@@ -21,14 +21,24 @@ class LabelValuesConsumer : public RowConsumer {
 
   bool OnFile(const storage::FileHandle& f, const std::unordered_map<int64_t, ScanStream>& streams) override {
     // A file inside the window holds rows in it for each of its streams.
+    // (A stream a pending delete request may have emptied: its blocks are read.)
     if (f.entry.min_ts >= q_.start && f.entry.max_ts <= q_.end) {
-      for (const auto& [id, s] : streams) Add(s.labels);
-      return false;
+      bool deletes = false;
+      for (const auto& [id, s] : streams) {
+        if (s.deleted.empty()) {
+          Add(s.labels);
+        } else {
+          deletes = true;
+        }
+      }
+      return deletes;
     }
     return true;
   }
-  // A block of a stream in the window: its header says enough.
+  // A block of a stream in the window: its header says enough, unless a
+  // delete request may hide its rows.
   BlockUse OnBlock(const BlockHeader& b) override {
+    if (b.stream->deleted.Overlaps(b.min_ts, b.max_ts)) return BlockUse::kRows;
     Add(b.stream->labels);
     return BlockUse::kHeader;
   }

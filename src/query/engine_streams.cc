@@ -22,14 +22,25 @@ class StreamsConsumer : public RowConsumer {
   bool OnFile(const storage::FileHandle& f, const std::unordered_map<int64_t, ScanStream>& streams) override {
     // Without counts, a file inside the window holds rows in it for each of
     // its streams.
+    // its streams — except those a pending delete request may have emptied,
+    // whose blocks are read.
     if (!r_.counts && f.entry.min_ts >= q_.start && f.entry.max_ts <= q_.end) {
-      for (const auto& [id, s] : streams) Find(s);
-      return false;
+      bool deletes = false;
+      for (const auto& [id, s] : streams) {
+        if (s.deleted.empty()) {
+          Find(s);
+        } else {
+          deletes = true;
+        }
+      }
+      return deletes;
     }
     return true;
   }
   bool WantsMetadata(const ScanStream&) override { return false; }
   BlockUse OnBlock(const BlockHeader& b) override {
+    // Rows a delete request may hide: the stream counts only if a row is left.
+    if (b.stream->deleted.Overlaps(b.min_ts, b.max_ts)) return BlockUse::kRows;
     StreamUsage* u = Find(*b.stream);
     if (u == nullptr) return BlockUse::kHeader;
     if (!r_.counts) return BlockUse::kHeader;

@@ -146,7 +146,8 @@ Status MatchingStreams(const storage::FileHandle& f, storage::SegmentReader* rea
     // left in this file (--retention-rule).
     const int64_t floor = q.StreamFloor(*labels);
     if (floor > f.entry.max_ts) return;
-    out->emplace(id, ScanStream{std::string(json), std::move(*labels), floor});
+    StreamTombstones deleted = q.DeletedFor(*labels);
+    out->emplace(id, ScanStream{std::string(json), std::move(*labels), floor, std::move(deleted)});
   }));
   return parse_status;
 }
@@ -182,6 +183,7 @@ Status FeedRows(const storage::BlockCursor& b, const ScanStream& stream, const Q
     // An entry pushed twice (same stream, time and line) counts once, as in Loki.
     if (i > 0 && rows[i - 1].ts == r.ts && rows[i - 1].line == r.line) continue;
     if (!q.InWindow(r.ts) || r.ts < floor || !q.MatchesLine(r.line)) continue;
+    if (stream.deleted.Deletes(r.ts, r.line)) continue;  // a pending delete request
     std::string_view m = meta.empty() ? std::string_view() : std::string_view(meta[i]);
     if (!q.MatchesEntry(stream.labels, m)) continue;
     s->passed.push_back(ScanRow{r.ts, r.line, m});
@@ -236,14 +238,18 @@ Status ScanFile(const storage::FileHandle& f, const Query& q, const NeedleSet& n
     if (b.max_ts() < kept) return true;
     // The substring pre-check reads the block's text: only when there is a needle.
     if (!needles.empty() && !BlockMayMatch(q, b.lines())) return true;
-    // A block straddling its stream's retention shows as reaching before the
-    // window, so no consumer counts it from its header alone.
-    const int64_t min_ts = b.min_ts() < it->second.floor ? std::numeric_limits<int64_t>::min() : b.min_ts();
+    // A block straddling its stream's retention, or holding rows a pending
+    // delete request may hide, shows as reaching before the window, so no
+    // consumer counts it from its header alone; its rows are read one by one.
+    const bool deleted = it->second.deleted.Overlaps(b.min_ts(), b.max_ts());
+    const int64_t min_ts =
+        b.min_ts() < it->second.floor || deleted ? std::numeric_limits<int64_t>::min() : b.min_ts();
     const BlockUse use = consumer->OnBlock(BlockHeader{&it->second, min_ts, b.max_ts(), b.n(), &b, distinct});
     if (use == BlockUse::kHeader) return true;
     stats->blocks_scanned++;
-    st = use == BlockUse::kTimestamps && times_alone ? FeedTimes(b, it->second, q, kept, consumer, &scratch)
-                                                     : FeedRows(b, it->second, q, kept, consumer, &scratch);
+    st = use == BlockUse::kTimestamps && times_alone && !deleted
+             ? FeedTimes(b, it->second, q, kept, consumer, &scratch)
+             : FeedRows(b, it->second, q, kept, consumer, &scratch);
     if (!st.ok()) return false;
     RaiseFloor(bar, consumer->Floor());
     return true;

@@ -45,6 +45,9 @@ struct ScanStream {
   Labels labels;     // the same, parsed
   // Its retention (Query::StreamFloor): rows older are never returned.
   int64_t floor = std::numeric_limits<int64_t>::min();
+  // The pending delete requests that match it (Query::DeletedFor): their
+  // rows are never returned, and a block they overlap is read row by row.
+  StreamTombstones deleted{};
 };
 
 // A row that passed the window and the query's line and entry filters.

@@ -143,6 +143,19 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       static_cast<double>(s.retention.bytes_deleted));
   one("loge_retention_failures_total", "counter", "File deletions by retention that failed (retried).",
       static_cast<double>(s.retention.failures));
+  one("loge_retention_rewritten_files_total", "counter",
+      "Files per-stream retention rewrote without their expired rows.",
+      static_cast<double>(s.retention.files_rewritten));
+  one("loge_delete_requests_pending", "gauge", "Delete requests not yet processed (their rows hidden from queries).",
+      static_cast<double>(s.deletes.pending));
+  one("loge_delete_requests_processed", "gauge", "Delete requests processed (their rows gone from every file).",
+      static_cast<double>(s.deletes.processed));
+  one("loge_delete_rows_deleted_total", "counter", "Rows removed from files by delete requests.",
+      static_cast<double>(s.deletes.rows_deleted));
+  one("loge_delete_files_rewritten_total", "counter", "Files rewritten without the rows of delete requests.",
+      static_cast<double>(s.deletes.files_rewritten));
+  one("loge_delete_failures_total", "counter", "Delete passes or rewrites that failed (retried next pass).",
+      static_cast<double>(s.deletes.failures));
   one("loge_filter_memory_bytes", "gauge", "Memory held for published files' content filters.",
       static_cast<double>(s.filter_memory_bytes));
   one("loge_filter_memory_flush_bytes", "gauge", "Of loge_filter_memory_bytes, the flush files' (bounded by the backlog cap).",

@@ -22,6 +22,7 @@
 #include "query/logql.h"
 #include "server/handler_explore.h"
 #include "server/server.h"
+#include "store/store.h"
 #include "storage/zstd_vfs.h"
 #include "tier/object_store.h"
 #include "tier/sigv4.h"
@@ -144,6 +145,25 @@ HttpResponse Server::HandleSearchPlan(HttpRequest& req) {
       w.EndArray();
     }
     w.EndObject();
+  }
+  w.EndArray();
+  // The pending delete requests: the client hides their rows in the
+  // segments it scans itself, as the server does (docs/retention.md).
+  w.Key("deletes");
+  w.BeginArray();
+  if (const query::Tombstones deletes = store_->PendingDeletes()) {
+    for (const auto& t : *deletes) {
+      w.BeginObject();
+      w.Key("request_id");
+      w.String(t.id());
+      w.Key("query");
+      w.String(t.query());
+      w.Key("start");
+      w.Int(t.start());
+      w.Key("end");
+      w.Int(t.end());
+      w.EndObject();
+    }
   }
   w.EndArray();
   w.Key("expires_at");

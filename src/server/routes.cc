@@ -4,6 +4,7 @@
 #include <string>
 
 #include "server/handler_admin_tier.h"
+#include "server/handler_delete.h"
 #include "server/handler_explore.h"
 #include "server/handler_ingest.h"
 #include "server/server.h"
@@ -136,6 +137,9 @@ std::span<const Route> Server::Routes() {
        [](S& s, R& r, P) { return s.HandleLokiVolume(r, true); }},
       {"/loki/api/v1/format_query", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiFormatQuery(r); }},
       {"/loki/api/v1/drilldown-limits", "GET", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiDrilldownLimits(r); }},
+      // The delete API (handler_delete.h): create, list, cancel.
+      {"/loki/api/v1/delete", "GET, POST, DELETE", kKey, kQuery,
+       [](S& s, R& r, P) { return HandleDelete(s.store_.get(), r); }},
       {"/loki/api/v1/status/buildinfo", "GET", kKey, kQuery, [](S& s, R& r, P) { return s.HandleLokiBuildInfo(r); }},
       // Logs Drilldown's tabs (handler_loki_detected.cc).
       {"/loki/api/v1/detected_labels", "GET, POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleDetectedLabels(r); }},
@@ -153,6 +157,9 @@ std::span<const Route> Server::Routes() {
       {"/api/v1/volume", "GET", kKey, kQuery, [](S& s, R& r, P) { return HandleVolume(s.engine_.get(), r); }},
       {"/api/v1/stats", "GET", kKey, kQuery, [](S& s, R& r, P) { return s.HandleStats(r); }},
       {"/api/v1/admin/compact", "POST", kKey, kQuery, [](S& s, R& r, P) { return s.HandleCompact(r); }},
+      {"/api/v1/delete", "GET, POST, DELETE", kKey, kQuery,
+       [](S& s, R& r, P) { return HandleDelete(s.store_.get(), r); }},
+      {"/api/v1/admin/deletes", "POST", kKey, kQuery, [](S& s, R& r, P) { return HandleAdminDeletes(s.store_.get(), r); }},
       {"/api/v1/admin/rotate", "POST", kKey, kQuery, [](S& s, R& r, P) { return HandleAdminRotate(s.store_.get(), r); }},
   };
   return kRoutes;

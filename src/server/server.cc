@@ -50,7 +50,11 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
   s->opts_ = opts;
   s->auth_ = std::make_unique<ApiKeyAuth>(opts.api_key);
   // --- Live tail and /metrics (issue 13) ---
-  s->tail_hub_ = std::make_unique<TailHub>(opts.tail);
+  TailOptions tail = opts.tail;
+  tail.pending_deletes = [raw = s.get()]() -> query::Tombstones {
+    return raw->store_ ? raw->store_->PendingDeletes() : nullptr;
+  };
+  s->tail_hub_ = std::make_unique<TailHub>(tail);
   s->request_metrics_ = std::make_unique<RequestMetrics>();
   store::StoreOptions so = opts.store;
   so.push_observer = s->tail_hub_.get();
@@ -181,6 +185,20 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.retention.remote_deleted);
   w.Key("retention_failures");
   w.Uint(s.retention.failures);
+  w.Key("retention_rewritten_files");
+  w.Uint(s.retention.files_rewritten);
+  w.Key("delete_requests_pending");
+  w.Uint(s.deletes.pending);
+  w.Key("delete_requests_processed");
+  w.Uint(s.deletes.processed);
+  w.Key("delete_rows_deleted");
+  w.Uint(s.deletes.rows_deleted);
+  w.Key("delete_files_rewritten");
+  w.Uint(s.deletes.files_rewritten);
+  w.Key("delete_failures");
+  w.Uint(s.deletes.failures);
+  w.Key("delete_waiting_remote");
+  w.Uint(s.deletes.waiting_remote);
   w.Key("max_timestamp");
   w.Int(s.max_ts);
   w.Key("head_rows");

@@ -201,11 +201,14 @@ int64_t TailHub::Serve(const std::shared_ptr<Tailer>& t, int64_t now) {
   }
   // The query's filters and pipeline, as the engine runs them on a row.
   const query::Query& q = t->q_;
+  // Pending delete requests hide live lines as they hide stored ones.
+  const query::Tombstones deletes = opts_.pending_deletes ? opts_.pending_deletes() : nullptr;
   std::map<Labels, std::vector<std::pair<int64_t, std::string>>> streams;
   for (const auto& it : items) {
     const Stream& s = it.stream->stream;
     const Entry& e = s.entries[it.index];
     if (!q.MatchesLine(e.line) || !q.MatchesEntry(s.labels, e.metadata)) continue;
+    if (deletes && query::StreamTombstones(deletes, s.labels).Deletes(e.ts, e.line)) continue;
     t->lb_.Reset(&s.labels, nullptr);
     t->lb_.AddMetadata(e.metadata);
     query::PipelineLine line{e.line, {}};

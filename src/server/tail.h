@@ -25,6 +25,8 @@
 // Thread-safety: every public method may run on any thread.
 #pragma once
 
+#include <functional>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -44,6 +46,9 @@ namespace loge::server {
 struct TailOptions {
   size_t queue_entries = 10000;    // --tail-queue-size: entries a tailer holds before it drops
   size_t queue_bytes = 16u << 20;  // line bytes a tailer holds before it drops (16 MiB)
+  // The pending delete requests (Store::PendingDeletes): a live line one
+  // of them matches is not sent, as a query would not return it. Null = none.
+  std::function<query::Tombstones()> pending_deletes;
 };
 
 class TailHub;

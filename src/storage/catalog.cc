@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS files(
   filters BLOB);
 CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS retired(name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS delete_requests(
+  id TEXT PRIMARY KEY,
+  query TEXT NOT NULL,
+  start_ts INTEGER NOT NULL,    -- unix ns, inclusive
+  end_ts INTEGER NOT NULL,      -- unix ns, inclusive
+  created_at INTEGER NOT NULL,  -- unix ns
+  processed INTEGER NOT NULL DEFAULT 0,
+  rows_deleted INTEGER NOT NULL DEFAULT 0);
 )sql";
 
 std::string KeysJson(const std::vector<std::string>& keys) {

@@ -61,6 +61,18 @@ struct CatalogEntry {
   BlockIdKeysPtr block_id_keys;
 };
 
+// A delete request (POST /loki/api/v1/delete, store/deletes.h), as kept in
+// the catalog's delete_requests table so it survives restarts.
+struct DeleteRequestRow {
+  std::string id;          // request_id: unique, chosen by the store
+  std::string query;       // stream selector with optional line filters
+  int64_t start = 0;       // unix ns, inclusive
+  int64_t end = 0;         // unix ns, inclusive
+  int64_t created_at = 0;  // unix ns
+  bool processed = false;  // the rows are gone from every file ("processed")
+  uint64_t rows_deleted = 0;  // rows the rewrites removed for it (once processed)
+};
+
 class Catalog {
  public:
   // Opens or creates <dir>/catalog.sqlite (WAL journal mode, synchronous=FULL).
@@ -103,6 +115,17 @@ class Catalog {
   // Key-value state that must survive restarts (e.g. the WAL watermark).
   Status SetState(const std::string& key, int64_t value) EXCLUDES(mu_);
   Result<int64_t> GetState(const std::string& key, int64_t fallback) EXCLUDES(mu_);
+
+  // Delete requests (catalog_deletes.cc): every row, oldest first.
+  Result<std::vector<DeleteRequestRow>> ListDeleteRequests() EXCLUDES(mu_);
+  // Adds r (its id must be new) in one transaction.
+  Status AddDeleteRequest(const DeleteRequestRow& r) EXCLUDES(mu_);
+  // Removes a request that is not processed. NotFound when there is no
+  // such request; InvalidArgument when it is processed already.
+  Status CancelDeleteRequest(const std::string& id) EXCLUDES(mu_);
+  // Marks the requests processed, with the rows deleted for each, in one
+  // transaction.
+  Status MarkDeleteRequestsProcessed(const std::vector<std::pair<std::string, uint64_t>>& done) EXCLUDES(mu_);
 
  private:
   Catalog() = default;

@@ -117,6 +117,30 @@ class StreamMerger {
   int64_t group_max_ = INT64_MIN;
 };
 
+bool Overlaps(const StreamRowDrop& drop, int64_t min_ts, int64_t max_ts) {
+  if (!drop.drops) return false;
+  for (const auto& [start, end] : drop.windows) {
+    if (start <= max_ts && end >= min_ts) return true;
+  }
+  return false;
+}
+
+// Leaves out of *b the rows `drop` deletes (re-encoding it when some go);
+// false when none is left.
+Result<bool> DropRows(const StreamRowDrop& drop, Block* b, MergeStats* stats) {
+  LOGE_ASSIGN_OR_RETURN(std::vector<Entry> rows, BlockEntries(*b));
+  const size_t before = rows.size();
+  std::erase_if(rows, [&](const Entry& e) { return drop.drops(e.ts, e.line); });
+  if (rows.size() == before) return true;
+  stats->rows_deleted += before - rows.size();
+  if (rows.empty()) return false;
+  std::vector<const Entry*> ptrs;
+  ptrs.reserve(rows.size());
+  for (const auto& e : rows) ptrs.push_back(&e);
+  *b = EncodeBlock2(ptrs.data(), ptrs.data() + ptrs.size());  // its id keys are extracted again
+  return true;
+}
+
 // A merge keeps every input open and reads each once, stream by stream: a
 // small page cache per input and a private frame cache keep its memory flat
 // however many inputs it has (and leave the queries' frame cache alone).
@@ -149,6 +173,7 @@ Result<SegmentInfo> MergeFiles(const std::vector<std::string>& inputs, const Mer
   wo.group_lines = opts.group_lines;
   SegmentWriter w(wo);
   w.AddLabelKeys(label_keys);
+  uint64_t kept_blocks = 0;  // 0 at the end: every row was deleted, nothing to write
   for (auto& [json, holders] : streams) {
     std::vector<Source> blocks;
     for (auto [input, id] : holders) {
@@ -158,22 +183,31 @@ Result<SegmentInfo> MergeFiles(const std::vector<std::string>& inputs, const Mer
     std::stable_sort(blocks.begin(), blocks.end(), [](const Source& a, const Source& b) {
       return a.h.min_ts != b.h.min_ts ? a.h.min_ts < b.h.min_ts : a.h.max_ts < b.h.max_ts;
     });
-    LOGE_RETURN_IF_ERROR(w.BeginStream(json, {}));
+    const StreamRowDrop drop = opts.drop ? opts.drop(json) : StreamRowDrop();
+    // The stream begins with its first block that keeps a row.
+    bool begun = false;
     StreamMerger m(&w, stats);
     for (const auto& s : blocks) {
       LOGE_ASSIGN_OR_RETURN(Block b, readers[s.input]->ReadBlock(s.h.id));
-      if (s.input < opts.input_id_keys.size() && opts.input_id_keys[s.input] &&
-          opts.input_id_keys[s.input]->Of(s.h.id, &b.id_keys)) {
+      if (Overlaps(drop, b.min_ts, b.max_ts)) {
+        LOGE_ASSIGN_OR_RETURN(bool any, DropRows(drop, &b, stats));
+        if (!any) continue;
+      } else if (s.input < opts.input_id_keys.size() && opts.input_id_keys[s.input] &&
+                 opts.input_id_keys[s.input]->Of(s.h.id, &b.id_keys)) {
         b.id_keys_known = true;
         stats->blocks_keys_reused++;
       }
+      if (!begun) LOGE_RETURN_IF_ERROR(w.BeginStream(json, {}));
+      begun = true;
+      kept_blocks++;
       LOGE_RETURN_IF_ERROR(m.Add(std::move(b)).WithContext(inputs[s.input]));
     }
-    LOGE_RETURN_IF_ERROR(m.Finish());
+    if (begun) LOGE_RETURN_IF_ERROR(m.Finish());
   }
-  for (const auto& [k, v] : opts.meta) w.SetMeta(k, v);
   readers.clear();
   SegmentInfo info;
+  if (kept_blocks == 0) return info;  // every row was deleted: no file
+  for (const auto& [k, v] : opts.meta) w.SetMeta(k, v);
   LOGE_RETURN_IF_ERROR(w.WriteFile(fs, opts.output_path, opts.level, &info));
   return info;
 }

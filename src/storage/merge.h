@@ -19,7 +19,10 @@
 // Thread-safety: a pure function of its inputs; many merges may run at once.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -32,6 +35,14 @@ class FileSystem;
 
 namespace loge::storage {
 
+// The rows of one stream a merge must leave out (a delete request: store/
+// deletes.h). Only blocks overlapping one of `windows` are decoded and
+// asked; the others are copied as they are.
+struct StreamRowDrop {
+  std::vector<std::pair<int64_t, int64_t>> windows;  // [start, end] in unix ns, inclusive
+  std::function<bool(int64_t ts, std::string_view line)> drops;  // null: drop nothing
+};
+
 struct MergeOptions {
   std::string output_path;   // final name of the merged file
   std::string scratch_path;  // uncompressed image while it is built; removed at the end
@@ -43,6 +54,10 @@ struct MergeOptions {
   // its writer extracted per block (SegmentInfo::block_id_keys). The
   // merge's filters take them instead of extracting them from the text.
   std::vector<BlockIdKeysPtr> input_id_keys;
+  // Per stream (its labels JSON as stored): the rows to leave out; null =
+  // every row is kept. A stream left with no row is not written, and when
+  // no row is left at all no file is written (SegmentInfo::rows is 0).
+  std::function<StreamRowDrop(std::string_view labels_json)> drop;
 };
 
 struct MergeStats {
@@ -51,10 +66,12 @@ struct MergeStats {
   uint64_t blocks_in = 0;
   uint64_t blocks_decoded = 0;  // blocks whose rows were decoded (time overlap)
   uint64_t blocks_keys_reused = 0;  // input blocks whose id keys came with them
+  uint64_t rows_deleted = 0;   // rows MergeOptions::drop left out
 };
 
 // Merges `inputs` (local paths) into opts.output_path, written crash-safely
-// (SegmentWriter::WriteFile). On failure nothing is left at output_path.
+// (SegmentWriter::WriteFile). On failure nothing is left at output_path,
+// nor when MergeOptions::drop leaves no row (then the result has 0 rows).
 Result<SegmentInfo> MergeFiles(const std::vector<std::string>& inputs, const MergeOptions& opts,
                                MergeStats* stats = nullptr);
 

@@ -207,6 +207,63 @@ TEST(MergeFiles, DropsARetriedBatchThatOverlapsBlocksTakenEarlier) {
   auto got = ReadAll(mo.output_path);  // also checks that blocks do not overlap
   ASSERT_EQ(got.size(), 2010u);
   for (size_t i = 0; i < got.size(); i++) EXPECT_EQ(std::get<1>(got[i]), static_cast<int64_t>(i));
+// MergeOptions::drop: the rows it names are left out of the output (and
+// only blocks a window overlaps are decoded); a stream left empty is not
+// written, and when nothing is left no file is.
+TEST(MergeFiles, DropLeavesOutTheRowsItNamesAndWritesNothingWhenNoneIsLeft) {
+  const std::string dir = TempDir();
+  std::vector<Entry> web, api;
+  for (int i = 0; i < 1000; i++) {
+    web.push_back({i, i == 500 ? std::string("password=hunter2") : "web row " + std::to_string(i), ""});
+    api.push_back({i, "api row " + std::to_string(i), ""});
+  }
+  SegmentWriter w;
+  ASSERT_TRUE(w.AddStream({{"app", "api"}}, api).ok());
+  ASSERT_TRUE(w.AddStream({{"app", "web"}}, web).ok());
+  SegmentInfo in;
+  const std::string input = dir + "/in.sqlite.zst";
+  ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), input, 1, &in).ok());
+  auto drop_where = [](std::string stream, std::string needle) {
+    return [stream, needle](std::string_view labels_json) {
+      StreamRowDrop d;
+      if (labels_json.find(stream) == std::string_view::npos) return d;
+      d.windows = {{400, 600}};
+      d.drops = [needle](int64_t ts, std::string_view line) {
+        return ts >= 400 && ts <= 600 && line.find(needle) != std::string_view::npos;
+      };
+      return d;
+    };
+  };
+  MergeOptions mo;
+  mo.output_path = dir + "/out.sqlite.zst";
+  mo.scratch_path = dir + "/scratch.tmp";
+  mo.drop = drop_where("\"web\"", "hunter2");
+  MergeStats ms;
+  auto info = MergeFiles({input}, mo, &ms);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->rows, 1999u);
+  EXPECT_EQ(ms.rows_deleted, 1u);
+  EXPECT_LT(ms.blocks_decoded + 0, 4u);  // copied blocks are not decoded
+  const auto rows = ReadAll(mo.output_path);
+  EXPECT_EQ(rows.size(), 1999u);
+  for (const auto& r : rows) EXPECT_NE(std::get<2>(r), "password=hunter2");
+
+  // Every row of every stream: no file at all.
+  MergeOptions all = mo;
+  all.output_path = dir + "/none.sqlite.zst";
+  all.drop = [](std::string_view) {
+    StreamRowDrop d;
+    d.windows = {{INT64_MIN, INT64_MAX}};
+    d.drops = [](int64_t, std::string_view) { return true; };
+    return d;
+  };
+  MergeStats ms2;
+  auto none = MergeFiles({input}, all, &ms2);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->rows, 0u);
+  EXPECT_EQ(ms2.rows_deleted, 2000u);
+  EXPECT_FALSE(io::DefaultFileSystem()->Exists(all.output_path));
+  EXPECT_FALSE(io::DefaultFileSystem()->Exists(all.scratch_path));
 }
 
 // Flush files keep their blocks' id keys; a merge of them builds the same

@@ -136,7 +136,6 @@ MergerStats Merger::stats() const {
 // disk: recovery deletes them (never re-registers them). Either way every
 // row is in exactly one cataloged file.
 Result<bool> Merger::RunOne(bool force) {
-  auto step = [&](int n) { return TEST_step_hook ? TEST_step_hook(n) : Status::OK(); };
   std::vector<storage::FilePtr> inputs;
   MergePick pick;
   int64_t id = 0;
@@ -164,50 +163,7 @@ Result<bool> Merger::RunOne(bool force) {
   const auto start = std::chrono::steady_clock::now();
   const double cpu0 = ThreadCpuSeconds();
   uint64_t rows = 0;
-  Status st = [&]() -> Status {
-    LOGE_RETURN_IF_ERROR(step(1));
-    int64_t min_ts = inputs[0]->entry.min_ts, max_ts = inputs[0]->entry.max_ts;
-    std::vector<std::string> paths, names;
-    for (const auto& f : inputs) {
-      min_ts = std::min(min_ts, f->entry.min_ts);
-      max_ts = std::max(max_ts, f->entry.max_ts);
-      paths.push_back(f->local_path);
-      names.push_back(f->entry.path);
-    }
-    const std::string name = SegmentFileName(min_ts, max_ts, static_cast<uint64_t>(id));
-    storage::MergeOptions mo;
-    mo.output_path = io::JoinPath(opts_.dir, name);
-    mo.scratch_path = io::JoinPath(opts_.dir, ScratchName(name));
-    mo.level = opts_.level;
-    mo.group_lines = opts_.group_lines;
-    mo.fs = fs_;
-    for (const auto& f : inputs) mo.input_id_keys.push_back(f->entry.block_id_keys);
-    std::string sources;
-    for (const auto& n : names) sources += (sources.empty() ? "" : ",") + n;
-    mo.meta = {{"sources", sources}, {"level", std::to_string(pick.output_level)}};
-    LOGE_RETURN_IF_ERROR(step(2));
-    storage::MergeStats ms;
-    LOGE_ASSIGN_OR_RETURN(storage::SegmentInfo info, storage::MergeFiles(paths, mo, &ms));
-    LOGE_RETURN_IF_ERROR(step(4));
-    storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kSegment, name, info, info.bytes);
-    e.level = pick.output_level;
-    LOGE_RETURN_IF_ERROR(catalog_->ReplaceRetiring(pick.ids, names, &e));
-    LOGE_RETURN_IF_ERROR(step(5));
-    rows = e.rows;
-    const std::string local = mo.output_path;
-    files_->Replace(pick.ids, storage::FileHandle::Make(std::move(e), local, fs_, opts_.filter_cache));
-    inputs.clear();  // the last reference may unlink them now
-    std::vector<std::string> gone;
-    for (const auto& n : names) {
-      if (!fs_->Exists(io::JoinPath(opts_.dir, n))) gone.push_back(n);
-    }
-    if (!gone.empty()) (void)catalog_->ForgetRetired(gone);  // best effort: recovery forgets the rest
-    if (ms.rows_dropped > 0) spdlog::info("merge {}: dropped {} duplicate rows", name, ms.rows_dropped);
-    spdlog::info("merged {} files ({} rows, {}) into {} ({} bytes, level {}) in {:.2f}s", names.size(), rows,
-                 pick.reason, name, info.bytes, pick.output_level,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    return Status::OK();
-  }();
+  Status st = MergeClaimed(std::move(inputs), pick.ids, id, pick.output_level, pick.reason, nullptr, &rows, nullptr);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu = ThreadCpuSeconds() - cpu0;
   files_->Unclaim(pick.ids);
@@ -230,6 +186,114 @@ Result<bool> Merger::RunOne(bool force) {
   stats_.seconds += secs;
   cv_.notify_all();
   return true;
+}
+
+// Steps 2-6 of a merge (above RunOne) for claimed `inputs` (their ids in
+// `ids`), into segment id `id` at `output_level`; with `drop`, the rows it
+// names are left out, and when none is left the inputs are retired with
+// no output (the catalog transaction of step 5 then only removes them).
+Status Merger::MergeClaimed(std::vector<storage::FilePtr> inputs, const std::vector<int64_t>& ids, int64_t id,
+                            int output_level, const std::string& reason, const RowDropFn& drop, uint64_t* rows,
+                            uint64_t* rows_deleted) {
+  auto step = [&](int n) { return TEST_step_hook ? TEST_step_hook(n) : Status::OK(); };
+  const auto start = std::chrono::steady_clock::now();
+  LOGE_RETURN_IF_ERROR(step(1));
+  int64_t min_ts = inputs[0]->entry.min_ts, max_ts = inputs[0]->entry.max_ts;
+  std::vector<std::string> paths, names;
+  for (const auto& f : inputs) {
+    min_ts = std::min(min_ts, f->entry.min_ts);
+    max_ts = std::max(max_ts, f->entry.max_ts);
+    paths.push_back(f->local_path);
+    names.push_back(f->entry.path);
+  }
+  const std::string name = SegmentFileName(min_ts, max_ts, static_cast<uint64_t>(id));
+  storage::MergeOptions mo;
+  mo.output_path = io::JoinPath(opts_.dir, name);
+  mo.scratch_path = io::JoinPath(opts_.dir, ScratchName(name));
+  mo.level = opts_.level;
+  mo.group_lines = opts_.group_lines;
+  mo.fs = fs_;
+  mo.drop = drop;
+  for (const auto& f : inputs) mo.input_id_keys.push_back(f->entry.block_id_keys);
+  std::string sources;
+  for (const auto& n : names) sources += (sources.empty() ? "" : ",") + n;
+  mo.meta = {{"sources", sources}, {"level", std::to_string(output_level)}};
+  LOGE_RETURN_IF_ERROR(step(2));
+  storage::MergeStats ms;
+  LOGE_ASSIGN_OR_RETURN(storage::SegmentInfo info, storage::MergeFiles(paths, mo, &ms));
+  LOGE_RETURN_IF_ERROR(step(4));
+  if (rows_deleted) *rows_deleted = ms.rows_deleted;
+  storage::FilePtr replacement;
+  if (info.rows == 0) {
+    // Every row was deleted: the inputs go without a successor.
+    LOGE_RETURN_IF_ERROR(catalog_->ReplaceRetiring(ids, names, nullptr));
+  } else {
+    storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kSegment, name, info, info.bytes);
+    e.level = output_level;
+    LOGE_RETURN_IF_ERROR(catalog_->ReplaceRetiring(ids, names, &e));
+    *rows = e.rows;
+    replacement = storage::FileHandle::Make(std::move(e), mo.output_path, fs_, opts_.filter_cache);
+  }
+  LOGE_RETURN_IF_ERROR(step(5));
+  files_->Replace(ids, std::move(replacement));
+  inputs.clear();  // the last reference may unlink them now
+  std::vector<std::string> gone;
+  for (const auto& n : names) {
+    if (!fs_->Exists(io::JoinPath(opts_.dir, n))) gone.push_back(n);
+  }
+  if (!gone.empty()) (void)catalog_->ForgetRetired(gone);  // best effort: recovery forgets the rest
+  if (ms.rows_dropped > 0) spdlog::info("merge {}: dropped {} duplicate rows", name, ms.rows_dropped);
+  if (ms.rows_deleted > 0) spdlog::info("merge {}: left out {} rows of delete requests", name, ms.rows_deleted);
+  spdlog::info("merged {} files ({} rows, {}) into {} ({} bytes, level {}) in {:.2f}s", names.size(), *rows, reason,
+               info.rows == 0 ? "nothing" : name, info.bytes, output_level,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return Status::OK();
+}
+
+Status Merger::Rewrite(const storage::FilePtr& f, const RowDropFn& drop, uint64_t* rows_deleted) {
+  const std::vector<int64_t> ids = {f->entry.id};
+  const uint64_t safe = opts_.safe_wal_seq ? opts_.safe_wal_seq() : UINT64_MAX;
+  if (f->entry.tier != storage::Tier::kLocal) return Status::InvalidArgument("rewrite: " + f->entry.path + " is remote");
+  if (f->entry.kind == storage::FileKind::kFlush && f->entry.max_wal_seq > safe) {
+    // Rewritten now, WAL replay would bring its rows back after a crash.
+    return Status::Unavailable("rewrite: " + f->entry.path + " waits for the next WAL checkpoint");
+  }
+  int64_t id = 0;
+  {
+    MutexLock l(&mu_);
+    if (stopping_) return Status::Unavailable("shutting down");
+    if (!files_->Claim(ids)) return Status::Unavailable("rewrite: a merge or the rotation holds " + f->entry.path);
+    // Claimed now, but is it still the file the caller saw? A merge may have
+    // retired it, or the rotation moved it, in between.
+    bool current = false;
+    for (const auto& g : files_->Snapshot()) {
+      current = current || (g->entry.id == f->entry.id && g->entry.path == f->entry.path);
+    }
+    if (!current) {
+      files_->Unclaim(ids);
+      return Status::Unavailable("rewrite: " + f->entry.path + " was merged or moved meanwhile");
+    }
+    auto next = catalog_->GetState(storage::kNextSegmentIdKey, 1);
+    Status st = next.ok() ? catalog_->SetState(storage::kNextSegmentIdKey, *next + 1) : next.status();
+    if (!st.ok()) {
+      files_->Unclaim(ids);
+      return st;
+    }
+    id = *next;
+    stats_.running++;
+  }
+  uint64_t rows = 0;
+  const int level = f->entry.kind == storage::FileKind::kFlush ? 1 : std::max(f->entry.level, 1);
+  Status st = MergeClaimed({f}, ids, id, level, "delete request", drop, &rows, rows_deleted);
+  files_->Unclaim(ids);
+  MutexLock l(&mu_);
+  stats_.running--;
+  if (!st.ok()) {
+    stats_.failures++;
+    spdlog::error("rewrite of {} for a delete request failed (it stays as it is): {}", f->entry.path, st.ToString());
+  }
+  cv_.notify_all();
+  return st;
 }
 
 Status Merger::MergeAll() {

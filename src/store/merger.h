@@ -30,6 +30,8 @@
 #include "core/mutex.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "storage/file_set.h"
+#include "storage/merge.h"
 #include "store/merge_policy.h"
 
 namespace loge::io {
@@ -37,7 +39,6 @@ class FileSystem;
 }
 namespace loge::storage {
 class Catalog;
-class FileSet;
 class FilterCache;
 }  // namespace loge::storage
 
@@ -84,6 +85,16 @@ class Merger {
   // A flush file was published: re-check the policy now.
   void Wake() EXCLUDES(mu_);
 
+  // Per stream, the rows a rewrite leaves out (storage::MergeOptions::drop).
+  using RowDropFn = std::function<storage::StreamRowDrop(std::string_view labels_json)>;
+  // Rewrites the local file `f` without the rows `drop` names (a delete
+  // request: deletes.h) through the crash-safe steps of a merge; the output
+  // is a segment of the file's level (a flush file's is 1), or nothing when
+  // no row is left. *rows_deleted: the rows left out. Unavailable when a
+  // merge or the rotation holds the file, or a flush file's WAL records are
+  // above the checkpoint (try later); the failure is logged and counted.
+  Status Rewrite(const storage::FilePtr& f, const RowDropFn& drop, uint64_t* rows_deleted) EXCLUDES(mu_);
+
   // Forced merges until none is left; waits for running ones.
   Status MergeAll() EXCLUDES(mu_);
 
@@ -110,6 +121,9 @@ class Merger {
   // Picks and runs one merge. Returns false when the policy picks nothing.
   Result<bool> RunOne(bool force) EXCLUDES(mu_);
   std::vector<MergeFile> Candidates() const REQUIRES(mu_);
+  Status MergeClaimed(std::vector<storage::FilePtr> inputs, const std::vector<int64_t>& ids, int64_t id,
+                      int output_level, const std::string& reason, const RowDropFn& drop, uint64_t* rows,
+                      uint64_t* rows_deleted) EXCLUDES(mu_);
 
   const MergerOptions opts_;
   storage::Catalog* const catalog_;

@@ -416,9 +416,18 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
 
   d->retention = std::make_unique<Retention>(opts.retention, opts.output_path, d->fs, d->catalog.get(), &d->files,
                                              opts.catalog_worker,
-                                             [d] { return d->persisted_watermark.load(); });
+                                             [d] { return d->persisted_watermark.load(); }, d->merger.get());
+  DeletesOptions dop = opts.deletes;
+  Store* self = store.get();
+  dop.flush_and_checkpoint = [self, d]() -> Status {
+    LOGE_RETURN_IF_ERROR(self->FlushAll());
+    return d->checkpointer->TEST_RunOnce();
+  };
+  d->deletes = std::make_unique<Deletes>(dop, d->catalog.get(), &d->files, d->merger.get());
+  LOGE_RETURN_IF_ERROR(d->deletes->Load());
   d->merger->Start();
   d->retention->Start();
+  d->deletes->Start();
   return store;
 }
 

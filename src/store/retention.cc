@@ -10,6 +10,7 @@
 #include "storage/catalog.h"
 #include "storage/catalog_worker.h"
 #include "storage/segment_reader.h"
+#include "store/merger.h"
 
 namespace loge::store {
 
@@ -53,14 +54,15 @@ Result<RetentionRule> ParseRetentionRule(std::string_view text) {
 
 Retention::Retention(RetentionOptions opts, std::string dir, io::FileSystem* fs, storage::Catalog* catalog,
                      storage::FileSet* files, storage::CatalogWorker* remote,
-                     std::function<uint64_t()> safe_wal_seq)
+                     std::function<uint64_t()> safe_wal_seq, Merger* merger)
     : opts_(std::move(opts)),
       dir_(std::move(dir)),
       fs_(fs),
       catalog_(catalog),
       files_(files),
       remote_(remote),
-      safe_wal_seq_(std::move(safe_wal_seq)) {}
+      safe_wal_seq_(std::move(safe_wal_seq)),
+      merger_(merger) {}
 
 Retention::~Retention() { Stop(); }
 
@@ -96,22 +98,62 @@ std::function<int64_t(const Labels&)> Retention::StreamFloors() const {
   return [this, now](const Labels& labels) { return StreamFloor(labels, now); };
 }
 
-Result<bool> Retention::NothingKept(const storage::FilePtr& f, int64_t now) const {
+Result<Retention::Verdict> Retention::Judge(const storage::FilePtr& f, int64_t now) const {
   LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f->local_path));
   simdjson::dom::parser parser;
+  std::vector<std::pair<int64_t, int64_t>> streams;  // (id, floor)
   Status st;
-  bool kept = false;
-  LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t, std::string_view json) {
-    if (kept || !st.ok()) return;
+  LOGE_RETURN_IF_ERROR(reader->ForEachStream([&](int64_t id, std::string_view json) {
+    if (!st.ok()) return;
     auto labels = query::ParseLabelsJson(parser, json);
     if (!labels.ok()) {
       st = labels.status();
       return;
     }
-    kept = StreamFloor(*labels, now) <= f->entry.max_ts;
+    streams.emplace_back(id, StreamFloor(*labels, now));
   }));
   LOGE_RETURN_IF_ERROR(st);
-  return !kept;
+  Verdict v;
+  for (const auto& [id, floor] : streams) {
+    v.kept = v.kept || floor <= f->entry.max_ts;
+    if (floor == std::numeric_limits<int64_t>::min()) continue;  // kept forever
+    // The stream's block headers: its oldest row here, past its floor or not.
+    LOGE_ASSIGN_OR_RETURN(auto blocks, reader->StreamBlocks(id));
+    int64_t oldest = std::numeric_limits<int64_t>::max();
+    for (const auto& b : blocks) oldest = std::min(oldest, b.min_ts);
+    if (oldest == std::numeric_limits<int64_t>::max()) continue;
+    v.expired = v.expired || oldest < floor;
+    v.next = std::min(v.next, oldest + (now - floor));  // its floor passes its oldest row then
+  }
+  return v;
+}
+
+Status Retention::RewriteExpired(const storage::FilePtr& f, int64_t now) {
+  const Merger::RowDropFn drop = [this, now](std::string_view labels_json) {
+    storage::StreamRowDrop d;
+    simdjson::dom::parser parser;
+    auto labels = query::ParseLabelsJson(parser, labels_json);
+    if (!labels.ok()) return d;  // the merge itself reports an unreadable file
+    const int64_t floor = StreamFloor(*labels, now);
+    if (floor == std::numeric_limits<int64_t>::min()) return d;
+    d.windows = {{std::numeric_limits<int64_t>::min(), floor - 1}};
+    d.drops = [floor](int64_t ts, std::string_view) { return ts < floor; };
+    return d;
+  };
+  uint64_t rows = 0;
+  Status st = merger_->Rewrite(f, drop, &rows);
+  MutexLock l(&mu_);
+  if (st.code() == Code::kUnavailable) {
+    stats_.skipped_claimed++;  // a merge or the rotation holds it, or its WAL is not checkpointed: next pass
+    return Status::OK();
+  }
+  if (!st.ok()) {
+    stats_.failures++;
+    return st;  // logged by the merger
+  }
+  stats_.files_rewritten++;
+  stats_.rows_deleted += rows;
+  return Status::OK();
 }
 
 void Retention::Start() {
@@ -170,25 +212,40 @@ Status Retention::RunOnce() {
     note(DeleteFile(f));
   }
   // 1b. Per-stream rules: a local file none of whose streams keeps a row
-  // goes whole. (A file with both kept and expired streams stays as it is;
-  // queries hide the expired streams' rows.)
+  // goes whole; one holding both kept and expired rows is rewritten
+  // without the expired ones (queries hide them meanwhile).
   if (!opts_.rules.empty()) {
     const int64_t now = Now();
     Duration shortest = opts_.max_age;
     for (const auto& r : opts_.rules) shortest = shortest == Duration(0) ? r.age : std::min(shortest, r.age);
     const int64_t candidates_before = now - Nanos(shortest);
+    std::map<int64_t, int64_t> next_judge;  // of the files still there
     for (const auto& f : all) {
-      if (f->entry.tier != storage::Tier::kLocal || f->entry.max_ts >= candidates_before || !Deletable(f)) continue;
+      // A file whose oldest row is within the shortest period has nothing
+      // expired; one judged before, nothing until its next expiry.
+      if (f->entry.tier != storage::Tier::kLocal || f->entry.min_ts >= candidates_before || !Deletable(f)) continue;
       if (std::find(gone.begin(), gone.end(), f->entry.id) != gone.end()) continue;
-      auto nothing = NothingKept(f, now);
-      if (!nothing.ok()) {
-        note(nothing.status());
+      if (auto it = next_judge_.find(f->entry.id); it != next_judge_.end() && now < it->second) {
+        next_judge[f->entry.id] = it->second;
         continue;
       }
-      if (!*nothing) continue;
+      auto verdict = Judge(f, now);
+      if (!verdict.ok()) {
+        note(verdict.status());
+        continue;
+      }
+      if (verdict->kept) {
+        if (verdict->expired && merger_) {
+          note(RewriteExpired(f, now));  // the rewritten file has a new id: judged afresh
+        } else if (!verdict->expired) {
+          next_judge[f->entry.id] = verdict->next;
+        }
+        continue;
+      }
       gone.push_back(f->entry.id);
       note(DeleteFile(f));
     }
+    next_judge_ = std::move(next_judge);
   }
   // 2. By size: local files, then remote ones.
   if (opts_.max_local_bytes > 0) note(BoundSize(all, gone, storage::Tier::kLocal, opts_.max_local_bytes));

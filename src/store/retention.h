@@ -1,6 +1,8 @@
 // Retention: the background pass that deletes files past --retention (by the
 // age of a file's newest row) and, oldest first, local files beyond
-// --retention-size, local and remote alike (docs/retention.md).
+// --retention-size, local and remote alike; with --retention-rule, a local
+// file holding both expired and kept rows is rewritten without the expired
+// ones (Merger::Rewrite) (docs/retention.md).
 //
 // DESIGN (threads): one thread wakes every `interval` for a pass; RunOnce()
 // (tests, the store's admin call) runs a pass on the caller's thread. Passes
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -35,6 +38,8 @@ class CatalogWorker;
 }  // namespace loge::storage
 
 namespace loge::store {
+
+class Merger;
 
 // --retention-rule '{app="debug"}=24h': streams the selector matches keep
 // rows for `age` instead of --retention (shorter or longer).
@@ -80,6 +85,9 @@ struct RetentionStats {
   uint64_t remote_deleted = 0;  // of files_deleted, objects deleted from the bucket
   uint64_t failures = 0;        // files a pass could not delete (logged; retried next pass)
   uint64_t skipped_claimed = 0; // files left for now because a merge or rotation held them
+  // Local files holding both expired and kept rows (--retention-rule)
+  // rewritten without the expired ones; their rows count in rows_deleted.
+  uint64_t files_rewritten = 0;
 };
 
 class Retention {
@@ -88,8 +96,11 @@ class Retention {
   // tier: remote rows are then left alone). safe_wal_seq: every WAL seq at
   // or below it is in a durable file (a flush file above it is left to
   // its merge: deleting it would let WAL replay bring its rows back).
+  // merger (may be null: no rewrites) rewrites a local file holding both
+  // expired and kept rows without the expired ones.
   Retention(RetentionOptions opts, std::string dir, io::FileSystem* fs, storage::Catalog* catalog,
-            storage::FileSet* files, storage::CatalogWorker* remote, std::function<uint64_t()> safe_wal_seq);
+            storage::FileSet* files, storage::CatalogWorker* remote, std::function<uint64_t()> safe_wal_seq,
+            Merger* merger = nullptr);
   ~Retention();
   Retention(const Retention&) = delete;
   Retention& operator=(const Retention&) = delete;
@@ -126,8 +137,17 @@ class Retention {
   Status DeleteRemote(const storage::FilePtr& f) REQUIRES(pass_mu_);
   bool Deletable(const storage::FilePtr& f) const;
   int64_t Now() const;
-  // True when no stream of the local file `f` keeps a row in it (rules).
-  Result<bool> NothingKept(const storage::FilePtr& f, int64_t now) const;
+  // What the rules leave of the local file `f`: whether some stream keeps
+  // a row in it, and whether some stream has a row past its floor.
+  struct Verdict {
+    bool kept = false;
+    bool expired = false;
+    int64_t next = std::numeric_limits<int64_t>::max();  // when a row of it expires next (unix ns)
+  };
+  Result<Verdict> Judge(const storage::FilePtr& f, int64_t now) const;
+
+  // Rewrites `f` without its expired rows (Merger::Rewrite).
+  Status RewriteExpired(const storage::FilePtr& f, int64_t now) REQUIRES(pass_mu_);
   // Deletes files of `tier` (not in `gone`), oldest newest row first, until
   // their bytes are at most `bound`.
   Status BoundSize(const std::vector<storage::FilePtr>& all, const std::vector<int64_t>& gone, storage::Tier tier,
@@ -141,6 +161,10 @@ class Retention {
   storage::FileSet* const files_;
   storage::CatalogWorker* const remote_;
   const std::function<uint64_t()> safe_wal_seq_;
+  Merger* const merger_;
+  // Per local file id: before this time no row of it expires, so the
+  // rules pass need not open it again (Judge's Verdict::next).
+  std::map<int64_t, int64_t> next_judge_ GUARDED_BY(pass_mu_);
 
   Mutex pass_mu_;  // one pass at a time
   mutable Mutex mu_;

@@ -16,6 +16,7 @@
 #include "storage/catalog.h"
 #include "store/retention.h"
 #include "store/store.h"
+#include "store/test_files.h"
 
 namespace loge::store {
 namespace {
@@ -338,6 +339,46 @@ TEST(Retention, PerStreamRulesClipQueriesAndDropFilesWithNothingKept) {
   EXPECT_EQ(count("debug"), 1u);
   EXPECT_EQ(count("audit"), 100u);
   EXPECT_EQ(count("web"), 100u);
+}
+
+// A file holding both a stream past its rule and one kept: the pass
+// rewrites it without the expired rows (they are gone from the bytes), keeps
+// every other row once, and leaves the rewritten file alone afterwards.
+TEST(Retention, AFileWithExpiredAndKeptRowsIsRewrittenWithoutTheExpiredOnes) {
+  Clock clock;
+  const std::string dir = TempDir();
+  auto o = Opts(dir, clock, Duration(0));  // keep forever, but debug for 1h
+  o.retention.rules.push_back(*ParseRetentionRule("{app=\"debug\"}=1h"));
+  o.buckets = 1;  // both streams in one flush file
+  auto s = Store::Open(o);
+  ASSERT_TRUE(s.ok());
+  Store* st = s->get();
+  Payload p;
+  for (const std::string app : {"debug", "web"}) {
+    Stream one;
+    one.labels = {{"app", app}};
+    for (int i = 0; i < 100; i++) {
+      // debug: 3h old (expired); web: the same times (kept forever).
+      one.entries.push_back({kNow - 3 * kHour + i, app + " verbose line " + std::to_string(i), ""});
+    }
+    p.streams.push_back(std::move(one));
+  }
+  ASSERT_TRUE(st->Push(std::move(p)).ok());
+  ASSERT_TRUE(st->FlushAll().ok());
+  ASSERT_TRUE(st->TEST_Checkpoint().ok());
+  ASSERT_EQ(st->Stats().files, 1u);
+  ASSERT_NE(DecompressedDataFiles(dir).find("debug verbose line"), std::string::npos);
+  EXPECT_EQ(ExpectKeptOnce(st, kNow - 3 * kHour), 100u);  // hidden before the pass
+  ASSERT_TRUE(st->RunRetentionNow().ok());
+  EXPECT_EQ(st->Stats().retention.files_rewritten, 1u);
+  EXPECT_EQ(st->Stats().retention.rows_deleted, 100u);
+  EXPECT_EQ(st->Stats().files, 1u);
+  EXPECT_EQ(DecompressedDataFiles(dir).find("debug verbose line"), std::string::npos);
+  EXPECT_NE(DecompressedDataFiles(dir).find("web verbose line"), std::string::npos);
+  EXPECT_EQ(ExpectKeptOnce(st, kNow - 3 * kHour), 100u);
+  // Nothing left to expire in it: a second pass rewrites nothing.
+  ASSERT_TRUE(st->RunRetentionNow().ok());
+  EXPECT_EQ(st->Stats().retention.files_rewritten, 1u);
 }
 
 }  // namespace

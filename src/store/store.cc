@@ -252,6 +252,25 @@ std::function<int64_t(const Labels&)> Store::StreamFloors() {
   return impl_->retention ? impl_->retention->StreamFloors() : nullptr;
 }
 
+query::Tombstones Store::PendingDeletes() { return impl_->deletes ? impl_->deletes->Pending() : nullptr; }
+
+Result<storage::DeleteRequestRow> Store::CreateDelete(std::string_view query, int64_t start, int64_t end) {
+  if (impl_->closed) return Status::Unavailable("loge is shutting down");
+  return impl_->deletes->Create(query, start, end);
+}
+
+std::vector<storage::DeleteRequestRow> Store::ListDeletes() { return impl_->deletes->List(); }
+
+Status Store::CancelDelete(const std::string& id) {
+  if (impl_->closed) return Status::Unavailable("loge is shutting down");
+  return impl_->deletes->Cancel(id);
+}
+
+Status Store::RunDeletesNow() {
+  if (impl_->closed) return Status::Unavailable("loge is shutting down");
+  return impl_->deletes->RunOnce();
+}
+
 Status Store::RunRetentionNow() {
   Impl* d = impl_.get();
   if (d->closed) return Status::Unavailable("loge is shutting down");
@@ -342,6 +361,7 @@ StoreStats Store::Stats() {
   s.wal_corrupt_records = d->wal_corrupt_records;
   s.wal_corrupt_bytes = d->wal_corrupt_bytes;
   s.wal_torn_bytes = d->wal_torn_bytes;
+  if (d->deletes) s.deletes = d->deletes->stats();
   if (d->retention) {
     s.retention = d->retention->stats();
     const int64_t floor = d->retention->Floor();
@@ -379,6 +399,8 @@ Status Store::CompactNow() {
 Status Store::Close() {
   Impl* d = impl_.get();
   if (d->closed.exchange(true)) return Status::OK();
+  // First: a delete pass flushes the head and rewrites through the merger.
+  if (d->deletes) d->deletes->Stop();
   Status st;
   if (d->wal && d->head) {
     // Flush with a bounded wait: a flush that keeps failing leaves its rows

@@ -35,6 +35,7 @@
 #include "core/types.h"
 #include "query/engine.h"
 #include "store/disk_guard.h"
+#include "store/deletes.h"
 #include "store/retention.h"
 
 namespace loge::storage {
@@ -90,6 +91,10 @@ struct StoreOptions {
   // Retention (retention.h, docs/retention.md): --retention,
   // --retention-size, --retention-interval.
   RetentionOptions retention;
+  // Delete requests (deletes.h, docs/retention.md "Deleting lines"):
+  // --delete-cancel-period, --delete-interval. flush_and_checkpoint is the
+  // store's own (set by Open).
+  DeletesOptions deletes;
 
   // Started once the catalog is open and reconciled, stopped in Close()
   // before the catalog closes: the S3 uploader when --s3-bucket is set
@@ -162,6 +167,8 @@ struct StoreStats {
   // passes deleted since start.
   int64_t retention_floor = 0;       // oldest timestamp kept (unix ns); 0 when --retention is 0
   RetentionStats retention;
+  // Delete requests: pending and processed, rows removed since start.
+  DeleteStats deletes;
   // Since start: lines and line bytes acknowledged by Push (WAL replay not
   // counted), flushes (files written from head batches) and their latency,
   // and the WAL's group-commit fsyncs.
@@ -196,6 +203,16 @@ class Store : public query::DataSource {
   std::vector<std::string> LabelKeys() override;
   int64_t OldestKept() override;
   std::function<int64_t(const Labels&)> StreamFloors() override;
+  query::Tombstones PendingDeletes() override;
+
+  // Delete requests (deletes.h): Create records one durably and hides its
+  // rows from queries at once (InvalidArgument for a bad query or window);
+  // Cancel removes a pending one (NotFound; InvalidArgument once processed);
+  // RunDeletesNow runs one processing pass (POST /api/v1/admin/deletes).
+  Result<storage::DeleteRequestRow> CreateDelete(std::string_view query, int64_t start, int64_t end);
+  std::vector<storage::DeleteRequestRow> ListDeletes();
+  Status CancelDelete(const std::string& id);
+  Status RunDeletesNow();
 
   StoreStats Stats();
   bool durable() const;

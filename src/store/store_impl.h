@@ -13,6 +13,7 @@
 #include "storage/catalog.h"
 #include "storage/file_set.h"
 #include "storage/filter_cache.h"
+#include "store/deletes.h"
 #include "store/flushed_seqs.h"
 #include "store/merger.h"
 #include "store/retention.h"
@@ -47,6 +48,7 @@ struct Store::Impl {
   std::unique_ptr<Merger> merger;
   std::unique_ptr<Retention> retention;
   std::unique_ptr<DiskGuard> disk;  // read-only mode below --min-free-disk
+  std::unique_ptr<Deletes> deletes;
   std::atomic<uint64_t> persisted_watermark{0};  // every WAL seq <= it is in a durable file
   uint64_t replayed = 0;
   // Startup replay (docs/format-wal.md, "Damage"): damaged records skipped
