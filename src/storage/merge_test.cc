@@ -207,6 +207,8 @@ TEST(MergeFiles, DropsARetriedBatchThatOverlapsBlocksTakenEarlier) {
   auto got = ReadAll(mo.output_path);  // also checks that blocks do not overlap
   ASSERT_EQ(got.size(), 2010u);
   for (size_t i = 0; i < got.size(); i++) EXPECT_EQ(std::get<1>(got[i]), static_cast<int64_t>(i));
+}
+
 // MergeOptions::drop: the rows it names are left out of the output (and
 // only blocks a window overlaps are decoded); a stream left empty is not
 // written, and when nothing is left no file is.
