@@ -145,6 +145,11 @@ class DataSource {
   // Per stream: the oldest timestamp kept for a stream's labels, at least
   // OldestKept() (--retention-rule); null when there are no rules.
   virtual std::function<int64_t(const Labels&)> StreamFloors() { return nullptr; }
+  // A read of the local file `id` (catalog path `name`) failed with
+  // Corruption (a bad frame checksum, a damaged SQLite page): the source
+  // takes it out of service (store/: quarantine) so later reads skip it.
+  // Called from query threads, possibly several times for one file.
+  virtual void ReportDamaged(int64_t /*id*/, const std::string& /*name*/, const Status& /*why*/) {}
   // q with its window starting no earlier than OldestKept() and its
   // per-stream floors: what every read path scans (engine*.cc,
   // metric_range.cc).

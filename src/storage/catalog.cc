@@ -193,7 +193,47 @@ Status Catalog::InsertLocked(CatalogEntry* e) {
 
 Status Catalog::Add(CatalogEntry* e) {
   MutexLock l(&mu_);
+  {
+    Stmt st(db_, "SELECT id FROM files WHERE path = ?1");
+    if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+    sqlite3_bind_text(st.get(), 1, e->path.data(), static_cast<int>(e->path.size()), SQLITE_STATIC);
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_ROW) {
+      e->id = sqlite3_column_int64(st.get(), 0);
+      return Status::OK();
+    }
+    if (rc != SQLITE_DONE) return Status::IOError(path_ + ": look up " + e->path + ": " + sqlite3_errmsg(db_));
+  }
   return InsertLocked(e);
+}
+
+Result<int64_t> Catalog::IdOf(const std::string& path) {
+  MutexLock l(&mu_);
+  Stmt st(db_, "SELECT id FROM files WHERE path = ?1");
+  if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  sqlite3_bind_text(st.get(), 1, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
+  const int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_ROW) return static_cast<int64_t>(sqlite3_column_int64(st.get(), 0));
+  if (rc == SQLITE_DONE) return int64_t{0};
+  return Status::IOError(path_ + ": look up " + path + ": " + sqlite3_errmsg(db_));
+}
+
+Status Catalog::Check() {
+  {
+    MutexLock l(&mu_);
+    Stmt st(db_, "PRAGMA quick_check(5)");
+    if (!st.ok()) return Status::Corruption(path_ + ": quick_check: " + sqlite3_errmsg(db_));
+    std::string findings;
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      std::string_view line = ColumnView(st.get(), 0);
+      if (line != "ok") findings += (findings.empty() ? "" : "; ") + std::string(line);
+    }
+    if (rc != SQLITE_DONE) return Status::Corruption(path_ + ": quick_check: " + sqlite3_errmsg(db_));
+    if (!findings.empty()) return Status::Corruption(path_ + ": quick_check: " + findings);
+  }
+  LOGE_RETURN_IF_ERROR(List().status());
+  return ListRetired().status();
 }
 
 Status Catalog::Replace(const std::vector<int64_t>& remove_ids, CatalogEntry* add) {

@@ -38,6 +38,8 @@ class FileSystem;
 namespace loge::storage {
 class Catalog;
 class FileSet;
+class FileHandle;
+using FilePtr = std::shared_ptr<const FileHandle>;
 class FilterCache;
 }  // namespace loge::storage
 
@@ -59,6 +61,10 @@ struct MergerOptions {
   std::function<uint64_t()> safe_wal_seq;
   // Where a published segment's group filters go (null: they stay with it).
   std::shared_ptr<storage::FilterCache> filter_cache;
+  // An input found damaged when a merge failed with Corruption
+  // (storage::VerifyDataFile): the store quarantines it, and the next pick
+  // goes on without it. Null: the merge just fails and is retried.
+  std::function<void(int64_t id, const std::string& name, const Status& why)> on_damaged;
 };
 
 struct MergerStats {
@@ -110,6 +116,16 @@ class Merger {
   // Picks and runs one merge. Returns false when the policy picks nothing.
   Result<bool> RunOne(bool force) EXCLUDES(mu_);
   std::vector<MergeFile> Candidates() const REQUIRES(mu_);
+  // After a merge failed with Corruption: verifies each input and hands the
+  // damaged ones to opts_.on_damaged. True when it found one.
+  bool QuarantineDamagedInputs(const std::vector<storage::FilePtr>& inputs);
+  // A commit that reported failure may still have landed (an fsync error
+  // after SQLite wrote its journal): looks the output up in the catalog.
+  // Not there: the output file is removed, so no file outside the catalog
+  // is a copy of rows it holds (its inputs are still cataloged). Sets
+  // *landed_id when it is there.
+  Status ResolveFailedCommit(const std::string& name, const std::string& path, const Status& failure,
+                             int64_t* landed_id);
 
   const MergerOptions opts_;
   storage::Catalog* const catalog_;
