@@ -79,6 +79,18 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir) {
   return c;
 }
 
+Result<std::unique_ptr<Catalog>> Catalog::OpenReadOnly(const std::string& dir) {
+  std::unique_ptr<Catalog> c(new Catalog());
+  c->path_ = io::JoinPath(dir, "catalog.sqlite");
+  if (!io::DefaultFileSystem()->Exists(c->path_)) return Status::NotFound(c->path_ + ": no such file");
+  MutexLock l(&c->mu_);
+  if (sqlite3_open_v2(c->path_.c_str(), &c->db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    return Status::Corruption("open " + c->path_ + ": " + sqlite3_errmsg(c->db_));
+  }
+  sqlite3_busy_timeout(c->db_, 5000);
+  return c;
+}
+
 Catalog::~Catalog() {
   MutexLock l(&mu_);
   if (db_) sqlite3_close(db_);

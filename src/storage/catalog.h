@@ -68,6 +68,10 @@ class Catalog {
  public:
   // Opens or creates <dir>/catalog.sqlite (WAL journal mode, synchronous=FULL).
   static Result<std::unique_ptr<Catalog>> Open(const std::string& dir);
+  // Opens an existing <dir>/catalog.sqlite for reading only (`loge check`):
+  // no schema, migration or journal change. NotFound when it is missing;
+  // writes through it fail.
+  static Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& dir);
   ~Catalog();
   Catalog(const Catalog&) = delete;
   Catalog& operator=(const Catalog&) = delete;
