@@ -96,7 +96,8 @@ class Catalog {
   // The id of the row whose path is `path`; 0 when there is none.
   Result<int64_t> IdOf(const std::string& path) EXCLUDES(mu_);
   // SQLite's `PRAGMA quick_check` and a read of every row: OK when the
-  // catalog is readable; Corruption (or IOError) naming the problem.
+  // catalog is readable; Corruption when SQLite finds its bytes bad (also
+  // what Open returns for a file that is not a database); IOError otherwise.
   Status Check() EXCLUDES(mu_);
   // File names retired by merges and not yet forgotten.
   Result<std::vector<std::string>> ListRetired() EXCLUDES(mu_);

@@ -113,6 +113,9 @@ Status Store::Impl::OpenCatalog() {
     }
     st = w.status();
   }  // the damaged catalog is closed here
+  // Only damage rebuilds it: a lock another process holds, a permission or
+  // a full disk stop startup with the catalog untouched.
+  if (st.code() != Code::kCorruption) return st.WithContext("open the catalog");
   spdlog::warn("catalog {} is unreadable ({}); moving it to {}/ and rebuilding it from the files", path,
                st.ToString(), kQuarantineDirName);
   for (const std::string suffix : {"", "-wal"}) {
