@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/check.h"
 #include "cli/search.h"
 #include "cli/serve.h"
 #include "core/version.h"
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
   // machines loge targets.
   mallopt(M_ARENA_MAX, 4);
   CLI::App app{"loge: a log store that keeps logs in compressed SQLite files.\n"
-               "`loge` and `loge serve` run the server; `loge search` queries one."};
+               "`loge` and `loge serve` run the server; `loge search` queries one; `loge check` verifies a data directory."};
   app.set_version_flag("--version", "loge " + std::string(loge::kVersion));
   loge::cli::ServeFlags serve;
   loge::cli::AddServeFlags(&app, &serve);
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
   serve_cmd->fallthrough();
   loge::cli::SearchFlags search;
   CLI::App* search_cmd = loge::cli::AddSearchCommand(&app, &search);
+  loge::cli::CheckFlags check;
+  CLI::App* check_cmd = loge::cli::AddCheckCommand(&app, &check);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -42,5 +45,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (search_cmd->parsed()) return loge::cli::RunSearch(search);
+  if (check_cmd->parsed()) return loge::cli::RunCheck(check);
   return loge::cli::RunServe(serve);
 }

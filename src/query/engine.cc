@@ -72,6 +72,7 @@ Result<QueryResult> Engine::Execute(const Query& query, std::vector<FileRef>* re
   ScanOptions so;
   so.concurrency = opts_.concurrency;
   so.initial_floor = head.Floor();
+  so.source = source_;
   LOGE_ASSIGN_OR_RETURN(ScanResult scanned, Scan(plan, q, so, [&] { return std::make_unique<TopKConsumer>(q); }));
   for (auto& c : scanned.consumers) top.Merge(std::move(static_cast<TopKConsumer&>(*c).top()));
   const QueryStats& ss = scanned.stats;

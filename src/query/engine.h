@@ -173,6 +173,11 @@ class DataSource {
   // The pending delete requests queries must hide (store/deletes.h); null
   // when there are none.
   virtual Tombstones PendingDeletes() { return nullptr; }
+  // A read of the local file `id` (catalog path `name`) failed with
+  // Corruption (a bad frame checksum, a damaged SQLite page): the source
+  // takes it out of service (store/: quarantine) so later reads skip it.
+  // Called from query threads, possibly several times for one file.
+  virtual void ReportDamaged(int64_t /*id*/, const std::string& /*name*/, const Status& /*why*/) {}
   // q with its window starting no earlier than OldestKept(), its
   // per-stream floors, the pending deletes and (unless set) the thread's
   // CurrentCancel(): what every read path scans (engine*.cc,

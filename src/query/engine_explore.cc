@@ -128,7 +128,7 @@ class VolumeConsumer : public RowConsumer {
 };
 
 void LogSkipped(const std::vector<std::string>& warnings) {
-  for (const auto& w : warnings) spdlog::warn("skipping remote segment {}", w);
+  for (const auto& w : warnings) spdlog::warn("skipped a file: {}", w);
 }
 
 }  // namespace
@@ -154,6 +154,7 @@ Result<LabelValues> Engine::LabelValuesOf(const Query& query, const std::string&
   ScanOptions so;
   so.concurrency = opts_.concurrency;
   so.newest_alone_first = false;
+  so.source = source_;
   LOGE_ASSIGN_OR_RETURN(ScanResult scanned, Scan(plan, q, so, [&] {
                           return std::make_unique<LabelValuesConsumer>(q, name, max_values);
                         }));
@@ -195,6 +196,7 @@ Result<Volume> Engine::VolumeOf(const Query& query, int64_t step, size_t steps, 
   ScanOptions so;
   so.concurrency = opts_.concurrency;
   so.newest_alone_first = false;
+  so.source = source_;
   LOGE_ASSIGN_OR_RETURN(ScanResult scanned, Scan(plan, q, so, [&] {
                           return std::make_unique<VolumeConsumer>(q, step, steps, max_rows, &examined);
                         }));

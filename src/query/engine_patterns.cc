@@ -84,10 +84,11 @@ Result<Patterns> Engine::PatternsOf(const Query& query, int64_t step, uint64_t m
   ScanOptions so;
   so.concurrency = opts_.concurrency;
   so.newest_alone_first = false;
+  so.source = source_;
   LOGE_ASSIGN_OR_RETURN(ScanResult scanned, Scan(plan, q, so, [&] {
                           return std::make_unique<PatternConsumer>(q, step, max_lines, &taken);
                         }));
-  for (const auto& w : scanned.warnings) spdlog::warn("patterns: skipping remote segment {}", w);
+  for (const auto& w : scanned.warnings) spdlog::warn("patterns: skipped a file: {}", w);
   Patterns out;
   out.truncated = all.truncated_;
   out.lines = all.lines_;

@@ -130,9 +130,10 @@ Result<StreamsAnswer> Engine::StreamsOf(const Query& query, const StreamsRequest
   ScanOptions so;
   so.concurrency = opts_.concurrency;
   so.newest_alone_first = false;
+  so.source = source_;
   LOGE_ASSIGN_OR_RETURN(ScanResult scanned,
                         Scan(plan, q, so, [&] { return std::make_unique<StreamsConsumer>(q, r); }));
-  for (const auto& w : scanned.warnings) spdlog::warn("skipping remote segment {}", w);
+  for (const auto& w : scanned.warnings) spdlog::warn("skipped a file: {}", w);
 
   std::map<std::string, StreamUsage> all = std::move(head_streams.seen_);
   truncated = truncated || head_streams.truncated_;

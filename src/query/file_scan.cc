@@ -122,4 +122,8 @@ bool SkippableRemoteFailure(const storage::FileHandle& f, const Status& s) {
          (s.code() == Code::kUnavailable || s.code() == Code::kIOError || s.code() == Code::kNotFound);
 }
 
+bool DamagedLocalFile(const storage::FileHandle& f, const Status& s) {
+  return !IsRemote(f) && s.code() == Code::kCorruption;
+}
+
 }  // namespace loge::query

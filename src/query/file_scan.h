@@ -62,5 +62,8 @@ std::string ShownName(const storage::FileHandle& f);
 // Failures of a remote file that leave the rest of an answer valid (the
 // store is down, refuses, or lost the object): skip it, say so.
 bool SkippableRemoteFailure(const storage::FileHandle& f, const Status& s);
+// A local file whose bytes do not read back (a frame's checksum, a damaged
+// SQLite page): skip it, say so, and have it quarantined.
+bool DamagedLocalFile(const storage::FileHandle& f, const Status& s);
 
 }  // namespace loge::query

@@ -516,6 +516,7 @@ Result<Matrix> EvalRangeAgg(DataSource* source, int concurrency, const Expr& e, 
   ScanOptions so;
   so.concurrency = concurrency;
   so.newest_alone_first = false;
+  so.source = source;
   LOGE_ASSIGN_OR_RETURN(ScanResult scanned, Scan(plan, spec.q, so, [&] { return std::make_unique<RangeConsumer>(spec); }));
   stats->files_opened += scanned.stats.files_opened;
   stats->blocks_scanned += scanned.stats.blocks_scanned;

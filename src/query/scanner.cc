@@ -349,6 +349,11 @@ Result<ScanResult> Scan(const FilePlan& plan, const Query& q, const ScanOptions&
         if (local_status.code() == Code::kUnavailable) remote_down.store(true);
         warnings.push_back(ShownName(f) + ": not read: " + local_status.ToString());
         local_status = Status::OK();
+      } else if (!local_status.ok() && DamagedLocalFile(f, local_status)) {
+        warnings.push_back(ShownName(f) + ": not read: the file is damaged and was moved to quarantine: " +
+                           local_status.ToString());
+        if (opts.source != nullptr) opts.source->ReportDamaged(f.entry.id, f.entry.path, local_status);
+        local_status = Status::OK();
       }
       if (!local_status.ok()) break;
     }

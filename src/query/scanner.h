@@ -134,15 +134,20 @@ struct ScanOptions {
   bool newest_alone_first = true;
   // The floor known before the scan (the head's k-th row); min int64 = none.
   int64_t initial_floor = std::numeric_limits<int64_t>::min();
+  // Told about a local file that turned out damaged (DataSource::ReportDamaged);
+  // null: nobody (the file is still skipped with a warning).
+  DataSource* source = nullptr;
 };
 
 struct ScanResult {
   std::vector<std::unique_ptr<RowConsumer>> consumers;  // one per worker that ran
   QueryStats stats;                                     // scan counters only
-  std::vector<std::string> warnings;                    // remote files skipped, sorted
+  std::vector<std::string> warnings;                    // files skipped (remote or damaged), sorted
 };
 
-// Scans plan.scan. IOError/Corruption if a local file cannot be read; a
+// Scans plan.scan. IOError if a local file cannot be read. A local file
+// whose bytes are damaged (Corruption) is skipped with a warning and
+// reported to opts.source, which quarantines it: the rest still answers. A
 // remote file failing with Unavailable, IOError or NotFound is skipped with
 // a warning (after one Unavailable the remaining remote files are skipped at
 // once, so an outage costs at most one timeout per worker).

@@ -96,6 +96,14 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
   w.HistogramSamples("loge_flush_duration_seconds", s.flush_seconds);
   one("loge_flush_failures_total", "counter", "Flush attempts that failed (retried).",
       static_cast<double>(s.flush_failures));
+  one("loge_files_quarantined_total", "counter",
+      "Damaged files moved to quarantine/ since start (at startup or when a read or merge found them).",
+      static_cast<double>(s.files_quarantined));
+  one("loge_quarantine_failures_total", "counter",
+      "Damaged files that could not be moved aside or dropped from the catalog (logged; retried on the next read).",
+      static_cast<double>(s.quarantine_failures));
+  one("loge_catalog_rebuilds_total", "counter", "Startups that rebuilt an unreadable catalog.sqlite from the files.",
+      static_cast<double>(s.catalog_rebuilds));
   one("loge_flush_stalls_total", "counter", "Times a flush waited for the merge backlog to shrink.",
       static_cast<double>(s.flush_stalls));
   // Merges.

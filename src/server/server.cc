@@ -263,6 +263,12 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Raw(std::to_string(s.merge_lag_seconds));
   w.Key("flush_failures");
   w.Uint(s.flush_failures);
+  w.Key("files_quarantined");
+  w.Uint(s.files_quarantined);
+  w.Key("quarantine_failures");
+  w.Uint(s.quarantine_failures);
+  w.Key("catalog_rebuilds");
+  w.Uint(s.catalog_rebuilds);
   w.Key("flush_stalls");
   w.Uint(s.flush_stalls);
   w.Key("flush_stalled");

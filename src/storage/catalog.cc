@@ -66,6 +66,15 @@ std::vector<std::string> ParseKeys(std::string_view json) {
   return out;
 }
 
+// Corruption when SQLite says the bytes are bad (the store then rebuilds
+// the catalog from the files); IOError for everything else (a lock held by
+// another process, permissions, a full disk), which must not trigger that.
+Status CatalogError(sqlite3* db, const std::string& msg) {
+  const int rc = sqlite3_errcode(db) & 0xff;
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return Status::Corruption(msg);
+  return Status::IOError(msg);
+}
+
 // label_keys of a row whose keys are unknown (CatalogEntry::label_keys_known).
 constexpr std::string_view kUnknownKeys = "null";
 
@@ -77,13 +86,25 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir) {
   MutexLock l(&c->mu_);
   if (sqlite3_open_v2(c->path_.c_str(), &c->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
-    return Status::IOError("open " + c->path_ + ": " + sqlite3_errmsg(c->db_));
+    return CatalogError(c->db_, "open " + c->path_ + ": " + sqlite3_errmsg(c->db_));
   }
   sqlite3_busy_timeout(c->db_, 5000);
   LOGE_RETURN_IF_ERROR(c->Exec("PRAGMA journal_mode=WAL"));
   LOGE_RETURN_IF_ERROR(c->Exec("PRAGMA synchronous=FULL"));
   LOGE_RETURN_IF_ERROR(c->Exec(kSchema));
   LOGE_RETURN_IF_ERROR(c->MigrateLocked());
+  return c;
+}
+
+Result<std::unique_ptr<Catalog>> Catalog::OpenReadOnly(const std::string& dir) {
+  std::unique_ptr<Catalog> c(new Catalog());
+  c->path_ = io::JoinPath(dir, "catalog.sqlite");
+  if (!io::DefaultFileSystem()->Exists(c->path_)) return Status::NotFound(c->path_ + ": no such file");
+  MutexLock l(&c->mu_);
+  if (sqlite3_open_v2(c->path_.c_str(), &c->db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    return Status::Corruption("open " + c->path_ + ": " + sqlite3_errmsg(c->db_));
+  }
+  sqlite3_busy_timeout(c->db_, 5000);
   return c;
 }
 
@@ -97,7 +118,7 @@ Status Catalog::Exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string m = err ? err : "unknown error";
     sqlite3_free(err);
-    return Status::IOError(path_ + ": " + m);
+    return CatalogError(db_, path_ + ": " + m);
   }
   return Status::OK();
 }
@@ -129,7 +150,7 @@ Result<std::vector<CatalogEntry>> Catalog::List() {
   Stmt st(db_,
           "SELECT id, kind, tier, path, min_ts, max_ts, rows, bytes, label_keys, token_filter, trigram_filter, "
           "sealed_at, max_wal_seq, format, level, line_bytes, tenant, filters FROM files ORDER BY id");
-  if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  if (!st.ok()) return CatalogError(db_, path_ + ": " + sqlite3_errmsg(db_));
   std::vector<CatalogEntry> out;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
@@ -160,7 +181,7 @@ Result<std::vector<CatalogEntry>> Catalog::List() {
     }
     out.push_back(std::move(e));
   }
-  if (rc != SQLITE_DONE) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return CatalogError(db_, path_ + ": " + sqlite3_errmsg(db_));
   return out;
 }
 
@@ -217,7 +238,47 @@ Status Catalog::InsertLocked(CatalogEntry* e) {
 
 Status Catalog::Add(CatalogEntry* e) {
   MutexLock l(&mu_);
+  {
+    Stmt st(db_, "SELECT id FROM files WHERE path = ?1");
+    if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+    sqlite3_bind_text(st.get(), 1, e->path.data(), static_cast<int>(e->path.size()), SQLITE_STATIC);
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_ROW) {
+      e->id = sqlite3_column_int64(st.get(), 0);
+      return Status::OK();
+    }
+    if (rc != SQLITE_DONE) return Status::IOError(path_ + ": look up " + e->path + ": " + sqlite3_errmsg(db_));
+  }
   return InsertLocked(e);
+}
+
+Result<int64_t> Catalog::IdOf(const std::string& path) {
+  MutexLock l(&mu_);
+  Stmt st(db_, "SELECT id FROM files WHERE path = ?1");
+  if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  sqlite3_bind_text(st.get(), 1, path.data(), static_cast<int>(path.size()), SQLITE_STATIC);
+  const int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_ROW) return static_cast<int64_t>(sqlite3_column_int64(st.get(), 0));
+  if (rc == SQLITE_DONE) return int64_t{0};
+  return Status::IOError(path_ + ": look up " + path + ": " + sqlite3_errmsg(db_));
+}
+
+Status Catalog::Check() {
+  {
+    MutexLock l(&mu_);
+    Stmt st(db_, "PRAGMA quick_check(5)");
+    if (!st.ok()) return CatalogError(db_, path_ + ": quick_check: " + sqlite3_errmsg(db_));
+    std::string findings;
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      std::string_view line = ColumnView(st.get(), 0);
+      if (line != "ok") findings += (findings.empty() ? "" : "; ") + std::string(line);
+    }
+    if (rc != SQLITE_DONE) return CatalogError(db_, path_ + ": quick_check: " + sqlite3_errmsg(db_));
+    if (!findings.empty()) return Status::Corruption(path_ + ": quick_check: " + findings);
+  }
+  LOGE_RETURN_IF_ERROR(List().status());
+  return ListRetired().status();
 }
 
 Status Catalog::Replace(const std::vector<int64_t>& remove_ids, CatalogEntry* add) {
@@ -287,11 +348,11 @@ Status Catalog::ReplaceRetiring(const std::vector<int64_t>& remove_ids, const st
 Result<std::vector<std::string>> Catalog::ListRetired() {
   MutexLock l(&mu_);
   Stmt st(db_, "SELECT name FROM retired");
-  if (!st.ok()) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  if (!st.ok()) return CatalogError(db_, path_ + ": " + sqlite3_errmsg(db_));
   std::vector<std::string> out;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) out.emplace_back(ColumnView(st.get(), 0));
-  if (rc != SQLITE_DONE) return Status::IOError(path_ + ": " + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE) return CatalogError(db_, path_ + ": " + sqlite3_errmsg(db_));
   return out;
 }
 
@@ -345,7 +406,7 @@ Result<int64_t> Catalog::GetState(const std::string& key, int64_t fallback) {
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) return static_cast<int64_t>(sqlite3_column_int64(st.get(), 0));
   if (rc == SQLITE_DONE) return fallback;
-  return Status::IOError(path_ + ": get state: " + sqlite3_errmsg(db_));
+  return CatalogError(db_, path_ + ": get state: " + sqlite3_errmsg(db_));
 }
 
 }  // namespace loge::storage

@@ -46,7 +46,10 @@ struct CatalogEntry {
   std::string token_filter;        // serialized FuseFilter of whole tokens; empty = none
   std::string trigram_filter;      // serialized FuseFilter of byte trigrams; empty = none
   int64_t sealed_at = 0;           // unix ns when the file was registered
-  uint64_t max_wal_seq = 0;        // flush files: highest WAL seq with a part inside; 0 for segments
+  // Flush files: highest WAL seq with a part inside. Segments merged since
+  // this column was kept: the highest of their inputs' (every WAL seq up to
+  // it was in a durable file when they were merged), else 0.
+  uint64_t max_wal_seq = 0;
   int format = 1;                  // segment format version of the file
   int level = 0;                   // merge level: 0 = flush file, 1+ = merged (store/merge_policy.h)
   uint64_t line_bytes = 0;         // bytes of line text in the file (0 = unknown: format 1, adopted rows)
@@ -77,13 +80,19 @@ class Catalog {
  public:
   // Opens or creates <dir>/catalog.sqlite (WAL journal mode, synchronous=FULL).
   static Result<std::unique_ptr<Catalog>> Open(const std::string& dir);
+  // Opens an existing <dir>/catalog.sqlite for reading only (`loge check`):
+  // no schema, migration or journal change. NotFound when it is missing;
+  // writes through it fail.
+  static Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& dir);
   ~Catalog();
   Catalog(const Catalog&) = delete;
   Catalog& operator=(const Catalog&) = delete;
 
   // Every row, ordered by id.
   Result<std::vector<CatalogEntry>> List() EXCLUDES(mu_);
-  // Inserts e and sets e->id. Durable on return.
+  // Inserts e and sets e->id. Durable on return. Idempotent per path: when a
+  // row with e->path exists already (an earlier Add whose commit reported an
+  // error but landed), e->id is set to that row's id and nothing is added.
   Status Add(CatalogEntry* e) EXCLUDES(mu_);
   // In one transaction: removes the rows `remove_ids` and adds `add` (sets
   // add->id). Either all of it is durable on return or none of it is.
@@ -96,6 +105,12 @@ class Catalog {
   // still on disk, so an input is never read as a second copy of its rows.
   Status ReplaceRetiring(const std::vector<int64_t>& remove_ids, const std::vector<std::string>& retired,
                          CatalogEntry* add) EXCLUDES(mu_);
+  // The id of the row whose path is `path`; 0 when there is none.
+  Result<int64_t> IdOf(const std::string& path) EXCLUDES(mu_);
+  // SQLite's `PRAGMA quick_check` and a read of every row: OK when the
+  // catalog is readable; Corruption when SQLite finds its bytes bad (also
+  // what Open returns for a file that is not a database); IOError otherwise.
+  Status Check() EXCLUDES(mu_);
   // File names retired by merges and not yet forgotten.
   Result<std::vector<std::string>> ListRetired() EXCLUDES(mu_);
   // Forgets retired names (their files are gone).

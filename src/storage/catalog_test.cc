@@ -118,5 +118,25 @@ TEST(Catalog, ReplaceManyIsAllOrNothing) {
   EXPECT_EQ((*rows)[1].path, "b");
 }
 
+// A retried Add after a commit that reported an error but landed (an fsync
+// error on catalog.sqlite) must not fail forever on the unique path, nor
+// add a second row for the file.
+TEST(Catalog, AddOfAPathAlreadyThereReturnsItsRow) {
+  std::string dir = TempDir();
+  auto c = Catalog::Open(dir);
+  ASSERT_TRUE(c.ok());
+  CatalogEntry first = Segment("flush-0-1.sqlite.zst");
+  ASSERT_TRUE((*c)->Add(&first).ok());
+  CatalogEntry retry = Segment("flush-0-1.sqlite.zst");
+  ASSERT_TRUE((*c)->Add(&retry).ok());
+  EXPECT_EQ(retry.id, first.id);
+  auto all = (*c)->List();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 1u);
+  EXPECT_EQ(*(*c)->IdOf("flush-0-1.sqlite.zst"), first.id);
+  EXPECT_EQ(*(*c)->IdOf("flush-0-2.sqlite.zst"), 0);
+  EXPECT_TRUE((*c)->Check().ok());
+}
+
 }  // namespace
 }  // namespace loge::storage

@@ -87,6 +87,18 @@ FilePtr FileSet::Swap(FilePtr replacement) {
   return nullptr;
 }
 
+FilePtr FileSet::Take(int64_t id) {
+  MutexLock l(&mu_);
+  for (auto it = files_.begin(); it != files_.end(); ++it) {
+    if ((*it)->entry.id == id) {
+      FilePtr f = std::move(*it);
+      files_.erase(it);
+      return f;
+    }
+  }
+  return nullptr;
+}
+
 std::vector<FilePtr> FileSet::Snapshot() const {
   MutexLock l(&mu_);
   return files_;

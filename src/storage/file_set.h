@@ -71,6 +71,10 @@ class FileSet {
   // it for a grace window, then calls MarkObsolete). Null when no file has
   // that id; `replacement` is then not added.
   FilePtr Swap(FilePtr replacement) EXCLUDES(mu_);
+  // Removes the file with this id from what queries see and returns it
+  // WITHOUT marking it obsolete (its bytes are kept: quarantine moves them
+  // aside). Null when no file has that id (another caller took it first).
+  FilePtr Take(int64_t id) EXCLUDES(mu_);
   std::vector<FilePtr> Snapshot() const EXCLUDES(mu_);
   size_t size() const EXCLUDES(mu_);
 

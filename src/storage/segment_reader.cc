@@ -140,6 +140,24 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::string& pa
   return r;
 }
 
+Status SegmentReader::IntegrityCheck() {
+  // SQLite reports up to this many problems; the first few say enough.
+  constexpr int kMaxFindings = 5;
+  Stmt st(db_, "PRAGMA integrity_check(5)");
+  if (!st.ok()) return StepError(path_ + ": integrity_check", db_);
+  std::string findings;
+  int rc;
+  int n = 0;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    std::string_view line = ColumnView(st.get(), 0);
+    if (line == "ok") continue;
+    if (n++ < kMaxFindings) findings += (findings.empty() ? "" : "; ") + std::string(line);
+  }
+  if (rc != SQLITE_DONE) return StepError(path_ + ": integrity_check", db_);
+  if (!findings.empty()) return Status::Corruption(path_ + ": integrity_check: " + findings);
+  return Status::OK();
+}
+
 SegmentReader::~SegmentReader() {
   sqlite3_finalize(text_stmt_);
   if (db_) sqlite3_close(db_);

@@ -122,6 +122,10 @@ class SegmentReader {
   Result<std::vector<BlockHeader>> StreamBlocks(int64_t stream);
   Result<Block> ReadBlock(int64_t id);
 
+  // SQLite's `PRAGMA integrity_check` over the whole image (every page is
+  // read): OK, or Corruption with SQLite's first findings.
+  Status IntegrityCheck();
+
   // Format 2: the group and common filters; null when the file has none.
   Result<FileFiltersPtr> ReadFilters();
 

@@ -38,6 +38,10 @@ std::string TempName(std::string_view name) { return std::string(name) + std::st
 std::string ScratchName(std::string_view name) { return std::string(name) + ".scratch" + std::string(kTempSuffix); }
 std::string CorruptName(std::string_view name) { return std::string(name) + std::string(kCorruptSuffix); }
 
+std::string QuarantineName(std::string_view name, int taken) {
+  return taken == 0 ? std::string(name) : std::string(name) + "." + std::to_string(taken);
+}
+
 ParsedName ParseFileName(std::string_view name) {
   ParsedName p;
   if (EndsWith(name, kTempSuffix)) {

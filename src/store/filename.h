@@ -9,7 +9,9 @@
 //   segment-<minTs>-<maxTs>-<id>.sqlite.zst   a merged file (level >= 1)
 //   <name>.tmp                      a file being written; never read
 //   <name>.scratch.tmp              a merge's uncompressed image; never read
-//   <name>.corrupt                  a file moved aside by recovery
+//   <name>.corrupt                  a file moved aside by recovery (older releases)
+//   quarantine/<name>[.<n>]         a damaged file moved aside (store/quarantine.cc);
+//                                   never read, kept for a human
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -23,6 +25,7 @@ namespace loge::store {
 inline constexpr const char* kCatalogName = "catalog.sqlite";
 inline constexpr const char* kLockName = "LOCK";
 inline constexpr const char* kWalDirName = "wal";
+inline constexpr const char* kQuarantineDirName = "quarantine";
 
 enum class FileType { kUnknown, kFlush, kSegment, kTemp, kCorrupt };
 
@@ -42,6 +45,9 @@ std::string TempName(std::string_view name);
 // Where a merge builds the uncompressed image of `name`.
 std::string ScratchName(std::string_view name);
 std::string CorruptName(std::string_view name);
+// The name `name` gets in quarantine/ when `taken` earlier copies of it are
+// there already: name, then name.1, name.2, ...
+std::string QuarantineName(std::string_view name, int taken);
 
 ParsedName ParseFileName(std::string_view name);
 

@@ -15,6 +15,7 @@
 #include "storage/catalog.h"
 #include "storage/file_set.h"
 #include "storage/merge.h"
+#include "storage/verify.h"
 #include "store/filename.h"
 
 namespace loge::store {
@@ -167,9 +168,26 @@ Result<bool> Merger::RunOne(bool force) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu = ThreadCpuSeconds() - cpu0;
   files_->Unclaim(pick.ids);
+  // A damaged input is quarantined; the next pick goes on without it. (A
+  // merge that failed left its inputs in the query set.)
+  bool quarantined = false;
+  if (st.code() == Code::kCorruption) {
+    std::vector<storage::FilePtr> failed;
+    for (const auto& f : files_->Snapshot()) {
+      if (std::find(pick.ids.begin(), pick.ids.end(), f->entry.id) != pick.ids.end()) failed.push_back(f);
+    }
+    quarantined = QuarantineDamagedInputs(failed);
+  }
   MutexLock l(&mu_);
   stats_.running--;
   stats_.cpu_seconds += cpu;
+  if (!st.ok() && quarantined) {
+    stats_.failures++;
+    cv_.notify_all();
+    spdlog::error("merge of {} files failed on a damaged input, now quarantined; merging the rest: {}",
+                  pick.ids.size(), st.ToString());
+    return true;
+  }
   if (!st.ok()) {
     stats_.failures++;
     backoff_ = backoff_.count() == 0 ? Duration(kFirstBackoff) : std::min<Duration>(backoff_ * 2, kMaxBackoff);
@@ -217,20 +235,30 @@ Status Merger::MergeClaimed(std::vector<storage::FilePtr> inputs, const std::vec
   for (const auto& f : inputs) mo.input_id_keys.push_back(f->entry.block_id_keys);
   std::string sources;
   for (const auto& n : names) sources += (sources.empty() ? "" : ",") + n;
-  mo.meta = {{"sources", sources}, {"level", std::to_string(output_level)}};
+  uint64_t max_wal_seq = 0;
+  for (const auto& f : inputs) max_wal_seq = std::max(max_wal_seq, f->entry.max_wal_seq);
+  // max_wal_seq lets a catalog rebuilt from the files know which WAL
+  // records are stored (recovery.cc, docs/reliability.md).
+  mo.meta = {{"sources", sources},
+             {"level", std::to_string(output_level)},
+             {"max_wal_seq", std::to_string(max_wal_seq)}};
   LOGE_RETURN_IF_ERROR(step(2));
   storage::MergeStats ms;
   LOGE_ASSIGN_OR_RETURN(storage::SegmentInfo info, storage::MergeFiles(paths, mo, &ms));
-  LOGE_RETURN_IF_ERROR(step(4));
   if (rows_deleted) *rows_deleted = ms.rows_deleted;
   storage::FilePtr replacement;
+  // The hook's step 4 stands for a commit that fails before it lands.
+  Status commit = step(4);
   if (info.rows == 0) {
     // Every row was deleted: the inputs go without a successor.
-    LOGE_RETURN_IF_ERROR(catalog_->ReplaceRetiring(ids, names, nullptr));
+    if (commit.ok()) commit = catalog_->ReplaceRetiring(ids, names, nullptr);
+    LOGE_RETURN_IF_ERROR(commit);
   } else {
     storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kSegment, name, info, info.bytes);
     e.level = output_level;
-    LOGE_RETURN_IF_ERROR(catalog_->ReplaceRetiring(ids, names, &e));
+    e.max_wal_seq = max_wal_seq;
+    if (commit.ok()) commit = catalog_->ReplaceRetiring(ids, names, &e);
+    if (!commit.ok()) LOGE_RETURN_IF_ERROR(ResolveFailedCommit(name, mo.output_path, commit, &e.id));
     *rows = e.rows;
     replacement = storage::FileHandle::Make(std::move(e), mo.output_path, fs_, opts_.filter_cache);
   }
@@ -294,6 +322,39 @@ Status Merger::Rewrite(const storage::FilePtr& f, const RowDropFn& drop, uint64_
   }
   cv_.notify_all();
   return st;
+
+bool Merger::QuarantineDamagedInputs(const std::vector<storage::FilePtr>& inputs) {
+  if (!opts_.on_damaged) return false;
+  bool found = false;
+  for (const auto& f : inputs) {
+    if (Status v = storage::VerifyDataFile(fs_, f->local_path); v.code() == Code::kCorruption) {
+      opts_.on_damaged(f->entry.id, f->entry.path, v);
+      found = true;
+    }
+  }
+  return found;
+}
+
+Status Merger::ResolveFailedCommit(const std::string& name, const std::string& path, const Status& failure,
+                                   int64_t* landed_id) {
+  auto id = catalog_->IdOf(name);
+  if (!id.ok()) {
+    // Unknown outcome: the file stays; recovery decides by the catalog it
+    // finds (an uncataloged segment is deleted).
+    spdlog::error("merge: commit of {} failed ({}) and the catalog cannot say whether it landed ({}); the file "
+                  "stays until the next start decides", name, failure.ToString(), id.status().ToString());
+    return failure;
+  }
+  if (*id != 0) {
+    spdlog::warn("merge: commit of {} reported {} but landed; publishing it", name, failure.ToString());
+    *landed_id = *id;
+    return Status::OK();
+  }
+  if (Status rm = fs_->Remove(path); !rm.ok() && rm.code() != Code::kNotFound) {
+    spdlog::error("merge: could not remove {} after its failed commit ({}); the next start deletes it", path,
+                  rm.ToString());
+  }
+  return failure;
 }
 
 Status Merger::MergeAll() {

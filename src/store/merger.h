@@ -60,6 +60,10 @@ struct MergerOptions {
   std::function<uint64_t()> safe_wal_seq;
   // Where a published segment's group filters go (null: they stay with it).
   std::shared_ptr<storage::FilterCache> filter_cache;
+  // An input found damaged when a merge failed with Corruption
+  // (storage::VerifyDataFile): the store quarantines it, and the next pick
+  // goes on without it. Null: the merge just fails and is retried.
+  std::function<void(int64_t id, const std::string& name, const Status& why)> on_damaged;
 };
 
 struct MergerStats {
@@ -124,6 +128,16 @@ class Merger {
   Status MergeClaimed(std::vector<storage::FilePtr> inputs, const std::vector<int64_t>& ids, int64_t id,
                       int output_level, const std::string& reason, const RowDropFn& drop, uint64_t* rows,
                       uint64_t* rows_deleted) EXCLUDES(mu_);
+  // After a merge failed with Corruption: verifies each input and hands the
+  // damaged ones to opts_.on_damaged. True when it found one.
+  bool QuarantineDamagedInputs(const std::vector<storage::FilePtr>& inputs);
+  // A commit that reported failure may still have landed (an fsync error
+  // after SQLite wrote its journal): looks the output up in the catalog.
+  // Not there: the output file is removed, so no file outside the catalog
+  // is a copy of rows it holds (its inputs are still cataloged). Sets
+  // *landed_id when it is there.
+  Status ResolveFailedCommit(const std::string& name, const std::string& path, const Status& failure,
+                             int64_t* landed_id);
 
   const MergerOptions opts_;
   storage::Catalog* const catalog_;

@@ -13,6 +13,7 @@
 #include "io/file_system.h"
 #include "storage/catalog_worker.h"
 #include "storage/segment_reader.h"
+#include "storage/verify.h"
 #include "store/filename.h"
 #include "store/store_impl.h"
 
@@ -102,7 +103,7 @@ Result<storage::CatalogEntry> Store::Impl::EntryFromFile(const std::string& path
   auto reader = storage::SegmentReader::Open(path);
   Result<storage::SegmentInfo> info =
       reader.ok() ? (*reader)->ReadInfo() : Result<storage::SegmentInfo>(reader.status());
-  if (!info.ok()) return info.status().WithContext("reconcile: cannot read " + path + " (move it away to start)");
+  if (!info.ok()) return info.status().WithContext("reconcile: cannot read " + path);
   LOGE_ASSIGN_OR_RETURN(uint64_t bytes, fs->FileSize(path));
   LOGE_ASSIGN_OR_RETURN(info->filters, (*reader)->ReadFilters());
   storage::CatalogEntry e = storage::EntryFor(kind, name, *info, bytes);
@@ -115,48 +116,62 @@ Result<storage::CatalogEntry> Store::Impl::EntryFromFile(const std::string& path
   if (kind == storage::FileKind::kFlush) {
     FlushedSeqs scratch;
     LOGE_ASSIGN_OR_RETURN(e.max_wal_seq, LoadWalSeqs(reader->get(), &scratch));
+  } else if (auto ms = (*reader)->ReadMeta("max_wal_seq"); ms.ok()) {
+    int64_t v = 0;
+    if (ParseInt64(*ms, &v) && v > 0) e.max_wal_seq = static_cast<uint64_t>(v);
   }
   return e;
 }
 
-// A segment's merge committed iff at least one of its sources is gone:
-// sources are unlinked only after the catalog transaction.
-Result<bool> Store::Impl::SegmentCommitted(const std::string& path, const std::set<std::string>& on_disk) {
-  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(path));
-  auto sources = reader->ReadMeta("sources");
-  if (!sources.ok()) return false;
-  std::string_view rest = *sources;
-  while (!rest.empty()) {
-    size_t comma = rest.find(',');
-    std::string src(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    if (!on_disk.count(src)) return true;
+// Opens catalog.sqlite and checks that it reads (quick_check, every row,
+// the watermark). One that does not is moved to quarantine/ with its
+// journal, and a new one is rebuilt from the files (Reconcile); so is a
+// catalog that did not exist.
+Status Store::Impl::OpenCatalog() {
+  const std::string path = io::JoinPath(opts.output_path, kCatalogName);
+  const bool existed = fs->Exists(path);
+  Status st;
+  {
+    auto c = storage::Catalog::Open(opts.output_path);
+    st = c.ok() ? (*c)->Check() : c.status();
+    Result<int64_t> w = st.ok() ? (*c)->GetState(kWatermarkKey, 0) : Result<int64_t>(st);
+    if (w.ok()) {
+      catalog = std::move(*c);
+      persisted_watermark = static_cast<uint64_t>(*w);
+      rebuild_catalog = !existed;
+      return Status::OK();
+    }
+    st = w.status();
+  }  // the damaged catalog is closed here
+  // Only damage rebuilds it: a lock another process holds, a permission or
+  // a full disk stop startup with the catalog untouched.
+  if (st.code() != Code::kCorruption) return st.WithContext("open the catalog");
+  spdlog::warn("catalog {} is unreadable ({}); moving it to {}/ and rebuilding it from the files", path,
+               st.ToString(), kQuarantineDirName);
+  for (const std::string suffix : {"", "-wal"}) {
+    const std::string name = std::string(kCatalogName) + suffix;
+    if (fs->Exists(io::JoinPath(opts.output_path, name))) LOGE_RETURN_IF_ERROR(MoveToQuarantine(name, st).status());
   }
-  return false;
+  if (const std::string shm = path + "-shm"; fs->Exists(shm)) LOGE_RETURN_IF_ERROR(fs->Remove(shm));
+  catalog_rebuilds++;
+  LOGE_ASSIGN_OR_RETURN(catalog, storage::Catalog::Open(opts.output_path));
+  persisted_watermark = 0;
+  rebuild_catalog = true;
+  return Status::OK();
 }
 
 // Brings the directory and the catalog into agreement (DESIGN.md invariants),
 // logging every fix:
 //  1. *.tmp files (and merge scratch images) are unfinished writes: delete
-//     them (their rows are in the WAL or in the files being merged).
+//     them (their rows are in the WAL or in the files being merged); one
+//     that cannot be deleted (a directory) is left alone with a warning.
 //  2. A file a merge retired (its rows are in the merge's output): delete
 //     it and forget the name. Never re-registered, so never a second copy.
 //  3. A local catalog row whose file is missing: report and drop the row.
-//  4. A flush file the catalog does not name either finished but lost its
-//     catalog insert (its WAL seqs are above the persisted watermark: they
-//     were never marked done) - re-register it from its own meta - or is the
-//     source of a committed merge of a catalog written before retired names
-//     were recorded (every seq at or below the watermark) - delete it.
-//  5. A segment file the catalog does not name: if all of its sources are
-//     still on disk its merge never committed - delete it; if some are gone
-//     it did (the catalog itself was lost) - re-register it.
-//  6. A segment file named like a remote row's object is a local copy whose
-//     rotation committed (tier/uploader.cc step 4) but whose deletion after
-//     the grace window never ran: delete it, so no segment is both local
-//     and remote.
-// Then loads the cataloged files into the FileSet (local format-2 files with
-// their filters, read from the file) and notes which WAL record parts the
-// flush files hold.
+//  4. Uncataloged data files: AdoptUncataloged (the catalog is the one
+//     this directory had) or RebuildFromFiles (it was lost or unreadable).
+//  5. The cataloged files are loaded (LoadFiles); one found damaged is
+//     quarantined, and a flush file's rows still in the WAL are replayed.
 Status Store::Impl::Reconcile() {
   LOGE_ASSIGN_OR_RETURN(auto entries, catalog->List());
   LOGE_ASSIGN_OR_RETURN(auto names, fs->ListDir(opts.output_path));
@@ -164,13 +179,16 @@ Status Store::Impl::Reconcile() {
   LOGE_ASSIGN_OR_RETURN(auto retired_list, catalog->ListRetired());
   const std::set<std::string> retired(retired_list.begin(), retired_list.end());
   std::set<std::string> on_disk;
-  uint64_t max_flush_seq = 0;
+  uint64_t max_flush_seq = 0, max_segment_id = 0;
   for (const auto& name : names) {
     const std::string path = io::JoinPath(opts.output_path, name);
     const ParsedName p = ParseFileName(name);
     if (p.type == FileType::kTemp) {
       spdlog::warn("reconcile: deleting unfinished file {}", path);
-      LOGE_RETURN_IF_ERROR(fs->Remove(path));
+      if (Status st = fs->Remove(path); !st.ok()) {
+        spdlog::warn("reconcile: cannot delete {} ({}); leaving it (loge never reads a *.tmp name)", path,
+                     st.ToString());
+      }
       continue;
     }
     if (retired.count(name)) {
@@ -179,14 +197,20 @@ Status Store::Impl::Reconcile() {
       continue;
     }
     if (p.type == FileType::kFlush) max_flush_seq = std::max(max_flush_seq, p.seq);
+    if (p.type == FileType::kSegment) max_segment_id = std::max(max_segment_id, p.id);
     on_disk.insert(name);
   }
   if (!retired_list.empty()) LOGE_RETURN_IF_ERROR(catalog->ForgetRetired(retired_list));
   next_file_seq = max_flush_seq + 1;
+  // A merge never reuses the id of a segment on disk (a lost catalog
+  // restarts the counter).
+  LOGE_ASSIGN_OR_RETURN(int64_t next_id, catalog->GetState(storage::kNextSegmentIdKey, 1));
+  if (static_cast<uint64_t>(next_id) <= max_segment_id) {
+    LOGE_RETURN_IF_ERROR(catalog->SetState(storage::kNextSegmentIdKey, static_cast<int64_t>(max_segment_id + 1)));
+  }
 
   std::set<std::string> cataloged;
-  // File names of remote rows (the last segment of the URL's path).
-  std::set<std::string> rotated;
+  std::set<std::string> rotated;  // file names of remote rows (the last segment of the URL's path)
   std::vector<int64_t> missing;
   std::vector<storage::CatalogEntry> kept;
   for (auto& e : entries) {
@@ -204,70 +228,101 @@ Status Store::Impl::Reconcile() {
     kept.push_back(std::move(e));
   }
   if (!missing.empty()) LOGE_RETURN_IF_ERROR(catalog->Remove(missing));
-
+  std::vector<std::string> uncataloged;
   for (const auto& name : on_disk) {
     const ParsedName p = ParseFileName(name);
     if (cataloged.count(name) || (p.type != FileType::kFlush && p.type != FileType::kSegment)) continue;
-    const std::string path = io::JoinPath(opts.output_path, name);
     if (rotated.count(name)) {
-      spdlog::info("reconcile: deleting {}: it was rotated to S3 and the catalog names the remote copy", path);
+      spdlog::info("reconcile: deleting {}: it was rotated to S3 and the catalog names the remote copy", name);
+      LOGE_RETURN_IF_ERROR(fs->Remove(io::JoinPath(opts.output_path, name)));
+      continue;
+    }
+    uncataloged.push_back(name);
+  }
+  LOGE_RETURN_IF_ERROR(rebuild_catalog ? RebuildFromFiles(uncataloged, &kept) : AdoptUncataloged(uncataloged, &kept));
+  return LoadFiles(std::move(kept));
+}
+
+// The catalog is the one this directory had, so it is the truth:
+//  - a segment it does not name never committed (a merge commits its
+//    output and retires its inputs in one transaction): delete it, whether
+//    or not its sources are still there — a failed commit's output whose
+//    sources a later merge consumed would otherwise come back as a second
+//    copy of their rows;
+//  - a flush file it does not name finished but lost its catalog insert if
+//    its WAL seqs are above the persisted watermark (they were never marked
+//    done, and replay skips the parts it holds): re-register it; at or
+//    below, it is the source of a committed merge of a catalog written
+//    before retired names were recorded: delete it;
+//  - a file that does not read as a data file: quarantine.
+Status Store::Impl::AdoptUncataloged(const std::vector<std::string>& names, std::vector<storage::CatalogEntry>* kept) {
+  for (const auto& name : names) {
+    const std::string path = io::JoinPath(opts.output_path, name);
+    if (ParseFileName(name).type == FileType::kSegment) {
+      spdlog::warn("reconcile: deleting {}: its merge never committed to the catalog", path);
       LOGE_RETURN_IF_ERROR(fs->Remove(path));
       continue;
     }
-    if (auto r = storage::SegmentReader::Open(path); !r.ok() || !(*r)->ReadInfo().ok()) {
-      // Not ours to judge: keep the bytes for a human, out of the way.
-      spdlog::error("reconcile: {} is not a readable data file ({}); moving it to {}", path,
-                    r.ok() ? "bad meta" : r.status().ToString(), CorruptName(path));
-      LOGE_RETURN_IF_ERROR(fs->Rename(path, CorruptName(path)));
+    auto e = EntryFromFile(path, name, storage::FileKind::kFlush);
+    if (!e.ok()) {
+      LOGE_RETURN_IF_ERROR(QuarantineAtStartup(name, e.status()));
       continue;
     }
-    if (p.type == FileType::kSegment) {
-      LOGE_ASSIGN_OR_RETURN(bool committed, SegmentCommitted(path, on_disk));
-      if (!committed) {
-        spdlog::warn("reconcile: deleting {}: its merge never committed to the catalog", path);
-        LOGE_RETURN_IF_ERROR(fs->Remove(path));
-        continue;
-      }
-      LOGE_ASSIGN_OR_RETURN(auto e, EntryFromFile(path, name, storage::FileKind::kSegment));
-      LOGE_RETURN_IF_ERROR(catalog->Add(&e));
-      spdlog::warn("reconcile: re-registered segment {} ({} rows)", path, e.rows);
-      kept.push_back(std::move(e));
-      continue;
-    }
-    LOGE_ASSIGN_OR_RETURN(auto e, EntryFromFile(path, name, storage::FileKind::kFlush));
-    if (e.max_wal_seq <= persisted_watermark) {
+    if (e->max_wal_seq <= persisted_watermark) {
       spdlog::warn("reconcile: deleting {}: already merged into a cataloged segment", path);
       LOGE_RETURN_IF_ERROR(fs->Remove(path));
       continue;
     }
-    LOGE_RETURN_IF_ERROR(catalog->Add(&e));
-    spdlog::warn("reconcile: re-registered finished flush file {} ({} rows)", path, e.rows);
-    kept.push_back(std::move(e));
+    LOGE_RETURN_IF_ERROR(catalog->Add(&*e));
+    spdlog::warn("reconcile: re-registered finished flush file {} ({} rows)", path, e->rows);
+    kept->push_back(std::move(*e));
   }
+  return Status::OK();
+}
 
+// Quarantines a file found damaged before it was published; IOError and
+// the like (not damage) stop startup as before.
+Status Store::Impl::QuarantineAtStartup(const std::string& name, const Status& why) {
+  if (why.code() != Code::kCorruption && why.code() != Code::kNotFound) return why;
+  return MoveToQuarantine(name, why).status();
+}
+
+// Loads the cataloged files into the FileSet (local format-2 files with
+// their filters, read from the file) and notes which WAL record parts the
+// flush files hold. A flush file whose parts are still to be skipped by
+// replay is read whole first (storage::VerifyDataFile): if it is damaged,
+// it is quarantined and its parts are replayed from the WAL instead of
+// being lost. Any file whose meta or filters do not read is quarantined.
+Status Store::Impl::LoadFiles(std::vector<storage::CatalogEntry> kept) {
+  std::vector<int64_t> dropped;
   for (auto& e : kept) {
     if (e.tier == storage::Tier::kLocal && (e.format >= 2 || e.kind == storage::FileKind::kFlush)) {
       const std::string path = io::JoinPath(opts.output_path, e.path);
       const bool needs_seqs = e.kind == storage::FileKind::kFlush && e.max_wal_seq > persisted_watermark;
-      if (e.format >= 2 && !e.filters) {
-        // Filters of a local file live in the file; load them for queries.
-        LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(path));
-        auto f = reader->ReadFilters();
-        if (!f.ok()) {
-          spdlog::error("reconcile: filters of {} are unreadable ({}); the file will be scanned", path,
-                        f.status().ToString());
-        } else {
-          e.filters = std::move(*f);
+      Status st = needs_seqs ? storage::VerifyDataFile(fs, path) : Status::OK();
+      if (st.ok()) {
+        auto reader = storage::SegmentReader::Open(path);
+        st = reader.status();
+        if (st.ok() && e.format >= 2 && !e.filters) {
+          // Filters of a local file live in the file; load them for queries.
+          auto f = (*reader)->ReadFilters();
+          st = f.status();
+          if (f.ok()) e.filters = std::move(*f);
         }
-        if (needs_seqs) LOGE_RETURN_IF_ERROR(LoadWalSeqs(reader.get(), &flushed).status().WithContext(path));
-      } else if (needs_seqs) {
-        // Its WAL records may still be replayed: remember which parts it holds.
-        LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(path));
-        LOGE_RETURN_IF_ERROR(LoadWalSeqs(reader.get(), &flushed).status().WithContext("reconcile: " + path));
+        // Adds nothing unless it succeeds.
+        if (st.ok() && needs_seqs) st = LoadWalSeqs(reader->get(), &flushed).status();
+      }
+      if (!st.ok()) {
+        st = st.WithContext("reconcile: " + path);
+        LOGE_RETURN_IF_ERROR(QuarantineAtStartup(e.path, st));
+        if (needs_seqs) spdlog::warn("reconcile: the rows of {} still in the WAL are replayed", e.path);
+        dropped.push_back(e.id);
+        continue;
       }
     }
     files.Add(MakeHandle(std::move(e)));
   }
+  if (!dropped.empty()) LOGE_RETURN_IF_ERROR(catalog->Remove(dropped));
   return Status::OK();
 }
 
@@ -364,9 +419,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   dg.path = opts.output_path;
   d->disk = std::make_unique<DiskGuard>(std::move(dg));
   d->disk->Check();  // a server started on a full disk is read-only from its first push
-  LOGE_ASSIGN_OR_RETURN(d->catalog, storage::Catalog::Open(opts.output_path));
-  LOGE_ASSIGN_OR_RETURN(int64_t w, d->catalog->GetState(kWatermarkKey, 0));
-  d->persisted_watermark = static_cast<uint64_t>(w);
+  LOGE_RETURN_IF_ERROR(d->OpenCatalog());
   LOGE_RETURN_IF_ERROR(d->Reconcile());
   // Sealed batches may exceed flush_queue during replay; workers start next.
   LOGE_RETURN_IF_ERROR(d->Replay());
@@ -386,6 +439,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   mo.fs = d->fs;
   mo.safe_wal_seq = [d] { return d->persisted_watermark.load(); };
   mo.filter_cache = d->filter_cache;
+  mo.on_damaged = [d](int64_t id, const std::string& name, const Status& why) {
+    d->QuarantinePublished(id, name, why);
+  };
   d->merger = std::make_unique<Merger>(mo, d->catalog.get(), &d->files);
   wal::CheckpointerOptions co;
   co.interval = std::chrono::duration_cast<std::chrono::milliseconds>(opts.checkpoint_interval);

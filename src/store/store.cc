@@ -355,6 +355,9 @@ StoreStats Store::Stats() {
   }
   s.flush_stalls = d->flush_stalls;
   s.flush_failures = d->flush_failures;
+  s.files_quarantined = d->files_quarantined;
+  s.quarantine_failures = d->quarantine_failures;
+  s.catalog_rebuilds = d->catalog_rebuilds;
   s.flush_stalled = d->flush_stalled;
   s.replayed_records = d->replayed;
   s.disk = d->disk->state();

@@ -156,6 +156,13 @@ struct StoreStats {
   uint64_t backlog_bytes = 0;        // their line bytes
   double merge_lag_seconds = 0;      // age of the oldest flush file waiting for a merge
   uint64_t flush_failures = 0;       // flush attempts that failed (logged; retried)
+  // Damage containment (quarantine.cc, docs/reliability.md): damaged files
+  // moved to quarantine/ since start (startup included), moves or catalog
+  // removals that failed (logged; retried on the next read), and 1 when this
+  // start rebuilt an unreadable catalog from the files.
+  uint64_t files_quarantined = 0;
+  uint64_t quarantine_failures = 0;
+  uint64_t catalog_rebuilds = 0;
   uint64_t flush_stalls = 0;         // times a flush waited for the backlog to shrink
   bool flush_stalled = false;        // a flush is waiting now
   std::vector<std::pair<int, uint64_t>> files_by_level;  // (level, files), local and remote
@@ -213,6 +220,10 @@ class Store : public query::DataSource {
   std::vector<storage::DeleteRequestRow> ListDeletes();
   Status CancelDelete(const std::string& id);
   Status RunDeletesNow();
+
+  // Quarantines the file (quarantine.cc): out of the query set, moved to
+  // quarantine/, out of the catalog; logged at error and counted.
+  void ReportDamaged(int64_t id, const std::string& name, const Status& why) override;
 
   StoreStats Stats();
   bool durable() const;

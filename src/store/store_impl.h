@@ -59,6 +59,10 @@ struct Store::Impl {
   std::atomic<bool> closed{false};
   std::atomic<uint64_t> flush_stalls{0};
   std::atomic<uint64_t> flush_failures{0};
+  std::atomic<uint64_t> files_quarantined{0};    // quarantine.cc
+  std::atomic<uint64_t> quarantine_failures{0};
+  std::atomic<uint64_t> catalog_rebuilds{0};     // recovery: catalog.sqlite was unreadable
+  bool rebuild_catalog = false;  // startup only: the catalog is new (lost or unreadable): rebuild from files
   std::atomic<bool> flush_stalled{false};
   std::atomic<uint64_t> ingested_lines{0};  // acknowledged by Push since start
   std::atomic<uint64_t> ingested_bytes{0};  // their line bytes
@@ -75,13 +79,26 @@ struct Store::Impl {
   storage::FilePtr MakeHandle(storage::CatalogEntry e);
   size_t FlushFileCount();
 
+  // quarantine.cc: damaged files.
+  // Moves <output>/<name> to quarantine/ (fsyncing both directories); logs
+  // at error with `why`, counts it. Returns the path it now has.
+  Result<std::string> MoveToQuarantine(const std::string& name, const Status& why);
+  // A published file found damaged: out of the FileSet, moved aside, its
+  // catalog row removed. Safe from any thread; later calls for the same id
+  // do nothing.
+  void QuarantinePublished(int64_t id, const std::string& name, const Status& why);
+
   // recovery.cc: startup.
   Status Lock();
   void Unlock();
+  Status OpenCatalog();
   Status Reconcile();
+  Status AdoptUncataloged(const std::vector<std::string>& names, std::vector<storage::CatalogEntry>* kept);
+  Status RebuildFromFiles(const std::vector<std::string>& names, std::vector<storage::CatalogEntry>* kept);
+  Status QuarantineAtStartup(const std::string& name, const Status& why);
+  Status LoadFiles(std::vector<storage::CatalogEntry> kept);
   Result<storage::CatalogEntry> EntryFromFile(const std::string& path, const std::string& name,
                                               storage::FileKind kind);
-  Result<bool> SegmentCommitted(const std::string& path, const std::set<std::string>& on_disk);
   Status Replay();
 };
 

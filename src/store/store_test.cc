@@ -235,13 +235,18 @@ TEST(Store, ReconcileDropsMissingFilesAndDeletesLeftovers) {
   ASSERT_TRUE(io::DefaultFileSystem()->Remove(dir + "/" + victim).ok());
   ASSERT_TRUE(io::WriteFileAtomic(io::DefaultFileSystem(), dir + "/flush-0-99.sqlite.zst.tmp", "partial").ok());
   ASSERT_TRUE(io::WriteFileAtomic(io::DefaultFileSystem(), dir + "/segment-1-2-3.sqlite.zst", "uncommitted").ok());
+  ASSERT_TRUE(io::WriteFileAtomic(io::DefaultFileSystem(), dir + "/flush-0-98.sqlite.zst", "garbage").ok());
   auto ing = Store::Open(Opts(dir));
   ASSERT_TRUE(ing.ok()) << ing.status().ToString();
   EXPECT_EQ((*ing)->Stats().files, 1u);
   EXPECT_EQ(QueryAll(ing->get()).size(), 10u);
   EXPECT_FALSE(io::DefaultFileSystem()->Exists(dir + "/flush-0-99.sqlite.zst.tmp"));
+  // The catalog is intact and does not name it: its merge never committed.
   EXPECT_FALSE(io::DefaultFileSystem()->Exists(dir + "/segment-1-2-3.sqlite.zst"));
-  EXPECT_TRUE(io::DefaultFileSystem()->Exists(dir + "/segment-1-2-3.sqlite.zst.corrupt"));
+  // Not a readable data file: kept for a human, out of the way.
+  EXPECT_FALSE(io::DefaultFileSystem()->Exists(dir + "/flush-0-98.sqlite.zst"));
+  EXPECT_TRUE(io::DefaultFileSystem()->Exists(dir + "/quarantine/flush-0-98.sqlite.zst"));
+  EXPECT_EQ((*ing)->Stats().files_quarantined, 1u);
 }
 
 TEST(Store, SeqsContinueWhenTheWalDirectoryIsWiped) {

@@ -18,12 +18,13 @@ import random
 import signal
 import threading
 
-from conftest import stream, wait_for
+from conftest import Client, stream, wait_for
 
 ROUNDS = int(os.environ.get("LOGE_CRASH_ROUNDS", "30"))
 SEED = int(os.environ.get("LOGE_CRASH_SEED", "1"))
 CLIENTS = 3
 LINES_PER_PUSH = 30  # over 2 streams: a push spans buckets
+MAX_PUSHES = 300  # per client and round: bounds the data whatever the timing
 # Flushes, checkpoints (which rotate a caught-up WAL) and merges all the time.
 FLAGS = ("--flush-interval", "30ms", "--checkpoint-interval", "50ms", "--compact-interval", "50ms",
          "--compact-min-files", "3", "--buckets", "2")
@@ -44,7 +45,7 @@ class Pusher(threading.Thread):
         client = self.server.connect()
         n = 0
         try:
-            while not self.stop.is_set() and n < 200_000:
+            while not self.stop.is_set() and n < MAX_PUSHES * LINES_PER_PUSH:
                 vals = {0: [], 1: []}
                 batch = []
                 for _ in range(LINES_PER_PUSH):
@@ -95,7 +96,20 @@ def test_seeded_kills_over_ingest_flush_merge_and_shutdown_lose_and_duplicate_no
         wait_for(lambda: sum(p.pushes_acked for p in pushers) >= target or not any(p.is_alive() for p in pushers),
                  60, f"{where}: {target} acknowledged pushes")
         if kind == "merge":
-            s.request("POST", "/api/v1/admin/compact")
+            # Asked on its own connection and not waited for: the kill lands
+            # while the merges run (or just after, if they were quick).
+            def compact(port=s.port):
+                c = Client(port)
+                try:
+                    c.request("POST", "/api/v1/admin/compact")
+                except Exception:
+                    pass  # killed mid-request
+                finally:
+                    c.close()
+            threading.Thread(target=compact, daemon=True).start()
+            more = sum(p.pushes_acked for p in pushers) + rng.randint(0, 10)
+            wait_for(lambda: sum(p.pushes_acked for p in pushers) >= more or not any(p.is_alive() for p in pushers),
+                     60, f"{where}: pushes while merging")
         if kind == "shutdown":
             s.proc.send_signal(signal.SIGTERM)
             more = sum(p.pushes_acked for p in pushers) + rng.randint(0, 3)
