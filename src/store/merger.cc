@@ -322,6 +322,7 @@ Status Merger::Rewrite(const storage::FilePtr& f, const RowDropFn& drop, uint64_
   }
   cv_.notify_all();
   return st;
+}
 
 bool Merger::QuarantineDamagedInputs(const std::vector<storage::FilePtr>& inputs) {
   if (!opts_.on_damaged) return false;
