@@ -23,9 +23,12 @@ function localStamp(ms) {
 describe('exploring logs', () => {
   let server;
   const now = Date.now();
-  // web: a line every 30 s over the last hour, every tenth one a JSON error.
+  // web: a line every 25 s over the last 50 minutes, every tenth one a JSON
+  // error. The tests ask for the last hour: the oldest line stays inside it
+  // for 10 minutes of a slow run (at 30 s it left after 29 s, on a busy
+  // machine before the last test).
   const webLines = Array.from({ length: 120 }, (_, i) => [
-    now - 1000 - i * 30_000,
+    now - 1000 - i * 25_000,
     i % 10 === 0 ? JSON.stringify({ level: 'error', msg: 'upstream timeout', attempt: i }) : `GET /api/users/${i} 200 ${i}ms`,
   ]);
   const apiLines = Array.from({ length: 20 }, (_, i) => [now - 2000 - i * 30_000, `worker ${i} started`]);
