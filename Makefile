@@ -8,7 +8,7 @@ PORT       ?= 3000
 DATA       ?= data/
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build run test test-asan fuzz bench clean thread-safety
+.PHONY: all deps build run test test-asan test-tsan fuzz bench clean thread-safety
 
 all: build
 
@@ -35,6 +35,24 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -LE "slow|clients"
+
+TSAN_BUILD ?= build/tsan
+# The suites whose code runs on several threads (the store's flush workers,
+# merger, checkpointer and WAL writer; the head; the query fan-out; the
+# file set, caches and tail queue), with MergesUnderLoad as the stress test:
+# pushes, queries and merges at once.
+TSAN_TESTS ?= MergesUnderLoad.*:Merges.*:Store.*:Wal.*:Checkpointer*:SeqTracker.*:FileSet.*:FilterCache.*
+TSAN_TESTS := $(TSAN_TESTS):RemoteCache.*:FrameCache.*:SeekableZstdThreads.*:ZstdVfs.*:TailQueue.*:EngineTest.*
+TSAN_TESTS := $(TSAN_TESTS):Deletes.*:Damage.*:Retention.*:DiskGuard.*:Histogram.*:LogThrottle.*:SyslogListener.*
+
+$(TSAN_BUILD)/build.ninja:
+	cmake -S . -B $(TSAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DLOGE_TSAN=ON -DLOGE_BUILD_BENCH=OFF
+
+# The concurrent parts under ThreadSanitizer (the unit tests only: the
+# integration suites run the release binary).
+test-tsan: deps $(TSAN_BUILD)/build.ninja
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target loge_unit_tests
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(TSAN_BUILD)/loge_unit_tests --gtest_filter='$(TSAN_TESTS)'
 
 # clang's -Wthread-safety over every source file (the build uses g++, which
 # ignores the lock annotations of src/core/mutex.h).
