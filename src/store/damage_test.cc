@@ -12,22 +12,15 @@
 #include "io/file_system.h"
 #include "storage/verify.h"
 #include "store/store.h"
+#include "store/test_files.h"
 
 namespace loge::store {
 namespace {
 
-std::string TempDir() {
-  std::string tmpl = ::testing::TempDir() + "/damageXXXXXX";
-  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
-}
+std::string TempDir() { return NewTestDir("damage"); }
 
 StoreOptions Opts(const std::string& dir) {
-  StoreOptions o;
-  o.output_path = dir;
-  o.flush_interval = std::chrono::hours(1);       // flush only when told
-  o.checkpoint_interval = std::chrono::hours(1);  // checkpoint only when told
-  o.merge_interval = Duration(0);                  // merge only when told
+  StoreOptions o = WhenToldOptions(dir);
   o.merge_level = 1;
   o.buckets = 1;  // one flush file per flush
   return o;

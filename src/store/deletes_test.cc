@@ -20,18 +20,10 @@ constexpr int64_t kSec = 1000000000;
 constexpr int64_t kT0 = 1700000000 * kSec;
 constexpr const char* kSecret = "password=hunter2";
 
-std::string TempDir() {
-  std::string tmpl = ::testing::TempDir() + "/deletesXXXXXX";
-  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
-}
+std::string TempDir() { return NewTestDir("deletes"); }
 
 StoreOptions Opts(const std::string& dir) {
-  StoreOptions o;
-  o.output_path = dir;
-  o.flush_interval = std::chrono::hours(1);
-  o.checkpoint_interval = std::chrono::hours(1);
-  o.merge_interval = Duration(0);  // only when told
+  StoreOptions o = WhenToldOptions(dir);
   o.retention.interval = Duration(0);
   o.deletes.cancel_period = Duration(0);
   o.deletes.interval = Duration(0);  // passes only when told

@@ -13,24 +13,17 @@
 #include "io/fault_file_system.h"
 #include "query/engine.h"
 #include "store/store.h"
+#include "store/test_files.h"
 
 namespace loge::store {
 namespace {
 
-std::string TempDir() {
-  std::string tmpl = ::testing::TempDir() + "/faultXXXXXX";
-  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
-}
+std::string TempDir() { return NewTestDir("fault"); }
 
 StoreOptions Opts(const std::string& dir, io::FileSystem* fs) {
-  StoreOptions o;
-  o.output_path = dir;
+  StoreOptions o = WhenToldOptions(dir);
   o.fs = fs;
   o.buckets = 2;
-  o.flush_interval = std::chrono::hours(1);
-  o.checkpoint_interval = std::chrono::hours(1);
-  o.merge_interval = Duration(0);
   o.flush_retry_delay = std::chrono::milliseconds(2);
   return o;
 }

@@ -9,23 +9,16 @@
 #include <thread>
 
 #include "store/store.h"
+#include "store/test_files.h"
 #include "io/file_system.h"
 
 namespace loge::store {
 namespace {
 
-std::string TempDir() {
-  std::string tmpl = ::testing::TempDir() + "/compactXXXXXX";
-  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
-}
+std::string TempDir() { return NewTestDir("compact"); }
 
 StoreOptions Opts(const std::string& dir) {
-  StoreOptions o;
-  o.output_path = dir;
-  o.flush_interval = std::chrono::hours(1);
-  o.checkpoint_interval = std::chrono::hours(1);
-  o.merge_interval = Duration(0);  // only when told
+  StoreOptions o = WhenToldOptions(dir);
   o.merge_level = 1;
   return o;
 }

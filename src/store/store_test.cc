@@ -10,16 +10,13 @@
 #include <sqlite3.h>
 
 #include "store/flushed_seqs.h"
+#include "store/test_files.h"
 #include "io/file_system.h"
 
 namespace loge::store {
 namespace {
 
-std::string TempDir() {
-  std::string tmpl = ::testing::TempDir() + "/ingestXXXXXX";
-  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
-  return tmpl;
-}
+std::string TempDir() { return NewTestDir("ingest"); }
 
 Payload MakePayload(const std::string& app, int64_t ts0, int n, const std::string& prefix) {
   Payload p;
@@ -47,12 +44,7 @@ size_t CountFiles(const std::string& dir, const std::string& prefix) {
 }
 
 StoreOptions Opts(const std::string& dir) {
-  StoreOptions o;
-  o.output_path = dir;
-  o.flush_interval = std::chrono::hours(1);         // flush only when told
-  o.checkpoint_interval = std::chrono::hours(1);    // checkpoint only when told
-  o.merge_interval = Duration(0);                    // merge only when told
-  return o;
+  return WhenToldOptions(dir);
 }
 
 TEST(Store, PushedRowsAreQueryableBeforeAndAfterFlush) {

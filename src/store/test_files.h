@@ -1,17 +1,39 @@
-// Test helper: the decompressed bytes of every data file of a store's
-// directory, to check that deleted text is physically gone (deletes_test,
-// retention_test). Test-only; header-only.
+// Test helpers of the store's suites: a fresh directory, the options of a
+// store that flushes, checkpoints and merges only when told, and the
+// decompressed bytes of every data file of a directory (to check that
+// deleted text is physically gone). Test-only; header-only.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <chrono>
 #include <filesystem>
 #include <string>
 
 #include "io/file_system.h"
 #include "storage/seekable_zstd.h"
+#include "store/store.h"
 
 namespace loge::store {
+
+// A new empty directory under the test's temp dir, named after `what`.
+inline std::string NewTestDir(const std::string& what) {
+  std::string tmpl = ::testing::TempDir() + "/" + what + "XXXXXX";
+  EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
+  return tmpl;
+}
+
+// A store in dir that flushes, checkpoints and merges only when told.
+inline StoreOptions WhenToldOptions(const std::string& dir) {
+  StoreOptions o;
+  o.output_path = dir;
+  o.flush_interval = std::chrono::hours(1);
+  o.checkpoint_interval = std::chrono::hours(1);
+  o.merge_interval = Duration(0);
+  return o;
+}
 
 // Every flush file and segment under dir, decompressed and joined.
 inline std::string DecompressedDataFiles(const std::string& dir) {
