@@ -1,27 +1,17 @@
 #include "server/http_server.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 
-#include <atomic>
-#include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
-#include <mutex>
-#include <set>
-#include <thread>
 
-#include "core/log_throttle.h"
-#include "server/websocket_session.h"
+#include "server/http_server_impl.h"
 
 namespace loge::server {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 std::string_view HttpRequest::Header(std::string_view name) const {
@@ -33,18 +23,10 @@ std::string_view HttpRequest::Header(std::string_view name) const {
 
 namespace {
 
-class Session;
-
-// Bytes a connection's read buffer holds, so one read can take 64 KB.
-constexpr size_t kReadBufferBytes = 64 * 1024;
-
 // How long accept() rests after failing for want of descriptors or memory:
 // long enough that a full descriptor table costs a few wake-ups a second,
 // short enough that a freed descriptor is used at once by human standards.
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(200);
-
-// Seconds a client is told to wait (Retry-After) after a pool's 429.
-constexpr int kBusyRetryAfterSeconds = 1;
 
 // accept() errors that mean "out of descriptors or memory": back off.
 bool ResourceShortage(const boost::system::error_code& ec) {
@@ -52,369 +34,6 @@ bool ResourceShortage(const boost::system::error_code& ec) {
   return ec.category() == boost::system::system_category() &&
          (v == EMFILE || v == ENFILE || v == ENOBUFS || v == ENOMEM);
 }
-
-// One handler pool and its counters.
-struct Pool {
-  HandlerPoolOptions opts;
-  std::unique_ptr<boost::asio::thread_pool> threads;
-  std::atomic<uint64_t> in_flight{0};
-  std::atomic<uint64_t> rejected{0};
-};
-
-}  // namespace
-
-struct HttpServer::Impl {
-  HttpServerOptions opts;
-  Handler handler;
-  UpgradeHandler upgrade;  // null: upgrade requests go to `handler`
-  asio::io_context ioc;
-  // Keeps the I/O threads running until Stop has drained every connection:
-  // a handler finishing after the acceptor closed still needs them to write.
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::vector<std::unique_ptr<Pool>> pools;  // fixed after Start
-  tcp::acceptor acceptor{ioc};
-  asio::steady_timer accept_timer{ioc};  // kAcceptBackoff after EMFILE
-  LogThrottle accept_log;
-  std::atomic<uint64_t> accept_paused_count{0};
-  std::atomic<uint64_t> accept_errors{0};
-  std::atomic<uint64_t> clients_gone{0};
-  std::vector<std::thread> threads;
-  std::atomic<bool> stopping{false};
-  std::atomic<bool> stopped{false};
-  int bound_port = 0;
-
-  std::mutex mu;  // guards sessions
-  std::condition_variable cv;
-  std::set<std::shared_ptr<Session>> sessions;
-  std::set<std::shared_ptr<WebSocketSession>> ws_sessions;  // guarded by mu
-  // The acceptor waits for a connection to close (max_connections); guarded by mu.
-  bool accept_paused = false;
-
-  void Accept();
-  // After a connection closed: wakes the acceptor if it paused at the cap.
-  void ResumeAcceptIfPaused() {
-    bool resume = false;
-    {
-      std::lock_guard<std::mutex> l(mu);
-      if (accept_paused && !AtCapLocked()) {
-        accept_paused = false;
-        resume = true;
-      }
-    }
-    if (resume) asio::post(ioc, [this] { Accept(); });
-  }
-  bool AtCapLocked() const {
-    return opts.max_connections > 0 && sessions.size() + ws_sessions.size() >= opts.max_connections;
-  }
-  void Remove(const std::shared_ptr<Session>& s) {
-    {
-      std::lock_guard<std::mutex> l(mu);
-      sessions.erase(s);
-      cv.notify_all();
-    }
-    ResumeAcceptIfPaused();
-  }
-  void RemoveWs(const std::shared_ptr<WebSocketSession>& s) {
-    {
-      std::lock_guard<std::mutex> l(mu);
-      ws_sessions.erase(s);
-      cv.notify_all();
-    }
-    ResumeAcceptIfPaused();
-  }
-};
-
-namespace {
-
-HttpResponse ErrorResponse(int status, const std::string& reason) {
-  HttpResponse r;
-  r.status = status;
-  std::string body = "{\"status\":\"error\",\"error\":\"";
-  for (char c : reason) {
-    if (c == '"' || c == '\\') body.push_back('\\');
-    body.push_back(c);
-  }
-  body += "\"}";
-  r.body = std::move(body);
-  return r;
-}
-
-template <class Fields>
-std::vector<std::pair<std::string, std::string>> LowercasedHeaders(const Fields& msg) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& f : msg) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.emplace_back(std::move(name), std::string(f.value()));
-  }
-  return out;
-}
-
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket sock, HttpServer::Impl* srv) : stream_(std::move(sock)), srv_(srv) {
-    // Beast reads at most the buffer's free space per call: without room, a
-    // 250 KB push arrives in ~500 reads of 512 bytes, each with a timer
-    // re-arm (measured: a third of the server's CPU under load).
-    buffer_.reserve(kReadBufferBytes);
-  }
-
-  void Start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
-  }
-
-  // Closes the connection unless a handler is working on its request or its
-  // response is being written (called on Stop): a connection waiting for, or
-  // in the middle of, a request is cut, as it would be at any restart.
-  void CloseIfIdle() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->handling_) {
-        beast::error_code ec;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        self->stream_.close();
-      }
-    });
-  }
-
- private:
-  void ReadHeader() {
-    parser_.emplace();
-    parser_->body_limit(srv_->opts.max_body_bytes);
-    pool_ = nullptr;
-    parser_->header_limit(64 * 1024);
-    stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
-    if (srv_->stopping) return Close();
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
-  }
-
-  void OnHeader(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
-    auto& req = parser_->get();
-    // The pool is known from the request line: its body limit applies
-    // before the body is read (a query's is small: --max-query-size).
-    {
-      HttpRequest line;
-      line.method = std::string(req.method_string());
-      line.target = std::string(req.target());
-      const size_t q = line.target.find('?');
-      line.path = line.target.substr(0, q);
-      if (q != std::string::npos) line.query = line.target.substr(q + 1);
-      line.headers = LowercasedHeaders(req);
-      pool_ = &PoolFor(line);
-      parser_->body_limit(BodyLimit());
-    }
-    if (auto it = req.find(http::field::content_length); it != req.end()) {
-      // Refuse a declared oversize body before reading it.
-      uint64_t n = 0;
-      try {
-        n = std::stoull(std::string(it->value()));
-      } catch (...) {
-        n = 0;
-      }
-      if (n > BodyLimit()) {
-        return Respond(ErrorResponse(413, "request body of " + std::to_string(n) + " bytes exceeds the limit of " +
-                                              std::to_string(BodyLimit()) + " bytes (" + BodyLimitFlag() + ")"),
-                       /*close=*/true);
-      }
-    }
-    if (beast::iequals(req[http::field::expect], "100-continue")) {
-      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-      http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, size_t) {
-        if (ec) return self->Close();
-        self->ReadBody();
-      });
-      return;
-    }
-    ReadBody();
-  }
-
-  void ReadBody() {
-    stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
-  }
-
-  void OnReadError(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
-      return Respond(ErrorResponse(413, "request body exceeds the limit of " + std::to_string(BodyLimit()) + " bytes (" +
-                                            BodyLimitFlag() + ")"),
-                     true);
-    }
-    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
-      return Close();
-    }
-    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-      return Respond(ErrorResponse(400, "malformed HTTP request: " + ec.message()), true);
-    }
-    Close();
-  }
-
-  void OnBody(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
-    auto msg = parser_->release();
-    auto req = std::make_shared<HttpRequest>();
-    req->method = std::string(msg.method_string());
-    req->target = std::string(msg.target());
-    size_t q = req->target.find('?');
-    req->path = req->target.substr(0, q);
-    if (q != std::string::npos) req->query = req->target.substr(q + 1);
-    req->headers = LowercasedHeaders(msg);
-    if (srv_->upgrade && beast::websocket::is_upgrade(msg)) return Upgrade(std::move(msg), req);
-    req->body = std::move(msg.body());
-    keep_alive_ = msg.keep_alive();
-    handling_ = true;
-    Pool& pool = pool_ != nullptr ? *pool_ : PoolFor(*req);
-    // Admission: beyond the pool's cap, 429 now rather than a queue that
-    // holds the client (and its memory) for as long as the pool is busy.
-    const uint64_t before = pool.in_flight.fetch_add(1);
-    if (pool.opts.max_in_flight > 0 && before >= pool.opts.max_in_flight) {
-      pool.in_flight.fetch_sub(1);
-      pool.rejected.fetch_add(1);
-      HttpResponse busy = ErrorResponse(429, pool.opts.busy_reason);
-      busy.headers.emplace_back("Retry-After", std::to_string(kBusyRetryAfterSeconds));
-      return Respond(std::move(busy), !keep_alive_, req->method == "HEAD");
-    }
-    asio::post(*pool.threads, [self = shared_from_this(), req, &pool] {
-      HttpResponse resp;
-      try {
-        resp = self->srv_->handler(*req);
-      } catch (const std::exception& e) {
-        spdlog::error("BUG: handler for {} {} threw: {}", req->method, req->path, e.what());
-        resp = ErrorResponse(500, "internal error");
-      }
-      pool.in_flight.fetch_sub(1);
-      const bool head = req->method == "HEAD";
-      asio::post(self->stream_.get_executor(), [self, head, resp = std::move(resp)]() mutable {
-        self->Respond(std::move(resp), !self->keep_alive_, head);
-      });
-    });
-    WatchClient(req->client_gone);
-  }
-
-  size_t BodyLimit() const {
-    return pool_ != nullptr && pool_->opts.max_body_bytes > 0 ? pool_->opts.max_body_bytes : srv_->opts.max_body_bytes;
-  }
-  std::string BodyLimitFlag() const {
-    return pool_ != nullptr && pool_->opts.max_body_bytes > 0 ? pool_->opts.body_limit_flag : "--max-body-size";
-  }
-
-  Pool& PoolFor(const HttpRequest& req) {
-    size_t k = srv_->opts.classify ? srv_->opts.classify(req) : 0;
-    if (k >= srv_->pools.size()) k = 0;
-    return *srv_->pools[k];
-  }
-
-  // While a handler works on the request: a readable socket means the
-  // client closed (a zero-byte peek), reset, or sent more (a pipelined
-  // request: it is still there, stop watching). Respond() ends the watch.
-  void WatchClient(std::shared_ptr<std::atomic<bool>> gone) {
-    const uint64_t gen = ++watch_gen_;
-    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), gone, gen](beast::error_code ec) {
-      if (ec || gen != self->watch_gen_ || !self->handling_) return;
-      char c;
-      const ssize_t n = ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n > 0) return;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->WatchClient(gone);
-      gone->store(true);
-      self->srv_->clients_gone.fetch_add(1);
-    });
-  }
-
-  void EndWatch() {
-    if (watch_gen_ == watched_gen_) return;
-    watched_gen_ = ++watch_gen_;
-    beast::error_code ec;
-    stream_.socket().cancel(ec);  // the only operation pending while a handler runs
-  }
-
-  // A WebSocket upgrade: the UpgradeHandler decides on the handler pool;
-  // accepted, the socket moves to a WebSocketSession and this HTTP session
-  // ends without closing it.
-  void Upgrade(http::request<http::string_body> msg, std::shared_ptr<HttpRequest> req) {
-    handling_ = true;
-    auto m = std::make_shared<http::request<http::string_body>>(std::move(msg));
-    asio::post(*PoolFor(*req).threads, [self = shared_from_this(), req, m] {
-      UpgradeAnswer a;
-      try {
-        a = self->srv_->upgrade(*req);
-      } catch (const std::exception& e) {
-        spdlog::error("BUG: upgrade handler for {} threw: {}", req->path, e.what());
-        a.accept = nullptr;
-        a.refuse = ErrorResponse(500, "internal error");
-      }
-      asio::post(self->stream_.get_executor(), [self, m, a = std::move(a)]() mutable {
-        if (!a.accept) return self->Respond(std::move(a.refuse), /*close=*/true);
-        HttpServer::Impl* srv = self->srv_;
-        if (srv->stopping) {
-          a.accept->OnClose();
-          return self->Respond(ErrorResponse(503, "loge is shutting down"), true);
-        }
-        auto ws = StartWebSocketSession(std::move(self->stream_), std::move(*m), a.accept,
-                                        [srv](const std::shared_ptr<WebSocketSession>& s) { srv->RemoveWs(s); });
-        bool late;  // Stop began after the check above and may have missed it
-        {
-          std::lock_guard<std::mutex> l(srv->mu);
-          srv->ws_sessions.insert(ws);
-          srv->sessions.erase(self);
-          srv->cv.notify_all();
-          late = srv->stopping;
-        }
-        if (late) ShutdownWebSocketSession(ws);
-      });
-    });
-  }
-
-  // head: the answer to a HEAD request, i.e. the GET answer's header
-  // (with its Content-Length) and no body (RFC 9110 9.3.2).
-  void Respond(HttpResponse r, bool close, bool head = false) {
-    EndWatch();
-    if (srv_->stopping) close = true;
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(r.status));
-    res->set(http::field::server, "loge");
-    if (!r.content_type.empty() && r.status != 204) res->set(http::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) res->set(k, v);
-    res->body() = std::move(r.body);
-    res->keep_alive(!close);
-    res->prepare_payload();
-    stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
-    handling_ = true;
-    auto done = [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
-      self->handling_ = false;
-      if (ec || close) return self->Close();
-      self->ReadHeader();
-    };
-    if (head) {
-      auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
-      http::async_write_header(stream_, *sr, [sr, done = std::move(done)](beast::error_code ec, size_t n) {
-        done(ec, n);
-      });
-      return;
-    }
-    http::async_write(stream_, *res, std::move(done));
-  }
-
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
-    srv_->Remove(shared_from_this());
-  }
-
-  beast::tcp_stream stream_;
-  HttpServer::Impl* srv_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  bool keep_alive_ = true;
-  bool handling_ = false;  // a handler owns the request, or its response is being written
-  // WatchClient's generation: a wait whose generation is stale is ignored.
-  uint64_t watch_gen_ = 0;
-  uint64_t watched_gen_ = 0;  // the generation EndWatch last closed
-  Pool* pool_ = nullptr;      // the current request's, once its header is read
-};
 
 }  // namespace
 
@@ -447,13 +66,13 @@ void HttpServer::Impl::Accept() {
         return;
       }
     } else {
-      auto s = std::make_shared<Session>(std::move(sock), this);
+      auto s = NewSession(std::move(sock), this);
       {
         std::lock_guard<std::mutex> l(mu);
         if (stopping) return;
         sessions.insert(s);
       }
-      s->Start();
+      StartSession(s);
     }
     Accept();
   });
@@ -485,7 +104,7 @@ Status HttpServer::Start() {
   std::vector<HandlerPoolOptions> pools = d->opts.pools;
   if (pools.empty()) pools.push_back(HandlerPoolOptions{"all", d->opts.handler_threads, 0, ""});
   for (const auto& po : pools) {
-    auto p = std::make_unique<Pool>();
+    auto p = std::make_unique<HttpPool>();
     p->opts = po;
     p->threads = std::make_unique<asio::thread_pool>(std::max(1, po.threads));
     d->pools.push_back(std::move(p));
@@ -531,7 +150,7 @@ void HttpServer::Stop() {
     live.assign(d->sessions.begin(), d->sessions.end());
     live_ws.assign(d->ws_sessions.begin(), d->ws_sessions.end());
   }
-  for (auto& s : live) s->CloseIfIdle();
+  for (auto& s : live) CloseSessionIfIdle(s);
   for (auto& s : live_ws) ShutdownWebSocketSession(s);
   {
     // In-flight requests finish and close their connection, WebSockets
@@ -558,3 +177,4 @@ void HttpServer::Stop() {
 }
 
 }  // namespace loge::server
+
