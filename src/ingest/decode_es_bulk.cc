@@ -106,7 +106,7 @@ Status DecodeEsBulk(std::string_view sent, const EsBulkOptions& opts, const Limi
     }
   }
   if (out->streams.empty()) return Status::OK();
-  return ValidatePayload(out, limits);
+  return ValidatePayload(out, limits, Utf8::kKnownValid);  // Pad repaired the body
 }
 
 }  // namespace loge::ingest

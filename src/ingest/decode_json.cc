@@ -214,7 +214,7 @@ Status DecodeJsonPush(std::string_view body, const Limits& limits, Payload* out)
     }
   }
   LOGE_RETURN_IF_ERROR(st);
-  return ValidatePayload(out, limits);
+  return ValidatePayload(out, limits, Utf8::kKnownValid);  // Pad repaired the body
 }
 
 }  // namespace loge::ingest

@@ -55,6 +55,10 @@ Status DecodeJsonPush(std::string_view body, const Limits& limits, Payload* out)
 // the stream index ("streams[2]: ...") and, for a label limit, the flag and
 // the stream's labels. Invalid UTF-8 in a line or label value is replaced
 // by U+FFFD in place (counted), never refused: one rule for every format.
-Status ValidatePayload(Payload* p, const Limits& limits);
+// A decoder whose body JsonScratch::Pad already repaired (simdjson then
+// refuses a bad \u escape, so its strings are valid) passes kKnownValid and
+// the lines are not scanned a second time.
+enum class Utf8 { kRepair, kKnownValid };
+Status ValidatePayload(Payload* p, const Limits& limits, Utf8 utf8 = Utf8::kRepair);
 
 }  // namespace loge::ingest

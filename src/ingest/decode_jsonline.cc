@@ -34,7 +34,7 @@ Status DecodeJsonLines(std::string_view sent, const DocumentOptions& opts, const
     if (!st.ok()) return st.WithContext("line " + std::to_string(line_no));
   }
   if (out->streams.empty()) return Status::InvalidArgument("body: no JSON lines");
-  return ValidatePayload(out, limits);
+  return ValidatePayload(out, limits, Utf8::kKnownValid);  // Pad repaired the body
 }
 
 }  // namespace loge::ingest

@@ -83,7 +83,7 @@ IngestCounters& Counters() {
   return counters;
 }
 
-Status ValidatePayload(Payload* p, const Limits& limits) {
+Status ValidatePayload(Payload* p, const Limits& limits, Utf8 utf8) {
   if (p->streams.empty()) return Status::InvalidArgument("streams: missing or empty");
   bool repaired = false;
   for (size_t i = 0; i < p->streams.size(); i++) {
@@ -97,7 +97,9 @@ Status ValidatePayload(Payload* p, const Limits& limits) {
     }
     // Limits on the bytes the client sent, then the repair.
     LOGE_RETURN_IF_ERROR(CheckLabelLimits(s, i, limits));
-    for (auto& [name, value] : s.labels) repaired |= Repair(&value);
+    if (utf8 == Utf8::kRepair) {
+      for (auto& [name, value] : s.labels) repaired |= Repair(&value);
+    }
     Status sorted = SortLabels(&s.labels);
     if (!sorted.ok()) return sorted.WithContext(StreamPath(i) + ".stream");
     if (s.entries.empty()) return Status::InvalidArgument(StreamPath(i) + ".values: missing or empty");
@@ -109,7 +111,7 @@ Status ValidatePayload(Payload* p, const Limits& limits) {
                                        std::to_string(limits.max_line_bytes));
       }
       // After the size check: the limit is on the bytes the client sent.
-      repaired |= Repair(&s.entries[j].line);
+      if (utf8 == Utf8::kRepair) repaired |= Repair(&s.entries[j].line);
     }
   }
   if (repaired) Counters().invalid_utf8_pushes.fetch_add(1, std::memory_order_relaxed);
