@@ -3,24 +3,12 @@
 #include <unistd.h>
 
 #include "server/server.h"
+#include "server/test_server.h"
 
 namespace loge::server {
 namespace {
 
-std::unique_ptr<Server> StartServer(std::string api_key = "") {
-  std::string dir = ::testing::TempDir() + "/lokiXXXXXX";
-  EXPECT_NE(mkdtemp(dir.data()), nullptr);
-  ServerOptions o;
-  o.api_key = std::move(api_key);
-  o.store.output_path = dir;
-  o.http.address = "127.0.0.1";
-  o.http.port = 0;
-  o.http.io_threads = 1;
-  o.http.handler_threads = 1;
-  auto s = Server::Start(o);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return s.ok() ? std::move(*s) : nullptr;
-}
+std::unique_ptr<Server> StartServer(std::string api_key = "") { return StartTestServer(std::move(api_key), "loki"); }
 
 HttpRequest Request(std::string method, std::string path, std::string body = "",
                     std::vector<std::pair<std::string, std::string>> headers = {}) {

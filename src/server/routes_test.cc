@@ -9,26 +9,14 @@
 #include <string>
 
 #include "server/server.h"
+#include "server/test_server.h"
 
 namespace loge::server {
 namespace {
 
 constexpr char kKey[] = "s3cret";
 
-std::unique_ptr<Server> StartServer() {
-  std::string dir = ::testing::TempDir() + "/routesXXXXXX";
-  EXPECT_NE(mkdtemp(dir.data()), nullptr);
-  ServerOptions o;
-  o.api_key = kKey;
-  o.store.output_path = dir;
-  o.http.address = "127.0.0.1";
-  o.http.port = 0;
-  o.http.io_threads = 1;
-  o.http.handler_threads = 1;
-  auto s = Server::Start(o);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return s.ok() ? std::move(*s) : nullptr;
-}
+std::unique_ptr<Server> StartServer() { return StartTestServer(kKey, "routes"); }
 
 // A concrete path for a pattern: its parameter becomes "x" ("/x" in a subtree).
 std::string Example(std::string_view pattern) {

@@ -145,21 +145,36 @@ TEST(MergeFiles, KeepsEveryDistinctRowOnceInOrder) {
   }
 }
 
-TEST(MergeFiles, CopiesBlocksThatDoNotOverlapWithoutDecodingThem) {
-  const std::string dir = TempDir();
-  std::vector<std::string> inputs;
-  for (int f = 0; f < 4; f++) {
-    std::vector<Entry> es;
-    for (int i = 0; i < 1000; i++) es.push_back({f * 1000 + i, "row " + std::to_string(i), ""});
+// Writes each of `files` as a format-2 file of one stream {app="x"} in dir;
+// returns their paths.
+std::vector<std::string> WriteOneStreamFiles(const std::string& dir, const std::vector<std::vector<Entry>>& files) {
+  std::vector<std::string> paths;
+  for (size_t f = 0; f < files.size(); f++) {
     SegmentWriter w;
-    ASSERT_TRUE(w.AddStream({{"app", "x"}}, es).ok());
+    EXPECT_TRUE(w.AddStream({{"app", "x"}}, files[f]).ok());
     SegmentInfo info;
-    inputs.push_back(dir + "/f" + std::to_string(f) + ".sqlite.zst");
-    ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), inputs.back(), 1, &info).ok());
+    paths.push_back(dir + "/f" + std::to_string(f) + ".sqlite.zst");
+    EXPECT_TRUE(w.WriteFile(io::DefaultFileSystem(), paths.back(), 1, &info).ok());
   }
+  return paths;
+}
+
+// Merge options writing dir/out.sqlite.zst.
+MergeOptions OutputIn(const std::string& dir) {
   MergeOptions mo;
   mo.output_path = dir + "/out.sqlite.zst";
   mo.scratch_path = dir + "/scratch.tmp";
+  return mo;
+}
+
+TEST(MergeFiles, CopiesBlocksThatDoNotOverlapWithoutDecodingThem) {
+  const std::string dir = TempDir();
+  std::vector<std::vector<Entry>> files(4);
+  for (int f = 0; f < 4; f++) {
+    for (int i = 0; i < 1000; i++) files[f].push_back({f * 1000 + i, "row " + std::to_string(i), ""});
+  }
+  const std::vector<std::string> inputs = WriteOneStreamFiles(dir, files);
+  const MergeOptions mo = OutputIn(dir);
   MergeStats ms;
   auto info = MergeFiles(inputs, mo, &ms);
   ASSERT_TRUE(info.ok());
@@ -188,19 +203,9 @@ TEST(MergeFiles, DropsARetriedBatchThatOverlapsBlocksTakenEarlier) {
       rows(1000, 1000),                 // the second one retried
       rows(1300, 400),                  // and a part of it once more
       rows(2000, 10)};                  // then new rows
-  std::vector<std::string> inputs;
-  for (size_t f = 0; f < files.size(); f++) {
-    SegmentWriter w;
-    ASSERT_TRUE(w.AddStream({{"app", "x"}}, files[f]).ok());
-    SegmentInfo info;
-    inputs.push_back(dir + "/f" + std::to_string(f) + ".sqlite.zst");
-    ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), inputs.back(), 1, &info).ok());
-  }
-  MergeOptions mo;
-  mo.output_path = dir + "/out.sqlite.zst";
-  mo.scratch_path = dir + "/scratch.tmp";
+  const MergeOptions mo = OutputIn(dir);
   MergeStats ms;
-  auto info = MergeFiles(inputs, mo, &ms);
+  auto info = MergeFiles(WriteOneStreamFiles(dir, files), mo, &ms);
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->rows, 2010u);
   EXPECT_EQ(ms.rows_dropped, 1400u);
