@@ -6,7 +6,7 @@ set -euo pipefail
 APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libsimdjson-dev libmsgpack-cxx-dev libprotobuf-dev protobuf-compiler
-  libsnappy-dev zlib1g-dev libzstd-dev libsqlite3-dev libre2-dev libxxhash-dev
+  libsnappy-dev zlib1g-dev libzstd-dev libsqlite3-dev libre2-dev libxxhash-dev libjemalloc-dev
   libcurl4-openssl-dev libssl-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev zstd sqlite3 python3 python3-pytest python3-venv clang libclang-rt-14-dev
   chromium  # the web UI's browser tests (tests/e2e), driven by playwright-core

@@ -171,7 +171,8 @@ def one_run(args, rate, duration, corpus, cycle, needles, work, tag):
             except OSError:
                 pass
             busy, total = machine_busy()
-            s = {"t": time.monotonic() - t0, "stats": st, "mem": proc_mem(server.pid), "cpu": proc_cpu(server.pid),
+            s = {"t": time.monotonic() - t0, "stats": st, "mem": proc_mem(server.pid), "fds": proc_fds(server.pid),
+                 "cpu": proc_cpu(server.pid),
                  "client_cpu": proc_cpu(loadgen.pid), "progress": last_progress(progress), "busy": busy,
                  "total": total}
             samples.append(s)
@@ -390,9 +391,18 @@ def plot(r, path, title):
     pts = series(samples, lambda s: s["stats"]["filter_memory_bytes"] / 2**20)  # servers that report it
     if pts:
         a.plot(*mins(pts), label="filter_memory_bytes")
+    pts = series(samples, lambda s: s["stats"]["wal_bytes"] / 2**20)
+    if pts:
+        a.plot(*mins(pts), label="wal_bytes")
     a.set_ylabel("MiB")
-    a.set_title("server RSS")
+    a.set_title("server RSS, WAL, file descriptors")
     a.legend(loc="upper left", fontsize=7)
+    pts = series(samples, lambda s: s["fds"])
+    if pts:
+        a2 = a.twinx()
+        a2.plot(*mins(pts), "g", lw=0.8, alpha=0.7, label="open fds")
+        a2.set_ylabel("fds")
+        a2.legend(loc="upper right", fontsize=7)
     a = ax[4]
     a.plot(*mins(rates(samples, lambda s: s["cpu"])), label="loge")
     a.plot(*mins(rates(samples, lambda s: s["client_cpu"])), label="loadgen")
@@ -437,6 +447,46 @@ def pct(xs, p):
     if len(xs) == 1:
         return xs[0]
     return statistics.quantiles(xs, n=100, method="inclusive")[p - 1]
+
+
+def proc_fds(pid):
+    """Open file descriptors of pid (None when it is gone)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+def steadiness(r, slice_s=300.0):
+    """The soak's figures per slice of the push: does anything grow?
+
+    One row per `slice_s` seconds: mean RSS, most file descriptors, largest
+    WAL, acknowledged lines/s, and each query's p50. A server that holds up
+    has flat columns after the first slice (which fills the head and the
+    first merge levels).
+    """
+    rows, end = [], r["push_end"] or 0
+    t = 0.0
+    while t < end - 1:
+        hi = t + slice_s
+        if hi + slice_s / 2 > end:  # a short remainder joins the last slice
+            hi = end
+        ss = [s for s in r["samples"] if t <= s["t"] < hi]
+        qs = [x for x in r["queries"] if t <= x["t"] < hi and x["status"] == 200]
+        rss = [s["mem"].get("VmRSS", 0) for s in ss if s.get("mem")]
+        fds = [s["fds"] for s in ss if s.get("fds") is not None]
+        wal = [s["stats"]["wal_bytes"] for s in ss if "wal_bytes" in s.get("stats", {})]
+        acked = [s["progress"]["lines"] for s in ss if s.get("progress")]
+        rate = (acked[-1] - acked[0]) / (ss[-1]["t"] - ss[0]["t"]) if len(acked) >= 2 and ss[-1]["t"] > ss[0]["t"] \
+            else 0
+        row = [f"{t / 60:.0f}–{hi / 60:.0f}", f"{statistics.mean(rss) / 2**20:.0f}" if rss else "-",
+               f"{max(fds)}" if fds else "-", f"{max(wal) / 2**20:.0f}" if wal else "-", f"{rate:,.0f}"]
+        for q in ["needle", "label", "common"]:
+            xs = [x["s"] for x in qs if x["q"] == q]
+            row.append(f"{pct(xs, 50) * 1000:.1f}" if xs else "-")
+        rows.append(row)
+        t = hi
+    return rows
 
 
 def run_summary(r):
@@ -580,6 +630,12 @@ def main():
         out.append(f"## {r['rate']:,} lines/s for {r['duration'] / 60:.1f} min")
         out.append("")
         out.append(table(["figure", "value"], run_summary(r)))
+        out.append("")
+        out.append("Over time (each slice of the push; RSS mean, file descriptors and WAL at their largest, "
+                   "query p50s):")
+        out.append("")
+        out.append(table(["minutes", "RSS MiB", "fds", "WAL MiB", "acked lines/s", "needle ms", "label ms",
+                          "common ms"], steadiness(r)))
         out.append("")
         out.append(f"Plot: `{r['plot']}`")
         out.append("")

@@ -9,12 +9,24 @@
 #include "cli/serve.h"
 #include "core/version.h"
 
+#ifdef LOGE_WITH_JEMALLOC
+// jemalloc's options, read at its start (docs/memory.md). A background
+// thread returns freed pages to the kernel (after jemalloc's default 10 s of
+// disuse), so neither a push nor a merge pays for purging on its own thread.
+// MALLOC_CONF in the environment still overrides these.
+extern "C" {
+__attribute__((used)) const char* malloc_conf = "background_thread:true";
+}
+#endif
+
 int main(int argc, char** argv) {
+#ifndef LOGE_WITH_JEMALLOC
   // glibc gives every thread that allocates its own arena (up to 8 per core)
   // and keeps what each one freed; with dozens of handler threads that is
   // hundreds of MiB of idle heap. Four arenas keep contention low on the
   // machines loge targets.
   mallopt(M_ARENA_MAX, 4);
+#endif
   CLI::App app{"loge: a log store that keeps logs in compressed SQLite files.\n"
                "`loge` and `loge serve` run the server; `loge search` queries one; `loge check` verifies a data directory."};
   app.set_version_flag("--version", "loge " + std::string(loge::kVersion));

@@ -1,12 +1,43 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "core/crc32c.h"
+#include "core/heap.h"
 #include "core/json_writer.h"
 #include "core/time.h"
 #include "core/types.h"
 
 namespace loge {
 namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;  // the sanitizers' allocators answer neither interface
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+TEST(Heap, CountsALiveAllocationAndItsFree) {
+  if (kSanitized) GTEST_SKIP() << "sanitizer allocator";
+  constexpr size_t kBytes = 64 << 20;
+  const HeapStats before = ReadHeap();
+  char* p = static_cast<char*>(std::malloc(kBytes));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, kBytes);  // resident, not only reserved
+  const HeapStats during = ReadHeap();
+  EXPECT_GE(during.allocated, before.allocated + kBytes - (1 << 20)) << during.allocator;
+  EXPECT_GE(during.resident, during.allocated / 2) << during.allocator;
+  std::free(p);
+  const HeapStats after = ReadHeap();
+  EXPECT_LE(after.allocated + kBytes / 2, during.allocated) << after.allocator;
+}
 
 TEST(Duration, ParsesGoForms) {
   auto check = [](const char* in, int64_t want_ns) {

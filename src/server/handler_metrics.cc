@@ -2,6 +2,7 @@
 // "Metrics"). The store's figures come from Store::Stats (the same numbers
 // GET /api/v1/stats reports), request latencies from RequestMetrics, the
 // tail's from TailHub. Open like /ready: no --api-key (see the docs).
+#include "core/heap.h"
 #include "core/log_throttle.h"
 #include "core/metrics.h"
 #include "ingest/decode_json.h"
@@ -170,6 +171,12 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       static_cast<double>(s.filter_memory_flush_bytes));
   one("loge_filter_cache_bytes", "gauge", "Local segments' group filters held in the filter cache (--filter-cache-size).",
       static_cast<double>(s.filter_cache_bytes));
+  const HeapStats heap = ReadHeap();  // docs/memory.md
+  one("loge_heap_allocated_bytes", "gauge", "Bytes in live heap allocations (the allocator's count).",
+      static_cast<double>(heap.allocated));
+  one("loge_heap_resident_bytes", "gauge",
+      "Bytes the heap allocator keeps in RAM: live allocations plus free memory not yet returned.",
+      static_cast<double>(heap.resident));
   // Live tail.
   one("loge_tailers", "gauge", "Live tail connections (GET /loki/api/v1/tail) now.",
       static_cast<double>(tail_hub_->connected()));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/heap.h"
 #include "core/json_writer.h"
 #include "core/metrics.h"
 #include "server/request_metrics.h"
@@ -287,6 +288,13 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.filter_cache_misses);
   w.Key("line_bytes");
   w.Uint(s.line_bytes);
+  const HeapStats heap = ReadHeap();  // docs/memory.md
+  w.Key("heap_allocator");
+  w.String(heap.allocator);
+  w.Key("heap_allocated_bytes");
+  w.Uint(heap.allocated);
+  w.Key("heap_resident_bytes");
+  w.Uint(heap.resident);
   w.Key("files_by_level");
   w.BeginObject();
   for (const auto& [level, n] : s.files_by_level) {

@@ -7,13 +7,14 @@ condition (a frame, a metric) with a deadline.
 """
 
 import json
+import subprocess
 import threading
 import time
 import urllib.parse
 
 import pytest
 
-from conftest import stream, use_test_venv, wait_for
+from conftest import loge_bin, stream, use_test_venv, wait_for
 
 use_test_venv()
 
@@ -275,3 +276,18 @@ def test_metrics_parse_and_count_exactly_the_lines_pushed(server, clock):
     assert sample(done, "loge_flush_duration_seconds", "loge_flush_duration_seconds_count") >= 1
     assert sample(done, "loge_head_rows") == 0
     assert sum(s.value for s in done["loge_level_files"].samples) == sample(done, "loge_files", tier="local")
+
+
+def test_heap_figures_name_the_allocator_the_binary_runs_on(server):
+    # The release binary is linked with jemalloc (docs/memory.md); sanitizer
+    # builds run on the sanitizer's allocator, which answers neither interface.
+    libs = subprocess.run(["ldd", loge_bin()], capture_output=True, text=True).stdout
+    if "libasan" in libs or "libtsan" in libs:
+        pytest.skip("sanitizer build")
+    assert "libjemalloc" in libs, "the release binary should be linked with jemalloc (cmake -DLOGE_JEMALLOC=ON)"
+    st = server.request("GET", "/api/v1/stats").json()
+    assert st["heap_allocator"] == "jemalloc"
+    assert 0 < st["heap_allocated_bytes"] <= st["heap_resident_bytes"]
+    m = metrics(server)
+    assert sample(m, "loge_heap_allocated_bytes") > 0
+    assert sample(m, "loge_heap_resident_bytes") >= sample(m, "loge_heap_allocated_bytes") * 0.5
