@@ -64,18 +64,18 @@ Status Exec(sqlite3* db, const char* sql) {
 }
 
 // Pushes the image's frames through `add`: the head frame, the text run in
-// text_frame pieces, the tail in tail_frame pieces. `read(off, n, buf)`
-// supplies the bytes.
+// text_frame pieces, the tail in tail_frame pieces. `read(off, n, scratch)`
+// supplies the bytes: a view of them, in *scratch or wherever they already
+// are (an in-memory image is not copied again).
 template <typename Read, typename Add>
 Status ForEachFrame(uint64_t total, uint64_t text_end, const SegmentWriterOptions& o, Read&& read, Add&& add) {
-  std::string buf;
+  std::string scratch;
   uint64_t pos = 0;
   auto emit = [&](uint64_t end, uint64_t piece) -> Status {
     while (pos < end) {
       const uint64_t n = std::min<uint64_t>(piece, end - pos);
-      buf.resize(n);
-      LOGE_RETURN_IF_ERROR(read(pos, n, buf.data()));
-      LOGE_RETURN_IF_ERROR(add(std::string_view(buf)));
+      LOGE_ASSIGN_OR_RETURN(std::string_view bytes, read(pos, n, &scratch));
+      LOGE_RETURN_IF_ERROR(add(bytes));
       pos += n;
     }
     return Status::OK();
@@ -87,6 +87,17 @@ Status ForEachFrame(uint64_t total, uint64_t text_end, const SegmentWriterOption
 }
 
 }  // namespace
+
+// The bytes of an in-memory database, as sqlite3_serialize made them.
+struct SerializedImage {
+  unsigned char* bytes = nullptr;
+  size_t size = 0;
+  SerializedImage() = default;
+  SerializedImage(const SerializedImage&) = delete;
+  SerializedImage& operator=(const SerializedImage&) = delete;
+  ~SerializedImage() { sqlite3_free(bytes); }
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes), size}; }
+};
 
 std::vector<const Entry*> DropDuplicates(const std::vector<const Entry*>& sorted) {
   std::vector<const Entry*> out;
@@ -376,36 +387,41 @@ Status SegmentWriter::WriteTail() {
   return Status::OK();
 }
 
-Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
-  if (!opts_.scratch_path.empty()) return Status::InvalidArgument("SegmentWriter::Finish: use WriteFile");
+// Writes the tail, takes the in-memory image and closes the database.
+Status SegmentWriter::Serialize(SerializedImage* out) {
   LOGE_RETURN_IF_ERROR(WriteTail());
   sqlite3_int64 size = 0;
-  unsigned char* bytes = sqlite3_serialize(db_, "main", &size, 0);
-  if (!bytes) return SqlError(db_, "serialize");
+  out->bytes = sqlite3_serialize(db_, "main", &size, 0);
+  if (!out->bytes) return SqlError(db_, "serialize");
+  out->size = static_cast<size_t>(size);
   sqlite3_close(db_);
   db_ = nullptr;
-  std::string image(reinterpret_cast<const char*>(bytes), static_cast<size_t>(size));
-  sqlite3_free(bytes);
   // An in-memory database reports journal mode "memory" but its header says
   // legacy (bytes 18-19 = 1); the reader needs exactly that.
-  if (image.size() >= 20) {
-    image[18] = 1;
-    image[19] = 1;
+  if (out->size >= 20) {
+    out->bytes[18] = 1;
+    out->bytes[19] = 1;
   }
+  return Status::OK();
+}
+
+Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
+  if (!opts_.scratch_path.empty()) return Status::InvalidArgument("SegmentWriter::Finish: use WriteFile");
+  SerializedImage image;
+  LOGE_RETURN_IF_ERROR(Serialize(&image));
   *info = info_;
-  return image;
+  return std::string(image.view());
 }
 
 Status SegmentWriter::WriteFile(io::FileSystem* fs, const std::string& path, int level, SegmentInfo* info) {
   const std::string tmp = path + ".tmp";
   Status st = [&]() -> Status {
-    std::string image;
+    SerializedImage image;
     std::unique_ptr<io::RandomAccessFile> scratch;
     uint64_t total = 0;
     if (opts_.scratch_path.empty()) {
-      SegmentInfo ignored;
-      LOGE_ASSIGN_OR_RETURN(image, Finish(&ignored));
-      total = image.size();
+      LOGE_RETURN_IF_ERROR(Serialize(&image));
+      total = image.size;
     } else {
       LOGE_RETURN_IF_ERROR(WriteTail());
       if (sqlite3_close(db_) != SQLITE_OK) return SqlError(db_, "close");
@@ -413,17 +429,15 @@ Status SegmentWriter::WriteFile(io::FileSystem* fs, const std::string& path, int
       LOGE_ASSIGN_OR_RETURN(scratch, fs->OpenRandomAccess(opts_.scratch_path));
       total = scratch->Size();
     }
-    auto read = [&](uint64_t off, uint64_t n, char* buf) -> Status {
-      if (scratch == nullptr) {
-        std::memcpy(buf, image.data() + off, n);
-        return Status::OK();
-      }
+    auto read = [&](uint64_t off, uint64_t n, std::string* buf) -> Result<std::string_view> {
+      if (scratch == nullptr) return image.view().substr(off, n);
+      buf->resize(n);
       size_t got = 0;
-      LOGE_RETURN_IF_ERROR(scratch->Read(off, n, buf, &got));
+      LOGE_RETURN_IF_ERROR(scratch->Read(off, n, buf->data(), &got));
       if (got != n) return Status::IOError("short read of " + opts_.scratch_path);
       // The file database's header says legacy journal already
       // (journal_mode=OFF); nothing to patch.
-      return Status::OK();
+      return std::string_view(*buf);
     };
     LOGE_ASSIGN_OR_RETURN(auto out, fs->NewWritableFile(tmp, false));
     SeekableWriter w(out.get(), level);

@@ -82,6 +82,8 @@ struct SegmentWriterOptions {
 // open, in a frame of their own so an open decompresses (or fetches) little.
 inline constexpr size_t kHeadFrameBytes = 64 << 10;
 
+struct SerializedImage;  // segment_writer.cc
+
 class SegmentWriter {
  public:
   explicit SegmentWriter(SegmentWriterOptions opts = {});
@@ -130,6 +132,7 @@ class SegmentWriter {
  private:
   Status Init();
   Status WriteTail();  // streams, blocks, groups, meta, indexes; then commit
+  Status Serialize(SerializedImage* out);  // in-memory writers: WriteTail, then the image
   Status WriteText(const Block& b);
   struct Stmts;
   struct PendingBlock {
