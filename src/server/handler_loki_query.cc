@@ -44,6 +44,18 @@ void WriteStats(JsonWriter* w) {
   w->EndObject();
 }
 
+// Loki's `warnings` beside `data` (as Prometheus answers them; Grafana shows
+// each above the result): the files a query could not read — quarantined
+// local files, unreachable or missing remote ones — whose rows are missing
+// from an otherwise complete answer. Absent when there are none, as in Loki.
+void WriteLokiWarnings(const std::vector<std::string>& warnings, JsonWriter* w) {
+  if (warnings.empty()) return;
+  w->Key("warnings");
+  w->BeginArray();
+  for (const auto& m : warnings) w->String(m);
+  w->EndArray();
+}
+
 }  // namespace
 
 // Loki's `interval` on a log query (engine.go readStreams): an entry is
@@ -52,9 +64,13 @@ void WriteStats(JsonWriter* w) {
 // window until `limit` entries are kept or the window is exhausted; each page
 // starts where the next keepable entry can be, so every page keeps at least
 // one entry and there are at most `limit` pages.
-Result<std::vector<query::Hit>> Server::RunLokiLogQuery(const query::Query& base, int64_t interval) {
+// Files that could not be read add their warnings to *warnings (the answer
+// is then partial).
+Result<std::vector<query::Hit>> Server::RunLokiLogQuery(const query::Query& base, int64_t interval,
+                                                        std::vector<std::string>* warnings) {
   if (interval <= 0) {
     LOGE_ASSIGN_OR_RETURN(auto res, engine_->Run(base));
+    warnings->insert(warnings->end(), res.warnings.begin(), res.warnings.end());
     return std::move(res.hits);
   }
   query::Query q = base;
@@ -63,6 +79,9 @@ Result<std::vector<query::Hit>> Server::RunLokiLogQuery(const query::Query& base
   int64_t last = 0;
   while (kept.size() < base.limit && q.start <= q.end) {
     LOGE_ASSIGN_OR_RETURN(auto res, engine_->Run(q));
+    for (auto& m : res.warnings) {
+      if (std::find(warnings->begin(), warnings->end(), m) == warnings->end()) warnings->push_back(std::move(m));
+    }
     for (auto& h : res.hits) {
       if (kept.size() >= base.limit) break;
       bool keep = !have_last || (q.forward ? h.ts - last >= interval : last - h.ts >= interval);
@@ -92,7 +111,8 @@ HttpResponse Server::LokiLogAnswer(const query::Expr& e, const LokiLogParams& p)
   q.forward = p.forward;
   q.want_labels = true;
   const bool categorize = p.categorize;
-  auto hits = RunLokiLogQuery(q, p.interval);
+  std::vector<std::string> warnings;
+  auto hits = RunLokiLogQuery(q, p.interval, &warnings);
   if (!hits.ok()) return LokiQueryError(hits.status());
   // Group entries by their label set: everything merged, or (categorized)
   // the stream labels only, with metadata and parsed labels per entry.
@@ -158,6 +178,7 @@ HttpResponse Server::LokiLogAnswer(const query::Expr& e, const LokiLogParams& p)
   w.EndArray();
   WriteStats(&w);
   w.EndObject();
+  WriteLokiWarnings(warnings, &w);
   w.EndObject();
   HttpResponse r;
   r.body = w.Take();
@@ -229,6 +250,7 @@ HttpResponse Server::LokiMetricAnswer(const query::MetricQuery& mq) {
   WriteMetricResult(*res, &w);
   WriteStats(&w);
   w.EndObject();
+  WriteLokiWarnings(res->warnings, &w);
   w.EndObject();
   HttpResponse r;
   r.body = w.Take();

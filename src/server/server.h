@@ -136,7 +136,8 @@ class Server {
     bool categorize = false;  // X-Loki-Response-Encoding-Flags: categorize-labels
   };
   HttpResponse LokiLogAnswer(const query::Expr& e, const LokiLogParams& p);
-  Result<std::vector<query::Hit>> RunLokiLogQuery(const query::Query& q, int64_t interval);
+  Result<std::vector<query::Hit>> RunLokiLogQuery(const query::Query& q, int64_t interval,
+                                                  std::vector<std::string>* warnings);
 
   // ---- Loki's metadata read API (handler_loki_meta.cc; drilldown-limits,
   // format_query and buildinfo in handler_loki_status.cc; docs/loki-api.md) ----

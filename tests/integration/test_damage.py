@@ -5,6 +5,7 @@ startup survives a damaged file and an unreadable catalog, and
 
 import os
 import subprocess
+import urllib.parse
 
 from conftest import loge_bin, stream, wait_for
 
@@ -114,3 +115,37 @@ def test_loge_check_exit_codes(loge, clock):
 
     missing = check(os.path.join(s.workdir, "nope"))
     assert missing.returncode == 1 and "no such directory" in missing.stderr
+
+
+def test_loki_answers_over_a_damaged_file_carry_its_warning(loge, clock):
+    # Grafana reads Loki's top-level `warnings` (beside `data`) and shows
+    # them above the result: a quarantined file's rows are missing, and the
+    # answer says so, for log and metric queries alike. (A query reads
+    # every file whose time and label names fit, so each part damages a
+    # file no query has read yet.)
+    s = loge(*FAST)
+    fill(s, clock, ["a", "b"])
+    files = s.flush_files()
+    assert len(files) == 2, files
+    flip(os.path.join(s.dir, files[1]))  # app "b"
+    window = {"start": str(clock.t - 3_600_000_000_000), "end": str(clock.t + 1_000_000_000_000)}
+
+    r = s.request("GET", "/loki/api/v1/query_range?" + urllib.parse.urlencode({"query": '{app=~".+"}', **window}))
+    assert r.status == 200, r
+    doc = r.json()
+    assert any(files[1] in w for w in doc.get("warnings", [])), doc
+    assert [x["stream"]["app"] for x in doc["data"]["result"]] == ["a"]
+
+    fill(s, clock, ["c"])
+    victim = [f for f in s.flush_files() if f not in files][0]
+    flip(os.path.join(s.dir, victim))
+    q = 'sum(count_over_time({app=~".+"} |= "line" [2h]))'  # a line filter: the text must be read
+    r = s.request("GET", "/loki/api/v1/query?" + urllib.parse.urlencode({"query": q, "time": window["end"]}))
+    assert r.status == 200, r
+    doc = r.json()
+    assert any(victim in w for w in doc.get("warnings", [])), doc
+    assert doc["data"]["result"][0]["value"][1] == "50"
+
+    # Once quarantined, the files are out of every answer: no warning.
+    r = s.request("GET", "/loki/api/v1/query_range?" + urllib.parse.urlencode({"query": '{app=~".+"}', **window}))
+    assert r.status == 200 and "warnings" not in r.json(), r
