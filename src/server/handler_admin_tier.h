@@ -2,7 +2,7 @@
 //
 //   POST /api/v1/admin/rotate
 //       {"status":"success","data":{"uploaded":1,"upload_failed":0,"waiting":0,
-//        "adopted":0,"dropped":0,"pending":0,"local_deleted":0}}
+//        "adopted":0,"dropped":0,"pending":0,"retired_deleted":0,"local_deleted":0}}
 //       Runs one rotation pass now (segments older than --s3-rotate-age go
 //       to S3), then a reconcile pass against the bucket listing, then
 //       releases local copies whose grace window has passed — so tests and

@@ -109,6 +109,8 @@ HttpResponse HandleAdminDeletes(store::Store* store, HttpRequest&) {
   w.Uint(s.processed);
   w.Key("rows_deleted");
   w.Uint(s.rows_deleted);
+  w.Key("bytes_deleted");
+  w.Uint(s.bytes_deleted);
   w.Key("files_rewritten");
   w.Uint(s.files_rewritten);
   w.EndObject();

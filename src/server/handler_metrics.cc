@@ -161,6 +161,9 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       static_cast<double>(s.deletes.processed));
   one("loge_delete_rows_deleted_total", "counter", "Rows removed from files by delete requests.",
       static_cast<double>(s.deletes.rows_deleted));
+  one("loge_delete_bytes_deleted_total", "counter",
+      "Bytes of line text (uncompressed) removed from files by delete requests.",
+      static_cast<double>(s.deletes.bytes_deleted));
   one("loge_delete_files_rewritten_total", "counter", "Files rewritten without the rows of delete requests.",
       static_cast<double>(s.deletes.files_rewritten));
   one("loge_delete_failures_total", "counter", "Delete passes or rewrites that failed (retried next pass).",

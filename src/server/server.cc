@@ -194,6 +194,8 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.deletes.processed);
   w.Key("delete_rows_deleted");
   w.Uint(s.deletes.rows_deleted);
+  w.Key("delete_bytes_deleted");
+  w.Uint(s.deletes.bytes_deleted);
   w.Key("delete_files_rewritten");
   w.Uint(s.deletes.files_rewritten);
   w.Key("delete_failures");

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS files(
   filters BLOB);
 CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS retired(name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retired_objects(url TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS delete_requests(
   id TEXT PRIMARY KEY,
   query TEXT NOT NULL,
@@ -313,7 +314,7 @@ Status Catalog::ReplaceMany(const std::vector<int64_t>& remove_ids, std::vector<
 Status Catalog::Remove(const std::vector<int64_t>& ids) { return ReplaceMany(ids, nullptr); }
 
 Status Catalog::ReplaceRetiring(const std::vector<int64_t>& remove_ids, const std::vector<std::string>& retired,
-                                CatalogEntry* add) {
+                                CatalogEntry* add, const std::vector<std::string>& retired_objects) {
   MutexLock l(&mu_);
   LOGE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   Status st;
@@ -334,6 +335,17 @@ Status Catalog::ReplaceRetiring(const std::vector<int64_t>& remove_ids, const st
       sqlite3_bind_text(ins.get(), 1, n.data(), static_cast<int>(n.size()), SQLITE_STATIC);
       if (sqlite3_step(ins.get()) != SQLITE_DONE) {
         st = Status::IOError(path_ + ": retire: " + sqlite3_errmsg(db_));
+        break;
+      }
+      sqlite3_reset(ins.get());
+    }
+  }
+  if (st.ok()) {
+    Stmt ins(db_, "INSERT OR IGNORE INTO retired_objects(url) VALUES(?1)");
+    for (const auto& u : retired_objects) {
+      sqlite3_bind_text(ins.get(), 1, u.data(), static_cast<int>(u.size()), SQLITE_STATIC);
+      if (sqlite3_step(ins.get()) != SQLITE_DONE) {
+        st = Status::IOError(path_ + ": retire object: " + sqlite3_errmsg(db_));
         break;
       }
       sqlite3_reset(ins.get());

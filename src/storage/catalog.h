@@ -103,8 +103,12 @@ class Catalog {
   // their file names as retired (files whose rows now live in `add`, to be
   // deleted) and adds `add`. After a crash, recovery deletes any retired file
   // still on disk, so an input is never read as a second copy of its rows.
+  // `retired_objects`: the URLs of remote inputs (a rewrite of a remote
+  // segment, store/merger.h), recorded in the same transaction so that the
+  // reconcile deletes their objects instead of adopting them again
+  // (tier/reconcile.h).
   Status ReplaceRetiring(const std::vector<int64_t>& remove_ids, const std::vector<std::string>& retired,
-                         CatalogEntry* add) EXCLUDES(mu_);
+                         CatalogEntry* add, const std::vector<std::string>& retired_objects = {}) EXCLUDES(mu_);
   // The id of the row whose path is `path`; 0 when there is none.
   Result<int64_t> IdOf(const std::string& path) EXCLUDES(mu_);
   // SQLite's `PRAGMA quick_check` and a read of every row: OK when the
@@ -115,6 +119,12 @@ class Catalog {
   Result<std::vector<std::string>> ListRetired() EXCLUDES(mu_);
   // Forgets retired names (their files are gone).
   Status ForgetRetired(const std::vector<std::string>& names) EXCLUDES(mu_);
+  // Object URLs retired by rewrites of remote segments whose objects may
+  // still be in the bucket (catalog_retired_objects.cc): the reconcile
+  // deletes such an object and never adopts it.
+  Result<std::vector<std::string>> ListRetiredObjects() EXCLUDES(mu_);
+  // Forgets retired object URLs (their objects are gone).
+  Status ForgetRetiredObjects(const std::vector<std::string>& urls) EXCLUDES(mu_);
   // Removes rows (reconcile: files that are gone).
   Status Remove(const std::vector<int64_t>& ids) EXCLUDES(mu_);
   // Rotation (tier/uploader.h): in one transaction, turns the local row `id`

@@ -47,6 +47,33 @@ TEST(Catalog, NeverGivesAnIdTwice) {
   EXPECT_GT(next.id, flushed.id);
 }
 
+// A rewrite of a remote segment swaps its row for the local rewrite and
+// records the object's URL as retired in one transaction; the URL survives
+// a reopen (the reconcile deletes the object) and stays apart from the
+// retired local names, which recovery forgets at every start.
+TEST(Catalog, RetiredObjectsComeWithTheSwapAndSurviveAReopen) {
+  std::string dir = TempDir();
+  const std::string url = "http://s3/b/n/segment-10-20-1.sqlite.zst";
+  {
+    auto c = Catalog::Open(dir);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    CatalogEntry remote = Segment(url), rewritten = Segment("segment-10-20-2.sqlite.zst");
+    remote.tier = Tier::kRemote;
+    ASSERT_TRUE((*c)->Add(&remote).ok());
+    ASSERT_TRUE((*c)->ReplaceRetiring({remote.id}, {}, &rewritten, {url}).ok());
+  }
+  auto c = Catalog::Open(dir);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto rows = (*c)->List();
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].path, "segment-10-20-2.sqlite.zst");
+  EXPECT_TRUE((*c)->ListRetired()->empty());
+  EXPECT_EQ(*(*c)->ListRetiredObjects(), std::vector<std::string>{url});
+  ASSERT_TRUE((*c)->ForgetRetiredObjects({url}).ok());
+  EXPECT_TRUE((*c)->ListRetiredObjects()->empty());
+}
+
 TEST(Catalog, SetRemoteFlipsTierAndPathAndKeepsTheRest) {
   std::string dir = TempDir();
   auto c = Catalog::Open(dir);

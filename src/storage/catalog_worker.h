@@ -37,6 +37,15 @@ class CatalogWorker {
   virtual Status DeleteRemote(const std::string& url) {
     return Status::Unavailable("no object store to delete " + url + " from");
   }
+  // Downloads the object a remote catalog row names by `url` into the
+  // local file `path` (created or truncated; not fsynced: a rewrite's
+  // input, store/merger.h). NotFound when the object is gone;
+  // Unavailable when the worker has no object store.
+  virtual Status FetchRemote(const std::string& url, const std::string& path) {
+    return Status::Unavailable("no object store to fetch " + url + " from (to " + path + ")");
+  }
+  // True when DeleteRemote and FetchRemote work (an object store is set).
+  virtual bool HasObjectStore() const { return false; }
 };
 
 }  // namespace loge::storage

@@ -130,7 +130,11 @@ bool Overlaps(const StreamRowDrop& drop, int64_t min_ts, int64_t max_ts) {
 Result<bool> DropRows(const StreamRowDrop& drop, Block* b, MergeStats* stats) {
   LOGE_ASSIGN_OR_RETURN(std::vector<Entry> rows, BlockEntries(*b));
   const size_t before = rows.size();
-  std::erase_if(rows, [&](const Entry& e) { return drop.drops(e.ts, e.line); });
+  std::erase_if(rows, [&](const Entry& e) {
+    if (!drop.drops(e.ts, e.line)) return false;
+    stats->bytes_deleted += e.line.size();
+    return true;
+  });
   if (rows.size() == before) return true;
   stats->rows_deleted += before - rows.size();
   if (rows.empty()) return false;

@@ -67,6 +67,7 @@ struct MergeStats {
   uint64_t blocks_decoded = 0;  // blocks whose rows were decoded (time overlap)
   uint64_t blocks_keys_reused = 0;  // input blocks whose id keys came with them
   uint64_t rows_deleted = 0;   // rows MergeOptions::drop left out
+  uint64_t bytes_deleted = 0;  // bytes of their lines (the text alone, uncompressed)
 };
 
 // Merges `inputs` (local paths) into opts.output_path, written crash-safely

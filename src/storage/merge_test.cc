@@ -250,6 +250,7 @@ TEST(MergeFiles, DropLeavesOutTheRowsItNamesAndWritesNothingWhenNoneIsLeft) {
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->rows, 1999u);
   EXPECT_EQ(ms.rows_deleted, 1u);
+  EXPECT_EQ(ms.bytes_deleted, std::string("password=hunter2").size());  // the deleted line's text
   EXPECT_LT(ms.blocks_decoded + 0, 4u);  // copied blocks are not decoded
   const auto rows = ReadAll(mo.output_path);
   EXPECT_EQ(rows.size(), 1999u);

@@ -62,12 +62,15 @@ Result<std::map<int64_t, uint64_t>> FilesHolding(const query::Tombstone& t,
 struct Located {
   std::map<int64_t, storage::FilePtr> by_id;                   // the files of the pass
   std::map<std::string, std::map<int64_t, uint64_t>> holding;  // request -> file id -> rows
-  std::set<std::string> blocked;  // requests that cannot finish this pass (scan failed, remote rows)
+  std::set<std::string> blocked;  // requests that cannot finish this pass (scan failed, remote rows unrewritable)
   uint64_t waiting_remote = 0;
   Status first;  // the first scan failure
 };
 
-Located Locate(const query::Tombstones& tombstones, const std::vector<storage::FilePtr>& files) {
+// rewrite_remote: remote segments can be rewritten (an object store is
+// set); otherwise a request with rows in one waits (waiting_remote).
+Located Locate(const query::Tombstones& tombstones, const std::vector<storage::FilePtr>& files,
+               bool rewrite_remote) {
   Located out;
   for (const auto& f : files) out.by_id[f->entry.id] = f;
   for (const auto& t : *tombstones) {
@@ -79,11 +82,11 @@ Located Locate(const query::Tombstones& tombstones, const std::vector<storage::F
     }
     for (const auto& [id, n] : *held) {
       const storage::FilePtr& f = out.by_id[id];
-      if (f->entry.tier != storage::Tier::kRemote) continue;
+      if (f->entry.tier != storage::Tier::kRemote || rewrite_remote) continue;
       out.blocked.insert(t.id());
       out.waiting_remote++;
-      spdlog::warn("delete request {}: rows in remote segment {} are hidden but not yet removed", t.id(),
-                   query::ShownName(*f));
+      spdlog::warn("delete request {}: rows in remote segment {} are hidden but not removed: no object store "
+                   "is set (--s3-bucket)", t.id(), query::ShownName(*f));
     }
     out.holding[t.id()] = std::move(*held);
   }
@@ -105,9 +108,11 @@ Merger::RowDropFn DropOf(const query::Tombstones& tombstones) {
   };
 }
 
-// Step 4: each local file holding rows of some request, rewritten once.
+// Step 4: each file holding rows of some request, rewritten once (a remote
+// one only when Locate let it through).
 struct Rewrites {
   uint64_t rows_deleted = 0;
+  uint64_t bytes_deleted = 0;
   uint64_t rewritten = 0;
   std::set<int64_t> failed;  // file ids
   Status first;
@@ -115,21 +120,25 @@ struct Rewrites {
 
 Rewrites RewriteAll(Merger* merger, const Located& where, const Merger::RowDropFn& drop) {
   std::set<int64_t> ids;
+  const bool remote = merger->CanRewriteRemote();
   for (const auto& [req, held] : where.holding) {
     for (const auto& [id, n] : held) {
-      if (where.by_id.at(id)->entry.tier == storage::Tier::kLocal) ids.insert(id);
+      if (remote || where.by_id.at(id)->entry.tier == storage::Tier::kLocal) ids.insert(id);
     }
   }
   Rewrites out;
   for (int64_t id : ids) {
-    uint64_t n = 0;
-    Status st = merger->Rewrite(where.by_id.at(id), drop, &n);
+    RewriteResult r;
+    Status st = merger->Rewrite(where.by_id.at(id), drop, &r);
+    // A rewrite that left rows out and then failed to delete a replaced
+    // object still removed them from the catalog: counted, but failed.
+    out.rows_deleted += r.rows_deleted;
+    out.bytes_deleted += r.bytes_deleted;
     if (!st.ok()) {
       out.failed.insert(id);
       if (out.first.ok()) out.first = st;
       continue;
     }
-    out.rows_deleted += n;
     out.rewritten++;
   }
   return out;
@@ -286,10 +295,15 @@ void Deletes::Loop(std::stop_token st) {
 //  2. flush the head and checkpoint the WAL, so every row pushed so far is
 //     in a file whose rewrite no WAL replay can undo;
 //  3. per request, the files holding its rows (the one scanner);
-//  4. rewrite each such local file once, without the rows of every due
-//     request (Merger::Rewrite: a merge's crash-safe steps);
+//  4. rewrite each such file once, without the rows of every due request
+//     (Merger::Rewrite: a merge's crash-safe steps; a remote segment is
+//     downloaded, rewritten into a new local segment, and its object
+//     deleted after the catalog swap);
+//  4b. delete the objects earlier remote rewrites replaced but could not
+//     delete (a failure, or a crash: Merger::FinishRetiredObjects);
 //  5. one catalog transaction marks processed every request none of whose
-//     files failed or is remote; queries stop applying them.
+//     files failed or waits for an object store, when no replaced object
+//     is left in the bucket; queries stop applying them.
 // A crash anywhere leaves the request pending (still hidden by queries); the
 // next pass finds what is left of its rows, or none, and finishes.
 Status Deletes::RunOnce() {
@@ -334,18 +348,23 @@ Status Deletes::RunOnce() {
   }
   const query::Tombstones tombstones(all);
   // 3.
-  const Located where = Locate(tombstones, files_->Snapshot());
+  const Located where = Locate(tombstones, files_->Snapshot(), merger_->CanRewriteRemote());
   note(where.first);
   // 4.
   const Rewrites rw = RewriteAll(merger_, where, DropOf(tombstones));
   note(rw.first);
+  // 4b. A replaced object still in the bucket holds rows of some request.
+  const Status leftovers = merger_->FinishRetiredObjects();
+  note(leftovers);
   // 5.
-  const std::vector<std::pair<std::string, uint64_t>> done = Finished(due, where, rw.failed);
+  std::vector<std::pair<std::string, uint64_t>> done = Finished(due, where, rw.failed);
+  if (!leftovers.ok()) done.clear();
   Status marked = done.empty() ? Status::OK() : catalog_->MarkDeleteRequestsProcessed(done);
   note(marked);
   {
     MutexLock l(&mu_);
     stats_.rows_deleted += rw.rows_deleted;
+    stats_.bytes_deleted += rw.bytes_deleted;
     stats_.files_rewritten += rw.rewritten;
     stats_.waiting_remote = where.waiting_remote;
     stats_.failures += rw.failed.size();

@@ -7,8 +7,9 @@
 // query/tombstone.h). A processing pass then removes the rows from the
 // files: it flushes the head and checkpoints the WAL (so every row pushed
 // before the pass is in a file a rewrite may replace), finds the files
-// holding rows of due requests with the one scanner, and rewrites each
-// through the merge machinery (Merger::Rewrite) without them. Once no file
+// holding rows of due requests with the one scanner, and rewrites each —
+// local or remote (S3) — through the merge machinery (Merger::Rewrite)
+// without them. Once no file
 // holds a row of a request, it is marked "processed" (one catalog
 // transaction) and queries stop applying it.
 //
@@ -62,11 +63,13 @@ struct DeleteStats {
   uint64_t pending = 0;          // requests not yet processed
   uint64_t processed = 0;        // requests processed (listed)
   uint64_t rows_deleted = 0;     // rows removed from files by rewrites, since start
+  uint64_t bytes_deleted = 0;    // bytes of those rows' lines (uncompressed text), since start
   uint64_t files_rewritten = 0;  // rewrites done, since start
   uint64_t passes = 0;
   uint64_t failures = 0;         // rewrites or passes that failed (logged; retried next pass)
-  // Pending requests with rows in remote (S3) files: those are not
-  // rewritten yet, so the request stays pending (and hidden by queries).
+  // Pending requests with rows in remote (S3) files that cannot be
+  // rewritten because no object store is set (a node without
+  // --s3-bucket): the request stays pending (and hidden by queries).
   uint64_t waiting_remote = 0;
 };
 

@@ -164,6 +164,7 @@ TEST(Deletes, TheRewriteRemovesTheBytesAndKeepsEveryOtherRowOnce) {
   EXPECT_EQ(stats.pending, 0u);
   EXPECT_EQ(stats.processed, 1u);
   EXPECT_EQ(stats.rows_deleted, 1u);
+  EXPECT_EQ(stats.bytes_deleted, (std::string("login user=bob ") + kSecret).size());  // the line's text
   EXPECT_EQ(stats.files_rewritten, 1u);
   ASSERT_EQ(st->ListDeletes().size(), 1u);
   EXPECT_TRUE(st->ListDeletes()[0].processed);

@@ -36,6 +36,7 @@ std::string SegmentFileName(int64_t min_ts, int64_t max_ts, uint64_t id) {
 
 std::string TempName(std::string_view name) { return std::string(name) + std::string(kTempSuffix); }
 std::string ScratchName(std::string_view name) { return std::string(name) + ".scratch" + std::string(kTempSuffix); }
+std::string FetchName(std::string_view name) { return std::string(name) + ".fetch" + std::string(kTempSuffix); }
 std::string CorruptName(std::string_view name) { return std::string(name) + std::string(kCorruptSuffix); }
 
 std::string QuarantineName(std::string_view name, int taken) {

@@ -9,6 +9,8 @@
 //   segment-<minTs>-<maxTs>-<id>.sqlite.zst   a merged file (level >= 1)
 //   <name>.tmp                      a file being written; never read
 //   <name>.scratch.tmp              a merge's uncompressed image; never read
+//   <name>.fetch.tmp                a remote segment downloaded for a rewrite
+//                                   (store/merger.h); read by that rewrite only
 //   <name>.corrupt                  a file moved aside by recovery (older releases)
 //   quarantine/<name>[.<n>]         a damaged file moved aside (store/quarantine.cc);
 //                                   never read, kept for a human
@@ -44,6 +46,9 @@ std::string SegmentFileName(int64_t min_ts, int64_t max_ts, uint64_t id);
 std::string TempName(std::string_view name);
 // Where a merge builds the uncompressed image of `name`.
 std::string ScratchName(std::string_view name);
+// Where a rewrite of the remote segment `name` (its object's file name)
+// downloads it; a *.tmp name, so recovery deletes one a crash left.
+std::string FetchName(std::string_view name);
 std::string CorruptName(std::string_view name);
 // The name `name` gets in quarantine/ when `taken` earlier copies of it are
 // there already: name, then name.1, name.2, ...

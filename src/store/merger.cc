@@ -13,6 +13,7 @@
 #include "core/time.h"
 #include "io/file_system.h"
 #include "storage/catalog.h"
+#include "storage/catalog_worker.h"
 #include "storage/file_set.h"
 #include "storage/merge.h"
 #include "storage/verify.h"
@@ -37,6 +38,27 @@ double ThreadCpuSeconds() {
 // from its compressed size (about 8:1 for log text), so the policy still
 // sizes its merges sensibly.
 uint64_t LineBytes(const storage::CatalogEntry& e) { return e.line_bytes ? e.line_bytes : e.bytes * 8; }
+
+// Removes the files *paths names when it goes out of scope: a rewrite's
+// downloads of remote segments go whatever happens (recovery deletes one a
+// crash left: a *.tmp name).
+class RemoveOnExit {
+ public:
+  RemoveOnExit(io::FileSystem* fs, const std::vector<std::string>* paths) : fs_(fs), paths_(paths) {}
+  ~RemoveOnExit() {
+    for (const auto& p : *paths_) {
+      if (Status st = fs_->Remove(p); !st.ok() && st.code() != Code::kNotFound) {
+        spdlog::warn("rewrite: cannot remove the download {} (the next start deletes it): {}", p, st.ToString());
+      }
+    }
+  }
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+
+ private:
+  io::FileSystem* const fs_;
+  const std::vector<std::string>* const paths_;
+};
 
 }  // namespace
 
@@ -210,20 +232,27 @@ Result<bool> Merger::RunOne(bool force) {
 // `ids`), into segment id `id` at `output_level`; with `drop`, the rows it
 // names are left out, and when none is left the inputs are retired with
 // no output (the catalog transaction of step 5 then only removes them).
+//
+// A remote input (Rewrite of a segment in S3) is downloaded first and its
+// object deleted last: merger_rewrite.cc has those steps and their crash
+// order.
 Status Merger::MergeClaimed(std::vector<storage::FilePtr> inputs, const std::vector<int64_t>& ids, int64_t id,
                             int output_level, const std::string& reason, const RowDropFn& drop, uint64_t* rows,
-                            uint64_t* rows_deleted) {
+                            RewriteResult* deleted) {
   auto step = [&](int n) { return TEST_step_hook ? TEST_step_hook(n) : Status::OK(); };
   const auto start = std::chrono::steady_clock::now();
   LOGE_RETURN_IF_ERROR(step(1));
   int64_t min_ts = inputs[0]->entry.min_ts, max_ts = inputs[0]->entry.max_ts;
-  std::vector<std::string> paths, names;
+  std::vector<std::string> names, local_names, remote_urls;
   for (const auto& f : inputs) {
     min_ts = std::min(min_ts, f->entry.min_ts);
     max_ts = std::max(max_ts, f->entry.max_ts);
-    paths.push_back(f->local_path);
     names.push_back(f->entry.path);
+    (f->entry.tier == storage::Tier::kRemote ? remote_urls : local_names).push_back(f->entry.path);
   }
+  std::vector<std::string> paths, fetched;
+  const RemoveOnExit remove_fetched(fs_, &fetched);
+  LOGE_RETURN_IF_ERROR(FetchRemoteInputs(inputs, &paths, &fetched));
   const std::string name = SegmentFileName(min_ts, max_ts, static_cast<uint64_t>(id));
   storage::MergeOptions mo;
   mo.output_path = io::JoinPath(opts_.dir, name);
@@ -245,28 +274,31 @@ Status Merger::MergeClaimed(std::vector<storage::FilePtr> inputs, const std::vec
   LOGE_RETURN_IF_ERROR(step(2));
   storage::MergeStats ms;
   LOGE_ASSIGN_OR_RETURN(storage::SegmentInfo info, storage::MergeFiles(paths, mo, &ms));
-  if (rows_deleted) *rows_deleted = ms.rows_deleted;
   storage::FilePtr replacement;
   // The hook's step 4 stands for a commit that fails before it lands.
   Status commit = step(4);
   if (info.rows == 0) {
     // Every row was deleted: the inputs go without a successor.
-    if (commit.ok()) commit = catalog_->ReplaceRetiring(ids, names, nullptr);
+    if (commit.ok()) commit = catalog_->ReplaceRetiring(ids, local_names, nullptr, remote_urls);
     LOGE_RETURN_IF_ERROR(commit);
   } else {
     storage::CatalogEntry e = storage::EntryFor(storage::FileKind::kSegment, name, info, info.bytes);
     e.level = output_level;
     e.max_wal_seq = max_wal_seq;
-    if (commit.ok()) commit = catalog_->ReplaceRetiring(ids, names, &e);
+    if (commit.ok()) commit = catalog_->ReplaceRetiring(ids, local_names, &e, remote_urls);
     if (!commit.ok()) LOGE_RETURN_IF_ERROR(ResolveFailedCommit(name, mo.output_path, commit, &e.id));
     *rows = e.rows;
     replacement = storage::FileHandle::Make(std::move(e), mo.output_path, fs_, opts_.filter_cache);
+  }
+  if (deleted) {  // committed: the rows are out of the catalog
+    deleted->rows_deleted = ms.rows_deleted;
+    deleted->bytes_deleted = ms.bytes_deleted;
   }
   LOGE_RETURN_IF_ERROR(step(5));
   files_->Replace(ids, std::move(replacement));
   inputs.clear();  // the last reference may unlink them now
   std::vector<std::string> gone;
-  for (const auto& n : names) {
+  for (const auto& n : local_names) {
     if (!fs_->Exists(io::JoinPath(opts_.dir, n))) gone.push_back(n);
   }
   if (!gone.empty()) (void)catalog_->ForgetRetired(gone);  // best effort: recovery forgets the rest
@@ -275,53 +307,7 @@ Status Merger::MergeClaimed(std::vector<storage::FilePtr> inputs, const std::vec
   spdlog::info("merged {} files ({} rows, {}) into {} ({} bytes, level {}) in {:.2f}s", names.size(), *rows, reason,
                info.rows == 0 ? "nothing" : name, info.bytes, output_level,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return Status::OK();
-}
-
-Status Merger::Rewrite(const storage::FilePtr& f, const RowDropFn& drop, uint64_t* rows_deleted) {
-  const std::vector<int64_t> ids = {f->entry.id};
-  const uint64_t safe = opts_.safe_wal_seq ? opts_.safe_wal_seq() : UINT64_MAX;
-  if (f->entry.tier != storage::Tier::kLocal) return Status::InvalidArgument("rewrite: " + f->entry.path + " is remote");
-  if (f->entry.kind == storage::FileKind::kFlush && f->entry.max_wal_seq > safe) {
-    // Rewritten now, WAL replay would bring its rows back after a crash.
-    return Status::Unavailable("rewrite: " + f->entry.path + " waits for the next WAL checkpoint");
-  }
-  int64_t id = 0;
-  {
-    MutexLock l(&mu_);
-    if (stopping_) return Status::Unavailable("shutting down");
-    if (!files_->Claim(ids)) return Status::Unavailable("rewrite: a merge or the rotation holds " + f->entry.path);
-    // Claimed now, but is it still the file the caller saw? A merge may have
-    // retired it, or the rotation moved it, in between.
-    bool current = false;
-    for (const auto& g : files_->Snapshot()) {
-      current = current || (g->entry.id == f->entry.id && g->entry.path == f->entry.path);
-    }
-    if (!current) {
-      files_->Unclaim(ids);
-      return Status::Unavailable("rewrite: " + f->entry.path + " was merged or moved meanwhile");
-    }
-    auto next = catalog_->GetState(storage::kNextSegmentIdKey, 1);
-    Status st = next.ok() ? catalog_->SetState(storage::kNextSegmentIdKey, *next + 1) : next.status();
-    if (!st.ok()) {
-      files_->Unclaim(ids);
-      return st;
-    }
-    id = *next;
-    stats_.running++;
-  }
-  uint64_t rows = 0;
-  const int level = f->entry.kind == storage::FileKind::kFlush ? 1 : std::max(f->entry.level, 1);
-  Status st = MergeClaimed({f}, ids, id, level, "delete request", drop, &rows, rows_deleted);
-  files_->Unclaim(ids);
-  MutexLock l(&mu_);
-  stats_.running--;
-  if (!st.ok()) {
-    stats_.failures++;
-    spdlog::error("rewrite of {} for a delete request failed (it stays as it is): {}", f->entry.path, st.ToString());
-  }
-  cv_.notify_all();
-  return st;
+  return DeleteReplacedObjects(remote_urls, step);
 }
 
 bool Merger::QuarantineDamagedInputs(const std::vector<storage::FilePtr>& inputs) {

@@ -39,6 +39,7 @@ class FileSystem;
 }
 namespace loge::storage {
 class Catalog;
+class CatalogWorker;
 class FilterCache;
 }  // namespace loge::storage
 
@@ -64,6 +65,16 @@ struct MergerOptions {
   // (storage::VerifyDataFile): the store quarantines it, and the next pick
   // goes on without it. Null: the merge just fails and is retried.
   std::function<void(int64_t id, const std::string& name, const Status& why)> on_damaged;
+  // The object store's worker (the S3 uploader; not owned): a rewrite of a
+  // remote segment downloads and deletes its object through it. Null, or a
+  // worker without an object store: remote segments are not rewritten.
+  storage::CatalogWorker* remote = nullptr;
+};
+
+// What a rewrite (Merger::Rewrite) left out.
+struct RewriteResult {
+  uint64_t rows_deleted = 0;
+  uint64_t bytes_deleted = 0;  // bytes of their lines (uncompressed text)
 };
 
 struct MergerStats {
@@ -91,13 +102,25 @@ class Merger {
 
   // Per stream, the rows a rewrite leaves out (storage::MergeOptions::drop).
   using RowDropFn = std::function<storage::StreamRowDrop(std::string_view labels_json)>;
-  // Rewrites the local file `f` without the rows `drop` names (a delete
-  // request: deletes.h) through the crash-safe steps of a merge; the output
-  // is a segment of the file's level (a flush file's is 1), or nothing when
-  // no row is left. *rows_deleted: the rows left out. Unavailable when a
-  // merge or the rotation holds the file, or a flush file's WAL records are
-  // above the checkpoint (try later); the failure is logged and counted.
-  Status Rewrite(const storage::FilePtr& f, const RowDropFn& drop, uint64_t* rows_deleted) EXCLUDES(mu_);
+  // Rewrites the file `f` without the rows `drop` names (a delete request:
+  // deletes.h; per-stream retention: retention.h) through the crash-safe
+  // steps of a merge; the output is a local segment of the file's level (a
+  // flush file's is 1), or nothing when no row is left. A remote segment
+  // (CanRewriteRemote) is downloaded first, and its object deleted after
+  // the swap (merger_rewrite.cc has the steps). *out: what was left out.
+  // Unavailable when a merge or the rotation holds the file, or a flush
+  // file's WAL records are above the checkpoint (try later);
+  // InvalidArgument for a remote file without an object store. The failure
+  // is logged and counted.
+  Status Rewrite(const storage::FilePtr& f, const RowDropFn& drop, RewriteResult* out) EXCLUDES(mu_);
+  // True when Rewrite can take remote segments (an object store is set).
+  bool CanRewriteRemote() const;
+  // Deletes the objects of remote segments a rewrite replaced but could not
+  // delete (the delete failed, or a crash came first; the reconcile deletes
+  // them too), and forgets them. OK when none is left; otherwise the first
+  // failure (logged). Objects of rows still published are left to the
+  // rewrite that is swapping them.
+  Status FinishRetiredObjects() EXCLUDES(mu_);
 
   // Forced merges until none is left; waits for running ones.
   Status MergeAll() EXCLUDES(mu_);
@@ -127,7 +150,15 @@ class Merger {
   std::vector<MergeFile> Candidates() const REQUIRES(mu_);
   Status MergeClaimed(std::vector<storage::FilePtr> inputs, const std::vector<int64_t>& ids, int64_t id,
                       int output_level, const std::string& reason, const RowDropFn& drop, uint64_t* rows,
-                      uint64_t* rows_deleted) EXCLUDES(mu_);
+                      RewriteResult* deleted) EXCLUDES(mu_);
+  // Downloads the remote inputs among `inputs` next to their output
+  // (FetchName); *paths gets each input's local path, *fetched the
+  // downloads (the caller removes them).
+  Status FetchRemoteInputs(const std::vector<storage::FilePtr>& inputs, std::vector<std::string>* paths,
+                           std::vector<std::string>* fetched);
+  // Steps 6-7 of a remote rewrite: deletes the replaced objects, then
+  // forgets their retired keys.
+  Status DeleteReplacedObjects(const std::vector<std::string>& urls, const std::function<Status(int)>& step);
   // After a merge failed with Corruption: verifies each input and hands the
   // damaged ones to opts_.on_damaged. True when it found one.
   bool QuarantineDamagedInputs(const std::vector<storage::FilePtr>& inputs);

@@ -442,6 +442,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   mo.on_damaged = [d](int64_t id, const std::string& name, const Status& why) {
     d->QuarantinePublished(id, name, why);
   };
+  mo.remote = opts.catalog_worker;  // rewrites of remote segments (delete requests, retention rules)
   d->merger = std::make_unique<Merger>(mo, d->catalog.get(), &d->files);
   wal::CheckpointerOptions co;
   co.interval = std::chrono::duration_cast<std::chrono::milliseconds>(opts.checkpoint_interval);

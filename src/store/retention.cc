@@ -99,7 +99,10 @@ std::function<int64_t(const Labels&)> Retention::StreamFloors() const {
 }
 
 Result<Retention::Verdict> Retention::Judge(const storage::FilePtr& f, int64_t now) const {
-  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(f->local_path));
+  // A remote segment is read through the remote-read VFS (its streams and
+  // block headers: a few range requests).
+  const bool remote = f->entry.tier == storage::Tier::kRemote;
+  LOGE_ASSIGN_OR_RETURN(auto reader, storage::SegmentReader::Open(remote ? f->entry.path : f->local_path));
   simdjson::dom::parser parser;
   std::vector<std::pair<int64_t, int64_t>> streams;  // (id, floor)
   Status st;
@@ -140,8 +143,8 @@ Status Retention::RewriteExpired(const storage::FilePtr& f, int64_t now) {
     d.drops = [floor](int64_t ts, std::string_view) { return ts < floor; };
     return d;
   };
-  uint64_t rows = 0;
-  Status st = merger_->Rewrite(f, drop, &rows);
+  RewriteResult r;
+  Status st = merger_->Rewrite(f, drop, &r);
   MutexLock l(&mu_);
   if (st.code() == Code::kUnavailable) {
     stats_.skipped_claimed++;  // a merge or the rotation holds it, or its WAL is not checkpointed: next pass
@@ -152,7 +155,7 @@ Status Retention::RewriteExpired(const storage::FilePtr& f, int64_t now) {
     return st;  // logged by the merger
   }
   stats_.files_rewritten++;
-  stats_.rows_deleted += rows;
+  stats_.rows_deleted += r.rows_deleted;
   return Status::OK();
 }
 
@@ -211,10 +214,12 @@ Status Retention::RunOnce() {
     gone.push_back(f->entry.id);
     note(DeleteFile(f));
   }
-  // 1b. Per-stream rules: a local file none of whose streams keeps a row
-  // goes whole; one holding both kept and expired rows is rewritten
-  // without the expired ones (queries hide them meanwhile).
+  // 1b. Per-stream rules: a file none of whose streams keeps a row goes
+  // whole; one holding both kept and expired rows is rewritten without the
+  // expired ones (queries hide them meanwhile). Remote segments too when
+  // the merger can rewrite them (an object store is set).
   if (!opts_.rules.empty()) {
+    const bool remote_too = merger_ && merger_->CanRewriteRemote();
     const int64_t now = Now();
     Duration shortest = opts_.max_age;
     for (const auto& r : opts_.rules) shortest = shortest == Duration(0) ? r.age : std::min(shortest, r.age);
@@ -223,7 +228,10 @@ Status Retention::RunOnce() {
     for (const auto& f : all) {
       // A file whose oldest row is within the shortest period has nothing
       // expired; one judged before, nothing until its next expiry.
-      if (f->entry.tier != storage::Tier::kLocal || f->entry.min_ts >= candidates_before || !Deletable(f)) continue;
+      if ((f->entry.tier != storage::Tier::kLocal && !remote_too) || f->entry.min_ts >= candidates_before ||
+          !Deletable(f)) {
+        continue;
+      }
       if (std::find(gone.begin(), gone.end(), f->entry.id) != gone.end()) continue;
       if (auto it = next_judge_.find(f->entry.id); it != next_judge_.end() && now < it->second) {
         next_judge[f->entry.id] = it->second;

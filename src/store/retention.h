@@ -1,8 +1,9 @@
 // Retention: the background pass that deletes files past --retention (by the
 // age of a file's newest row) and, oldest first, local files beyond
-// --retention-size, local and remote alike; with --retention-rule, a local
-// file holding both expired and kept rows is rewritten without the expired
-// ones (Merger::Rewrite) (docs/retention.md).
+// --retention-size, local and remote alike; with --retention-rule, a file
+// holding both expired and kept rows is rewritten without the expired ones
+// (Merger::Rewrite; a remote one when an object store is set)
+// (docs/retention.md).
 //
 // DESIGN (threads): one thread wakes every `interval` for a pass; RunOnce()
 // (tests, the store's admin call) runs a pass on the caller's thread. Passes
@@ -96,8 +97,9 @@ class Retention {
   // tier: remote rows are then left alone). safe_wal_seq: every WAL seq at
   // or below it is in a durable file (a flush file above it is left to
   // its merge: deleting it would let WAL replay bring its rows back).
-  // merger (may be null: no rewrites) rewrites a local file holding both
-  // expired and kept rows without the expired ones.
+  // merger (may be null: no rewrites) rewrites a file holding both
+  // expired and kept rows without the expired ones (a remote one when it
+  // CanRewriteRemote).
   Retention(RetentionOptions opts, std::string dir, io::FileSystem* fs, storage::Catalog* catalog,
             storage::FileSet* files, storage::CatalogWorker* remote, std::function<uint64_t()> safe_wal_seq,
             Merger* merger = nullptr);
@@ -137,8 +139,9 @@ class Retention {
   Status DeleteRemote(const storage::FilePtr& f) REQUIRES(pass_mu_);
   bool Deletable(const storage::FilePtr& f) const;
   int64_t Now() const;
-  // What the rules leave of the local file `f`: whether some stream keeps
-  // a row in it, and whether some stream has a row past its floor.
+  // What the rules leave of the file `f` (local, or remote through the
+  // remote-read VFS): whether some stream keeps a row in it, and whether
+  // some stream has a row past its floor.
   struct Verdict {
     bool kept = false;
     bool expired = false;
@@ -162,7 +165,7 @@ class Retention {
   storage::CatalogWorker* const remote_;
   const std::function<uint64_t()> safe_wal_seq_;
   Merger* const merger_;
-  // Per local file id: before this time no row of it expires, so the
+  // Per file id: before this time no row of it expires, so the
   // rules pass need not open it again (Judge's Verdict::next).
   std::map<int64_t, int64_t> next_judge_ GUARDED_BY(pass_mu_);
 

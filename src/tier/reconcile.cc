@@ -22,6 +22,18 @@ storage::FilePtr RemoteHandle(storage::CatalogEntry e) {
   return std::make_shared<const storage::FileHandle>(std::move(e), std::string(), nullptr);
 }
 
+// "<node>/<name>" ending a segment URL (its key under any URL base); ""
+// when the URL does not end in a segment key.
+std::string SegmentKeyTail(std::string_view url) {
+  url = url.substr(0, url.find('?'));
+  const size_t name_at = url.rfind('/');
+  const size_t node_at =
+      name_at == std::string_view::npos || name_at == 0 ? std::string_view::npos : url.rfind('/', name_at - 1);
+  SegmentKeyInfo k;
+  if (node_at == std::string_view::npos || !ParseSegmentKey(url.substr(node_at + 1), &k)) return "";
+  return k.node_id + "/" + k.name;
+}
+
 }  // namespace
 
 Result<storage::CatalogEntry> ReadSegmentEntry(const std::string& path, const std::string& url, uint64_t size) {
@@ -61,20 +73,24 @@ Result<ReconcileStats> ReconcileRemote(ObjectStore* store, storage::Catalog* cat
     if (r.tier == storage::Tier::kRemote) {
       remote_by_url.emplace(r.path, r.id);
       if (!r.path.starts_with(base)) {
-        std::string_view u = r.path;
-        u = u.substr(0, u.find('?'));
-        size_t name_at = u.rfind('/');
-        size_t node_at = name_at == std::string_view::npos || name_at == 0 ? std::string_view::npos
-                                                                            : u.rfind('/', name_at - 1);
-        SegmentKeyInfo k;
-        if (node_at != std::string_view::npos && ParseSegmentKey(u.substr(node_at + 1), &k)) {
-          elsewhere.emplace(k.node_id + "/" + k.name, &r);
-        }
+        if (std::string tail = SegmentKeyTail(r.path); !tail.empty()) elsewhere.emplace(std::move(tail), &r);
       }
     } else if (r.kind == storage::FileKind::kSegment) {
       local_names.insert(r.path);
     }
   }
+
+  // 1b. Retired keys, read after the rows: a rewrite's swap removes a row
+  // and records its key in one transaction, so a row missing above is
+  // recorded here.
+  LOGE_ASSIGN_OR_RETURN(auto retired_urls, catalog->ListRetiredObjects());
+  std::map<std::string, std::string> retired;  // URL, or "<node>/<name>" -> the retired URL
+  for (const auto& u : retired_urls) {
+    retired.emplace(u, u);
+    if (std::string tail = SegmentKeyTail(u); !tail.empty()) retired.emplace(std::move(tail), u);
+  }
+  std::set<std::string> retired_listed;  // retired URLs whose object is listed
+  std::vector<std::string> forget;       // retired URLs whose object is gone
 
   std::set<std::string> seen;
   std::vector<storage::CatalogEntry> adds;
@@ -85,6 +101,23 @@ Result<ReconcileStats> ReconcileRemote(ObjectStore* store, storage::Catalog* cat
     SegmentKeyInfo k;
     const bool segment_key = ParseSegmentKey(o.key, &k);
     if (segment_key && k.node_id == opts.node_id) stats.max_own_id = std::max(stats.max_own_id, k.id);
+    auto ret = retired.find(url);
+    if (ret == retired.end() && segment_key) ret = retired.find(o.key);
+    if (ret != retired.end()) {
+      // 1b. Replaced by a rewrite: delete, never adopt (nor mark seen: a
+      // row still naming it is dropped below).
+      retired_listed.insert(ret->second);
+      if (Status del = store->DeleteObject(o.key); !del.ok()) {
+        stats.retired_failed++;
+        spdlog::error("reconcile: cannot delete {}, which a rewrite replaced (retried next pass; never adopted): {}",
+                      o.key, del.ToString());
+      } else {
+        stats.retired_deleted++;
+        forget.push_back(ret->second);
+        spdlog::info("reconcile: deleted {}: a rewrite replaced it", o.key);
+      }
+      continue;
+    }
     if (remote_by_url.count(url)) {
       seen.insert(url);
       continue;
@@ -145,6 +178,17 @@ Result<ReconcileStats> ReconcileRemote(ObjectStore* store, storage::Catalog* cat
     }
   }
   stats.dropped = drop.size() - stats.dropped;
+  // 1b. Retired keys whose object is gone (deleted above, or by the rewrite
+  // itself before a crash) are forgotten; one under another bucket or
+  // prefix is kept (this listing cannot say it is gone).
+  for (const auto& u : retired_urls) {
+    if (!retired_listed.count(u) && u.starts_with(base)) forget.push_back(u);
+  }
+  if (!forget.empty()) {
+    if (Status f = catalog->ForgetRetiredObjects(forget); !f.ok()) {
+      spdlog::warn("reconcile: cannot forget {} retired keys (retried next pass): {}", forget.size(), f.ToString());
+    }
+  }
   if (adds.empty() && drop.empty()) return stats;
 
   // 6. One transaction, then the readers' view.

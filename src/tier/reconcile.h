@@ -4,7 +4,10 @@
 // output path — knows every segment any node rotated into the bucket.
 //
 // Thread-safety: one pass at a time per catalog (the Uploader serialises
-// passes with its rotation, which is the only other writer of remote rows).
+// passes with its rotation, and with the object deletes of retention and of
+// rewrites of remote segments, which remove remote rows in their own
+// catalog transactions: a retired key is recorded in the one that removes
+// its row, so a pass never finds an object unnamed and not retired).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +45,8 @@ struct ReconcileStats {
   uint64_t repointed = 0;       // remote rows moved to the object's current URL (the URL base changed)
   uint64_t pending = 0;         // own keys of segments still local (the uploader flips them)
   uint64_t unreadable = 0;      // objects of an unknown naming that could not be read (logged, retried next pass)
+  uint64_t retired_deleted = 0;  // objects of retired keys (a rewrite replaced them) deleted, never adopted
+  uint64_t retired_failed = 0;   // of those, deletions that failed (logged, retried next pass)
   int64_t max_own_id = -1;      // largest segment id among this node's keys; -1 if none
 };
 
@@ -49,6 +54,14 @@ struct ReconcileStats {
 //  1. list every object under the store's prefix (all pages); on failure
 //     return it and change nothing (an unreachable store never empties the
 //     catalog);
+//  1b. an object whose key the catalog records as retired (a rewrite of a
+//     remote segment swapped its row for a local one, store/merger.h, and
+//     has not deleted it yet — or crashed before it could) is deleted and
+//     its key forgotten; never adopted, so the rewritten rows cannot come
+//     back nor the kept ones be read twice. A retired URL under this
+//     store's prefix whose object is not listed is forgotten. Matched by
+//     URL, or by "<node>/<name>" when the URL base changed. A row that
+//     still names such an object is dropped (5);
 //  2. an object whose URL (store->PublicUrl(key)) a remote row already names
 //     is known; a segment key whose "<node>/<name>" ends the URL of a remote
 //     row under another base (--s3-read-url-base or the endpoint changed) is

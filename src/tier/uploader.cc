@@ -140,7 +140,7 @@ void Uploader::Loop(std::stop_token st) {
   }
 }
 
-Status Uploader::DeleteRemote(const std::string& url) {
+Result<std::string> Uploader::KeyOfUrl(const std::string& url) const {
   const std::string base = store_->PublicUrl("");
   std::string key;
   if (url.size() > base.size() && url.compare(0, base.size(), base) == 0) {
@@ -154,8 +154,29 @@ Status Uploader::DeleteRemote(const std::string& url) {
   }
   const size_t query = key.find('?');
   if (query != std::string::npos) key.resize(query);
+  return key;
+}
+
+Status Uploader::DeleteRemote(const std::string& url) {
+  LOGE_ASSIGN_OR_RETURN(const std::string key, KeyOfUrl(url));
   MutexLock l(&pass_mu_);
-  return store_->DeleteObject(key).WithContext("retention: delete " + key);
+  return store_->DeleteObject(key).WithContext("delete " + key);
+}
+
+Status Uploader::FetchRemote(const std::string& url, const std::string& path) {
+  // A ranged GET per chunk: a bounded buffer whatever the segment's size.
+  constexpr uint64_t kFetchChunkBytes = 8 << 20;
+  LOGE_ASSIGN_OR_RETURN(const std::string key, KeyOfUrl(url));
+  LOGE_ASSIGN_OR_RETURN(ObjectInfo info, store_->HeadObject(key));
+  LOGE_ASSIGN_OR_RETURN(auto out, fs_->NewWritableFile(path, /*append=*/false));
+  for (uint64_t at = 0; at < info.size;) {
+    LOGE_ASSIGN_OR_RETURN(std::string bytes,
+                          store_->GetObjectRange(key, at, std::min<uint64_t>(kFetchChunkBytes, info.size - at)));
+    if (bytes.empty()) return Status::IOError("fetch " + key + ": empty range at " + std::to_string(at));
+    LOGE_RETURN_IF_ERROR(out->Append(bytes));
+    at += bytes.size();
+  }
+  return out->Close().WithContext("fetch " + key + " to " + path);
 }
 
 Result<std::vector<std::pair<std::string, int64_t>>> Uploader::RunNow() {
@@ -178,6 +199,7 @@ Result<std::vector<std::pair<std::string, int64_t>>> Uploader::RunNow() {
     add("adopted", rec->adopted + rec->adopted_opened);
     add("dropped", rec->dropped);
     add("pending", rec->pending);
+    add("retired_deleted", rec->retired_deleted);
   }
   add("local_deleted", retired);
   spdlog::debug("S3 tier: pass done: {} uploaded, {} waiting, {} failed; reconcile: {} adopted, {} dropped, "
@@ -326,6 +348,7 @@ Result<ReconcileStats> Uploader::ReconcileLocked() {
   } else {
     stats_.adopted += r->adopted + r->adopted_opened;
     stats_.dropped += r->dropped;
+    stats_.reconcile_failures += r->retired_failed;  // replaced objects left for the next pass
   }
   return r;
 }

@@ -101,15 +101,21 @@ class Uploader final : public storage::CatalogWorker {
   Status Start(storage::Catalog* catalog, storage::FileSet* files) override;
   void Stop() override;
   // One full pass (rotate, reconcile, retire) now. Counters: uploaded,
-  // upload_failed, waiting, adopted, dropped, pending, local_deleted. An
-  // error when a segment failed or reconcile failed: its Status, with the
-  // counts in the message.
+  // upload_failed, waiting, adopted, dropped, pending, retired_deleted,
+  // local_deleted. An error when a segment failed or reconcile failed: its
+  // Status, with the counts in the message.
   Result<std::vector<std::pair<std::string, int64_t>>> RunNow() override;
   // Retention (store/retention.h): deletes the object of a remote row named
   // by `url` — a URL under this store's PublicUrl(""), or one whose last two
   // path segments are "<node>/<name>". Serialised with passes (pass_mu_), so
   // a reconcile never adopts an object between its listing and this delete.
   Status DeleteRemote(const std::string& url) override EXCLUDES(pass_mu_);
+  // A rewrite of a remote segment (store/merger.h): downloads the object
+  // `url` names (as DeleteRemote reads it) into `path`, in ranged GETs of
+  // kFetchChunkBytes. Not under pass_mu_: the object is immutable, and the
+  // caller holds the row's claim.
+  Status FetchRemote(const std::string& url, const std::string& path) override;
+  bool HasObjectStore() const override { return true; }
 
   // Uploads, verifies and flips every local segment past the age (below).
   // A per-segment failure is counted and logged, and the segment stays local
@@ -149,6 +155,9 @@ class Uploader final : public storage::CatalogWorker {
     std::chrono::steady_clock::time_point deadline;
   };
 
+  // The object key a remote row's URL names: the part after this store's
+  // PublicUrl(""), or (another URL base) its last two path segments.
+  Result<std::string> KeyOfUrl(const std::string& url) const;
   Status ResolveNodeId();
   // Aborts multipart uploads under this node's keys that a crash left
   // unfinished (their parts are billed until aborted). Failures are logged.

@@ -455,6 +455,40 @@ TEST_F(UploaderMinio, ReconcileDropsRowsWhoseObjectVanished) {
   EXPECT_EQ(a.Handle(s1.id), nullptr);
 }
 
+// A rewrite of a remote segment (store/merger_rewrite.cc) swaps its row for
+// a local one and records the object's URL as retired in one transaction;
+// a crash before the object is deleted leaves it listed with no row. The
+// reconcile deletes it (matched by URL, or by "<node>/<name>" under another
+// URL base) and never adopts it, and forgets a retired key whose object
+// is gone.
+TEST_F(UploaderMinio, ReconcileDeletesARetiredKeyInsteadOfAdoptingIt) {
+  Node a;
+  auto s1 = a.AddSegment(kNow - 5 * kHourNs, kNow - 4 * kHourNs);
+  auto s2 = a.AddSegment(kNow - 3 * kHourNs, kNow - 2 * kHourNs);
+  auto up = MakeUploader(&a);
+  ASSERT_EQ(up->Rotate()->uploaded, 2u);
+  ASSERT_EQ(Objects().size(), 2u);
+  const std::string url1 = a.Row(s1.id).path;
+  const std::string cdn2 = "https://cdn.example.com/cold/" + SegmentKey(up->node_id(), s2.path);
+  const std::string gone = store_->PublicUrl(SegmentKey(up->node_id(), "segment-1-2-99.sqlite.zst"));
+  ASSERT_TRUE(a.catalog->ReplaceRetiring({s1.id, s2.id}, {}, nullptr, {url1, cdn2, gone}).ok());
+  a.files.ReplaceMany({s1.id, s2.id}, {});
+  auto r = up->Reconcile();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->retired_deleted, 2u);
+  EXPECT_EQ(r->adopted, 0u);
+  EXPECT_TRUE(Objects().empty());
+  EXPECT_TRUE(a.catalog->List()->empty());
+  EXPECT_EQ(a.files.size(), 0u);
+  // Every retired key is forgotten: two objects deleted, one gone already.
+  auto retired = a.catalog->ListRetiredObjects();
+  ASSERT_TRUE(retired.ok());
+  EXPECT_TRUE(retired->empty()) << retired->front();
+  auto again = up->Reconcile();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->retired_deleted + again->adopted + again->dropped, 0u);
+}
+
 TEST_F(UploaderMinio, NodesSharingABucketAdoptEachOthersSegments) {
   Node a, b;
   a.AddSegment(kNow - 5 * kHourNs, kNow - 4 * kHourNs);

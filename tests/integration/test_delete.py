@@ -156,7 +156,12 @@ def test_every_read_path_hides_at_once_then_the_bytes_go(loge):
     assert sum(x["rows_deleted"] for x in listed) == 6, listed
     st = get(s, "/api/v1/stats")
     assert st["delete_requests_pending"] == 0 and st["delete_rows_deleted"] == 6, st
-    assert "loge_delete_rows_deleted_total 6" in s.request("GET", "/metrics").body.decode()
+    metrics = s.request("GET", "/metrics").body.decode()
+    assert "loge_delete_rows_deleted_total 6" in metrics
+    # The bytes removed: the deleted lines' text.
+    deleted_bytes = len(web[10][1]) + sum(len(line) for _, line in leak)
+    assert st["delete_bytes_deleted"] == deleted_bytes, st
+    assert f"loge_delete_bytes_deleted_total {deleted_bytes}" in metrics, metrics
     # The bytes are gone from every file; every other row is there once.
     files = decompressed_files(s)
     assert files, "no data files"

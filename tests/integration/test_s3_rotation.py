@@ -12,6 +12,7 @@ read with curl --aws-sigv4, not with loge's own client.
 
 import os
 import re
+import subprocess
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -184,3 +185,61 @@ def test_admin_rotate_stats_and_queries_over_remote_segments(loge, clock, s3env)
     got = [r["line"] for r in fresh.query_all()]
     assert sorted(got) == sorted(lines)
     fresh.stop()
+
+
+def object_text(minio, key):
+    """The decompressed bytes of one object (seekable zstd, which the zstd CLI
+    reads), fetched with curl --aws-sigv4."""
+    r = subprocess.run(
+        ["curl", "-sS", "--fail", "--aws-sigv4", f"aws:amz:{REGION}:s3",
+         "--user", f"{minio['AWS_ACCESS_KEY_ID']}:{minio['AWS_SECRET_ACCESS_KEY']}",
+         "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", f"{minio['LOGE_S3_ENDPOINT']}/{BUCKET}/{key}"],
+        capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return subprocess.run(["zstd", "-q", "-dc"], input=r.stdout, capture_output=True, check=True).stdout
+
+
+def test_a_delete_request_rewrites_a_remote_segment_and_its_bytes_leave_the_bucket(loge, clock, s3env):
+    """docs/retention.md, "Deleting lines": a request whose row is in a
+    segment in the bucket is processed; the secret is in no object and no
+    local file, and every other row is read exactly once."""
+    prefix = "rot6/"
+    secret = "password=hunter2"
+    s = loge(*FAST, *s3_flags(s3env, prefix, "--s3-rotate-age", "0s", "--s3-rotate-interval", "1h",
+                              "--s3-rotate-grace", "0s"),
+             "--delete-cancel-period", "0s", "--delete-interval", "0")
+    values = [(clock.next(), f"GET /page/{i} ok") for i in range(50)]
+    values[20] = (values[20][0], f"login user=bob {secret}")
+    s.push_ok(stream({"app": "web"}, values))
+    wait_for(lambda: stats(s)["head_rows"] == 0, 10, "the head to flush")
+    assert s.request("POST", "/api/v1/admin/compact").status == 200
+    assert s.request("POST", "/api/v1/admin/rotate").json()["data"]["uploaded"] == 1
+    keys = rotated_keys(s3env, prefix)
+    assert len(keys) == 1 and secret.encode() in object_text(s3env, next(iter(keys))), keys
+
+    start, end = values[0][0] // 10**9 - 1, values[-1][0] // 10**9 + 1
+    q = urllib.parse.quote(f'{{app="web"}} |= "{secret}"', safe="")
+    r = s.request("POST", f"/loki/api/v1/delete?query={q}&start={start}&end={end}")
+    assert r.status == 204, r
+    r = s.request("POST", "/api/v1/admin/deletes")
+    assert r.status == 200, r
+    assert r.json()["data"]["bytes_deleted"] == len(values[20][1]), r.json()
+    listed = s.request("GET", "/loki/api/v1/delete").json()
+    assert [x["status"] for x in listed] == ["processed"], listed
+    st = stats(s)
+    assert st["delete_waiting_remote"] == 0 and st["segments_remote"] == 0, st
+    assert rotated_keys(s3env, prefix) == {}  # the old object is gone
+    # The next rotation uploads the rewritten segment.
+    assert s.request("POST", "/api/v1/admin/rotate").json()["data"]["uploaded"] == 1
+    keys = rotated_keys(s3env, prefix)
+    assert len(keys) == 1, keys
+    for key in keys:
+        data = object_text(s3env, key)
+        assert secret.encode() not in data and b"GET /page/7 ok" in data, key
+    for name in s.data_files():
+        data = subprocess.run(["zstd", "-q", "-dc", os.path.join(s.dir, name)], check=True,
+                              capture_output=True).stdout
+        assert secret.encode() not in data, name
+    got = sorted(r["line"] for r in s.query_all())
+    assert got == sorted(v[1] for i, v in enumerate(values) if i != 20)
+    s.stop()
