@@ -88,19 +88,7 @@ class DeleteMinio : public MinioSuite<DeleteMinio> {
     ASSERT_TRUE(s3->TEST_SetPublicReadPolicy().ok());
     ASSERT_TRUE(EnableRemoteReads(RemoteReadOptions{}).ok());
   }
-  static std::unique_ptr<S3Store> OpenS3(const std::string& prefix) {
-    auto s = S3Store::Open(Options(prefix), MinioTestCredentials());
-    LOGE_ASSERT(s.ok(), s.status().ToString().c_str());
-    return std::move(*s);
-  }
-  static std::unique_ptr<Uploader> MakeUploader(S3Store* s3) {
-    UploaderOptions uo;
-    uo.rotate_interval = std::chrono::milliseconds(0);  // passes only when told
-    uo.grace = std::chrono::milliseconds(0);
-    auto up = std::make_unique<Uploader>(uo, s3);
-    up->TEST_SetClocks([] { return kNow; }, nullptr);
-    return up;
-  }
+  static std::unique_ptr<Uploader> MakeUploader(S3Store* s3) { return ManualUploader(s3, kNow); }
   static store::StoreOptions Opts(const std::string& dir, Uploader* up) {
     store::StoreOptions o = store::WhenToldOptions(dir);
     o.catalog_worker = up;

@@ -18,6 +18,7 @@
 
 #include "tier/minio_test_server.h"
 #include "tier/s3_store.h"
+#include "tier/uploader.h"
 
 namespace loge::tier {
 
@@ -53,6 +54,21 @@ class MinioSuite : public ::testing::Test {
     o.region = "us-east-1";
     o.low_speed_time = std::chrono::seconds(5);
     return o;
+  }
+
+  static std::unique_ptr<S3Store> OpenS3(const std::string& prefix) {
+    auto s = S3Store::Open(Options(prefix), MinioTestCredentials());
+    LOGE_ASSERT(s.ok(), s.status().ToString().c_str());
+    return std::move(*s);
+  }
+  // An uploader that runs a pass only when told, whose clock stands at now_ns.
+  static std::unique_ptr<Uploader> ManualUploader(S3Store* s3, int64_t now_ns) {
+    UploaderOptions uo;
+    uo.rotate_interval = std::chrono::milliseconds(0);
+    uo.grace = std::chrono::milliseconds(0);
+    auto up = std::make_unique<Uploader>(uo, s3);
+    up->TEST_SetClocks([now_ns] { return now_ns; }, nullptr);
+    return up;
   }
 
   static inline std::string binary_;

@@ -19,8 +19,6 @@ namespace {
 constexpr int64_t kHourNs = 3600LL * 1000 * 1000 * 1000;
 constexpr int64_t kNow = 1767225600LL * 1000 * 1000 * 1000;  // 2026-01-01T00:00:00Z
 
-AwsCredentials TestCredentials() { return MinioTestCredentials(); }
-
 std::string MakeTempDir() {
   std::string tmpl = ::testing::TempDir() + "/retention_s3XXXXXX";
   LOGE_ASSERT(mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
@@ -45,19 +43,7 @@ class RetentionMinio : public MinioSuite<RetentionMinio> {
   static constexpr const char* kBucket = "loge-retention";
 
  protected:
-  static std::unique_ptr<S3Store> OpenS3(const std::string& prefix) {
-    auto s = S3Store::Open(Options(prefix), TestCredentials());
-    LOGE_ASSERT(s.ok(), s.status().ToString().c_str());
-    return std::move(*s);
-  }
-  static std::unique_ptr<Uploader> MakeUploader(S3Store* s3) {
-    UploaderOptions uo;
-    uo.rotate_interval = std::chrono::milliseconds(0);  // passes only when told
-    uo.grace = std::chrono::milliseconds(0);
-    auto up = std::make_unique<Uploader>(uo, s3);
-    up->TEST_SetClocks([] { return kNow; }, nullptr);
-    return up;
-  }
+  static std::unique_ptr<Uploader> MakeUploader(S3Store* s3) { return ManualUploader(s3, kNow); }
   static store::StoreOptions Opts(const std::string& dir, Uploader* up, Duration age, uint64_t remote_bytes = 0) {
     store::StoreOptions o;
     o.output_path = dir;
