@@ -180,6 +180,19 @@ def seeds():
     s["issue14_many_or_filters_over_limit"] = request("POST", "/loki/api/v1/query_range",
                                                       "query=" + quote(ors)[:3800],
                                                       ["Content-Type: application/x-www-form-urlencoded"])
+    # Windows at the ends of int64 (found by this target under UBSan:
+    # HandlerLoki.WindowsAtTheEndsOfInt64AreAnsweredWithoutOverflow).
+    lo, hi = "-9223372036854775808", "9223372036854775807"
+    sel = "query=%7Bapp%3D%22web%22%7D"
+    s["int64_ends_log_and_detected"] = (
+        request("GET", f"/loki/api/v1/query_range?{sel}&start={lo}&end={lo}") +
+        request("GET", f"/loki/api/v1/detected_fields?{sel}&start={lo}&end={lo}") +
+        request("GET", f"/loki/api/v1/detected_field/level/values?{sel}&start={lo}&end={lo}"))
+    s["int64_ends_volume"] = (
+        request("GET", f"/loki/api/v1/index/volume?{sel}&start={lo}&end={hi}") +
+        request("GET", f"/loki/api/v1/index/volume_range?{sel}&start={lo}&end={hi}&step=1000000000") +
+        request("GET", f"/loki/api/v1/index/volume_range?{sel}&start={lo}&end=-9223372036854775000&step=0.000000001") +
+        request("GET", f"/api/v1/volume?end={lo}"))
     # ---- Loki's read API (the key is required).
     s["query_range_log"] = form("GET", "/loki/api/v1/query_range", query='{app="web"} |= "req" | logfmt | status >= 300',
                                 start=str(T0 - 60), end=str(T0 + 600), limit="20", direction="forward")
