@@ -6,6 +6,7 @@
 #include "server/handler_explore.h"
 
 #include <algorithm>
+#include <limits>
 #include <unordered_map>
 
 #include "core/json_writer.h"
@@ -161,7 +162,7 @@ HttpResponse HandleVolume(query::Engine* engine, const HttpRequest& req) {
   query::Query q;
   q.end = NowNanos();
   Status st = ParseTimeParam(*params, "end", &q.end);
-  q.start = q.end - kDefaultVolumeWindowNs;
+  if (__builtin_sub_overflow(q.end, kDefaultVolumeWindowNs, &q.start)) q.start = std::numeric_limits<int64_t>::min();
   if (st.ok()) st = ParseTimeParam(*params, "start", &q.start);
   if (st.ok()) st = ParseSelectorParam(*params, &q);
   if (st.ok() && q.start > q.end) st = Status::InvalidArgument("start is after end");

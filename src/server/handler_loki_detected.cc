@@ -155,7 +155,7 @@ HttpResponse Server::HandleDetectedFields(HttpRequest& req, std::string_view val
   query::Query q;
   q.SetSelector((*e)->selector);
   q.start = b->start;
-  q.end = b->end - 1;
+  q.end = LastNanoBefore(b->end);
   q.limit = static_cast<size_t>(*line_limit);
   q.want_labels = true;
   auto res = engine_->Run(q);

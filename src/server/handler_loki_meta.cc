@@ -12,6 +12,7 @@
 // Loki's plain text with status 400. drilldown-limits, format_query and
 // buildinfo are in handler_loki_status.cc.
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -94,6 +95,16 @@ void WriteStringList(const std::vector<std::string>& values, JsonWriter* w) {
     w->EndArray();
   }
   w->EndObject();
+}
+
+// The time a volume_range step is stamped at: the last millisecond of the
+// k-th step, start + k*step - 1 ms, for 1 <= k < steps. k*step < end - start,
+// so start + k*step fits in int64 even when the two terms alone would not
+// (a window across all of int64): computed modulo 2^64, it is exact. Only
+// the millisecond may fall below the smallest time; it stops there.
+int64_t StepStamp(int64_t start, uint64_t k, int64_t step) {
+  const int64_t at = static_cast<int64_t>(static_cast<uint64_t>(start) + k * static_cast<uint64_t>(step));
+  return at < std::numeric_limits<int64_t>::min() + 1'000'000 ? std::numeric_limits<int64_t>::min() : at - 1'000'000;
 }
 
 uint64_t Sum(const std::vector<uint64_t>& v) {
@@ -307,7 +318,10 @@ HttpResponse Server::HandleLokiVolume(HttpRequest& req, bool range) {
   const bool include_all = !targeted && names.empty();
   query::StreamsRequest sr;
   sr.counts = true;
-  int64_t step = end - start;
+  // The span in unsigned arithmetic: end - start may not fit in int64.
+  const uint64_t span = static_cast<uint64_t>(end) - static_cast<uint64_t>(start);
+  // An instant answer is one step over the whole window.
+  int64_t step = static_cast<int64_t>(std::min<uint64_t>(span, std::numeric_limits<int64_t>::max()));
   if (range) {
     std::string st = f->Get("step");
     if (!st.empty()) {
@@ -322,7 +336,6 @@ HttpResponse Server::HandleLokiVolume(HttpRequest& req, bool range) {
     }
   }
   if (step <= 0) step = 1;
-  uint64_t span = static_cast<uint64_t>(end) - static_cast<uint64_t>(start);
   uint64_t steps = std::max<uint64_t>(1, span / static_cast<uint64_t>(step) + (span % static_cast<uint64_t>(step) != 0));
   if (steps > static_cast<uint64_t>(kMaxVolumeSteps)) {
     return LokiTextError(400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
@@ -361,7 +374,7 @@ HttpResponse Server::HandleLokiVolume(HttpRequest& req, bool range) {
       w.BeginArray();
       for (size_t i = 0; i < g.bytes.size(); i++) {
         if (g.bytes[i] == 0) continue;
-        int64_t t = i + 1 == g.bytes.size() ? end : start + static_cast<int64_t>(i + 1) * step - 1'000'000;
+        int64_t t = i + 1 == g.bytes.size() ? end : StepStamp(start, i + 1, step);
         w.BeginArray();
         WriteLokiSampleTime(t, &w);
         w.String(std::to_string(g.bytes[i]));

@@ -106,7 +106,7 @@ HttpResponse Server::LokiLogAnswer(const query::Expr& e, const LokiLogParams& p)
   query::Query q;
   q.SetSelector(e.selector);
   q.start = p.start;
-  q.end = p.end - 1;  // Loki's end is exclusive for log queries
+  q.end = LastNanoBefore(p.end);  // Loki's end is exclusive for log queries
   q.limit = static_cast<size_t>(p.limit);
   q.forward = p.forward;
   q.want_labels = true;

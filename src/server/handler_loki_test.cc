@@ -220,5 +220,44 @@ TEST(HandlerLoki, LabelsSeriesAndStatsAnswerFromThePushedStreams) {
                     R"({"metric":{"service_name":"nginx"},"value":[1767229200,"5"]}]}})");
 }
 
+// Found by http_request_fuzz's inputs at the ends of int64 (UBSan): the
+// handlers computed end - 1, end - start, an hour before end and a step's
+// stamp in int64, which overflowed. In a release build the wrapped values
+// answered wrongly: [MIN, MIN) returned the whole store, the whole of int64
+// was "too many steps" (400), and an end at MIN put the start after it (400).
+TEST(HandlerLoki, WindowsAtTheEndsOfInt64AreAnsweredWithoutOverflow) {
+  auto s = StartServer();
+  ASSERT_NE(s, nullptr);
+  auto push = Request("POST", "/loki/api/v1/push",
+                      R"({"streams":[{"stream":{"app":"web"},"values":[["1767225600000000000","hello"]]}]})",
+                      {{"content-type", "application/json"}});
+  ASSERT_EQ(s->Handle(push).status, 204);
+  auto get = [&](const std::string& path, const std::string& query) {
+    HttpRequest req = Get(path, query);
+    return s->Handle(req);
+  };
+  const std::string min = "-9223372036854775808", max = "9223372036854775807";
+  const std::string sel = "query=%7Bapp%3D%22web%22%7D";
+  // [MIN, MIN) holds nothing, for a log query and for the detected fields.
+  HttpResponse r = get("/loki/api/v1/query_range", sel + "&start=" + min + "&end=" + min);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.find("hello"), std::string::npos) << r.body;
+  r = get("/loki/api/v1/detected_fields", sel + "&start=" + min + "&end=" + min);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.find("detected_level"), std::string::npos) << r.body;
+  // The whole of int64 is one instant volume...
+  r = get("/loki/api/v1/index/volume", sel + "&start=" + min + "&end=" + max);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("value":[9223372036.854,"5"])"), std::string::npos) << r.body;
+  // ... or 19 steps of 10^18 ns: the line's (the 11th) is stamped at
+  // MIN + 11 * 10^18 - 1 ms, which fits although 11 * 10^18 does not.
+  r = get("/loki/api/v1/index/volume_range", sel + "&start=" + min + "&end=" + max + "&step=1000000000");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("values":[[1776627963.144,"5"]])"), std::string::npos) << r.body;
+  // loge's own volume: an end at MIN and no start is an empty window at MIN.
+  r = get("/api/v1/volume", "end=" + min);
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
 }  // namespace
 }  // namespace loge::server

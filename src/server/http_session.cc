@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "server/http_request_parse.h"
 #include "server/http_server_impl.h"
 
 namespace loge::server {
@@ -16,34 +17,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-
-namespace {
-
-HttpResponse ErrorResponse(int status, const std::string& reason) {
-  HttpResponse r;
-  r.status = status;
-  std::string body = "{\"status\":\"error\",\"error\":\"";
-  for (char c : reason) {
-    if (c == '"' || c == '\\') body.push_back('\\');
-    body.push_back(c);
-  }
-  body += "\"}";
-  r.body = std::move(body);
-  return r;
-}
-
-template <class Fields>
-std::vector<std::pair<std::string, std::string>> LowercasedHeaders(const Fields& msg) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& f : msg) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.emplace_back(std::move(name), std::string(f.value()));
-  }
-  return out;
-}
-
-}  // namespace
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -76,7 +49,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(srv_->opts.max_body_bytes);
     pool_ = nullptr;
-    parser_->header_limit(64 * 1024);
+    parser_->header_limit(kMaxHeaderBytes);
     stream_.expires_after(std::chrono::seconds(srv_->opts.idle_timeout_seconds));
     if (srv_->stopping) return Close();
     http::async_read_header(stream_, buffer_, *parser_,
@@ -88,30 +61,11 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     // The pool is known from the request line: its body limit applies
     // before the body is read (a query's is small: --max-query-size).
-    {
-      HttpRequest line;
-      line.method = std::string(req.method_string());
-      line.target = std::string(req.target());
-      const size_t q = line.target.find('?');
-      line.path = line.target.substr(0, q);
-      if (q != std::string::npos) line.query = line.target.substr(q + 1);
-      line.headers = LowercasedHeaders(req);
-      pool_ = &PoolFor(line);
-      parser_->body_limit(BodyLimit());
-    }
-    if (auto it = req.find(http::field::content_length); it != req.end()) {
-      // Refuse a declared oversize body before reading it.
-      uint64_t n = 0;
-      try {
-        n = std::stoull(std::string(it->value()));
-      } catch (...) {
-        n = 0;
-      }
-      if (n > BodyLimit()) {
-        return Respond(ErrorResponse(413, "request body of " + std::to_string(n) + " bytes exceeds the limit of " +
-                                              std::to_string(BodyLimit()) + " bytes (" + BodyLimitFlag() + ")"),
-                       /*close=*/true);
-      }
+    pool_ = &PoolFor(RequestHead(req));
+    parser_->body_limit(CurrentBodyLimit().bytes);
+    // Refuse a declared oversize body before reading it.
+    if (auto refused = RefuseDeclaredLength(req, CurrentBodyLimit())) {
+      return Respond(std::move(*refused), /*close=*/true);
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
@@ -131,31 +85,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadError(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
-      return Respond(ErrorResponse(413, "request body exceeds the limit of " + std::to_string(BodyLimit()) + " bytes (" +
-                                            BodyLimitFlag() + ")"),
-                     true);
-    }
-    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
-      return Close();
-    }
-    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-      return Respond(ErrorResponse(400, "malformed HTTP request: " + ec.message()), true);
-    }
+    if (auto answer = ReadErrorAnswer(ec, CurrentBodyLimit())) return Respond(std::move(*answer), /*close=*/true);
     Close();
   }
 
   void OnBody(beast::error_code ec) {
     if (ec) return OnReadError(ec);
     auto msg = parser_->release();
-    auto req = std::make_shared<HttpRequest>();
-    req->method = std::string(msg.method_string());
-    req->target = std::string(msg.target());
-    size_t q = req->target.find('?');
-    req->path = req->target.substr(0, q);
-    if (q != std::string::npos) req->query = req->target.substr(q + 1);
-    req->headers = LowercasedHeaders(msg);
+    auto req = std::make_shared<HttpRequest>(RequestHead(msg));
     if (srv_->upgrade && beast::websocket::is_upgrade(msg)) return Upgrade(std::move(msg), req);
     req->body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
@@ -167,7 +104,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (pool.opts.max_in_flight > 0 && before >= pool.opts.max_in_flight) {
       pool.in_flight.fetch_sub(1);
       pool.rejected.fetch_add(1);
-      HttpResponse busy = ErrorResponse(429, pool.opts.busy_reason);
+      HttpResponse busy = HttpErrorResponse(429, pool.opts.busy_reason);
       busy.headers.emplace_back("Retry-After", std::to_string(kBusyRetryAfterSeconds));
       return Respond(std::move(busy), !keep_alive_, req->method == "HEAD");
     }
@@ -177,7 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
         resp = self->srv_->handler(*req);
       } catch (const std::exception& e) {
         spdlog::error("BUG: handler for {} {} threw: {}", req->method, req->path, e.what());
-        resp = ErrorResponse(500, "internal error");
+        resp = HttpErrorResponse(500, "internal error");
       }
       pool.in_flight.fetch_sub(1);
       const bool head = req->method == "HEAD";
@@ -188,18 +125,10 @@ class Session : public std::enable_shared_from_this<Session> {
     WatchClient(req->client_gone);
   }
 
-  size_t BodyLimit() const {
-    return pool_ != nullptr && pool_->opts.max_body_bytes > 0 ? pool_->opts.max_body_bytes : srv_->opts.max_body_bytes;
-  }
-  std::string BodyLimitFlag() const {
-    return pool_ != nullptr && pool_->opts.max_body_bytes > 0 ? pool_->opts.body_limit_flag : "--max-body-size";
-  }
+  // The current request's body limit: its pool's once its header is read.
+  BodyLimit CurrentBodyLimit() const { return BodyLimitOf(srv_->opts, pool_ != nullptr ? &pool_->opts : nullptr); }
 
-  HttpPool& PoolFor(const HttpRequest& req) {
-    size_t k = srv_->opts.classify ? srv_->opts.classify(req) : 0;
-    if (k >= srv_->pools.size()) k = 0;
-    return *srv_->pools[k];
-  }
+  HttpPool& PoolFor(const HttpRequest& req) { return *srv_->pools[PoolIndexFor(srv_->opts, req, srv_->pools.size())]; }
 
   // While a handler works on the request: a readable socket means the
   // client closed (a zero-byte peek), reset, or sent more (a pipelined
@@ -237,14 +166,14 @@ class Session : public std::enable_shared_from_this<Session> {
       } catch (const std::exception& e) {
         spdlog::error("BUG: upgrade handler for {} threw: {}", req->path, e.what());
         a.accept = nullptr;
-        a.refuse = ErrorResponse(500, "internal error");
+        a.refuse = HttpErrorResponse(500, "internal error");
       }
       asio::post(self->stream_.get_executor(), [self, m, a = std::move(a)]() mutable {
         if (!a.accept) return self->Respond(std::move(a.refuse), /*close=*/true);
         HttpServer::Impl* srv = self->srv_;
         if (srv->stopping) {
           a.accept->OnClose();
-          return self->Respond(ErrorResponse(503, "loge is shutting down"), true);
+          return self->Respond(HttpErrorResponse(503, "loge is shutting down"), true);
         }
         auto ws = StartWebSocketSession(std::move(self->stream_), std::move(*m), a.accept,
                                         [srv](const std::shared_ptr<WebSocketSession>& s) { srv->RemoveWs(s); });

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,6 +68,10 @@ struct LokiRange {
   int64_t end = 0;
 };
 Result<LokiRange> ParseLokiRange(const LokiForm& f, int64_t now, int64_t default_window);
+// The last nanosecond of a window that ends, exclusively, at `end` (Loki's
+// log queries): end - 1, or `end` itself when it is the smallest int64 —
+// any time a client sends is a valid bound, never an overflow.
+inline int64_t LastNanoBefore(int64_t end) { return end == std::numeric_limits<int64_t>::min() ? end : end - 1; }
 
 // Loki's error body: the message and a newline as text/plain (Go's
 // http.Error), with `status`.

@@ -64,19 +64,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
   Server* raw = s.get();
   // Every request's handler time goes to RequestMetrics (GET /metrics).
   s->http_ = std::make_unique<HttpServer>(
-      PoolsFor(opts),
-      [raw](HttpRequest& req) {
-        const int64_t t0 = SteadyNanos();
-        HttpResponse r = raw->HandleFromSocket(req);
-        raw->request_metrics_->Observe(req.path, SecondsSince(t0));
-        return r;
-      },
-      [raw](HttpRequest& req) {
-        const int64_t t0 = SteadyNanos();
-        UpgradeAnswer a = raw->HandleUpgrade(req);
-        raw->request_metrics_->Observe(req.path, SecondsSince(t0));
-        return a;
-      });
+      PoolsFor(opts), [raw](HttpRequest& req) { return raw->Serve(req); },
+      [raw](HttpRequest& req) { return raw->ServeUpgrade(req); });
   Status st = s->http_->Start();
   if (!st.ok()) {
     (void)s->store_->Close();
@@ -96,6 +85,20 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
     s->syslog_ = std::move(*listener);
   }
   return s;
+}
+
+HttpResponse Server::Serve(HttpRequest& req) {
+  const int64_t t0 = SteadyNanos();
+  HttpResponse r = HandleFromSocket(req);
+  request_metrics_->Observe(req.path, SecondsSince(t0));
+  return r;
+}
+
+UpgradeAnswer Server::ServeUpgrade(HttpRequest& req) {
+  const int64_t t0 = SteadyNanos();
+  UpgradeAnswer a = HandleUpgrade(req);
+  request_metrics_->Observe(req.path, SecondsSince(t0));
+  return a;
 }
 
 HttpServerOptions Server::PoolsFor(const ServerOptions& opts) {

@@ -104,6 +104,18 @@ class Server {
   // Routes one request through the route table (exposed for tests that
   // skip the socket).
   HttpResponse Handle(HttpRequest& req);
+  // What the HTTP server runs, on a handler thread, for every request it
+  // read: HandleFromSocket (a read's size check and deadline, then Handle),
+  // timed in /metrics. Public so a request parsed without a socket takes
+  // the same path (http_request_fuzz.cc).
+  HttpResponse Serve(HttpRequest& req);
+  // The same for a WebSocket upgrade request (HandleUpgrade, timed). An
+  // accepted answer's handler must get OnClose once the caller is done.
+  UpgradeAnswer ServeUpgrade(HttpRequest& req);
+  // The HTTP server's options for `opts`: its pools (ingest, query, light,
+  // in RouteClass order, with their body limits and caps) and the classifier
+  // that picks a request's pool.
+  static HttpServerOptions PoolsFor(const ServerOptions& opts);
   // Every endpoint: path pattern, methods, access, handler (routes.cc). Tests
   // iterate it, so a new route is covered by the auth test automatically.
   static std::span<const Route> Routes();
@@ -180,8 +192,6 @@ class Server {
   // first the --max-query-size check, then under the request's deadline and
   // client-gone flag (query/cancel.h ScopedCancel).
   HttpResponse HandleFromSocket(HttpRequest& req);
-  // The HTTP server's pools: ingest, query, light, in RouteClass order.
-  static HttpServerOptions PoolsFor(const ServerOptions& opts);
 
   ServerOptions opts_;
   std::unique_ptr<ApiKeyAuth> auth_;
