@@ -17,6 +17,7 @@ unique as it is in real traffic. Deterministic for a given --seed and --end.
 """
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -48,10 +49,19 @@ def load_streams(loghub, zeek):
 
 
 def shift_uid(uid, cycle):
+    """The uid's stand-in in a later cycle: its kind letter (C or F) and 17
+    base-62 characters drawn from a hash of the uid and the cycle, as random
+    as Zeek's own. (An earlier version changed only the last two characters,
+    so every uid had a sibling per cycle sharing its first 16: ids real
+    traffic does not have, and that no substring filter can tell apart.)"""
     if cycle == 0:
         return uid
-    v = (B62.index(uid[-2]) * 62 + B62.index(uid[-1]) + cycle * 977) % (62 * 62)
-    return uid[:-2] + B62[v // 62] + B62[v % 62]
+    h = int.from_bytes(hashlib.blake2b(f"{uid}:{cycle}".encode(), digest_size=16).digest(), "big")
+    out = []
+    for _ in range(17):
+        h, d = divmod(h, 62)
+        out.append(B62[d])
+    return uid[0] + "".join(out)
 
 
 def iso(ns):

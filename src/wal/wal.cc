@@ -47,6 +47,11 @@ struct Wal::Impl {
   Status error_ GUARDED_BY(mu_);           // sticky: the first write/sync/rotate failure
   bool closing_ GUARDED_BY(mu_) = false;   // Close began: no new Appends, writer drains and exits
   bool rotate_idle_ GUARDED_BY(mu_) = false;  // RotateIfIdle asked the writer to start a new file
+  // The writer decided to start a new file and has not published it in
+  // files_ yet: until then files_.back() is the old file, which must not be
+  // judged idle again (a second rotation to the same first seq would
+  // publish the live file twice, and DeleteUpTo would unlink it).
+  bool rotating_ GUARDED_BY(mu_) = false;
   std::vector<FileInfo> files_ GUARDED_BY(mu_);  // by first_seq; back() is the active file
   uint64_t bytes_on_disk_ GUARDED_BY(mu_) = 0;   // sum of files_[i].bytes
 
@@ -86,10 +91,12 @@ void Wal::Impl::WriterLoop() {
         if (closing_) return;
         continue;
       }
-      if (rotate_idle_ && pending_.empty() && !closing_) {
+      if (rotate_idle_ && pending_.empty() && !closing_ && files_.back().first_seq != next_seq_) {
         // The next record gets next_seq_, and nothing with a lower seq is
-        // pending, so the new file is named right.
+        // pending, so the new file is named right. (An active file that
+        // already starts at next_seq_ holds nothing: no new one.)
         rotate_idle_to = next_seq_;
+        rotating_ = true;
       }
       rotate_idle_ = false;
       if (rotate_idle_to == 0) {
@@ -128,6 +135,7 @@ void Wal::Impl::WriterLoop() {
         f.last_seq = batch_last_seq;
         durable_seq_ = batch_last_seq;
         rotate = size >= opts_.segment_bytes;
+        rotating_ = rotate;
       } else {
         error_ = s.WithContext("wal " + opts_.dir);
       }
@@ -164,6 +172,7 @@ Status Wal::Impl::Rotate(uint64_t first_seq) {
   {
     MutexLock l(&mu_);
     files_.push_back(FileInfo{first_seq, 0, 0});
+    rotating_ = false;
   }
   return closed;
 }
@@ -330,11 +339,20 @@ bool Wal::RotateIfIdle(uint64_t watermark) {
   const Impl::FileInfo& active = d.files_.back();
   // Every record written, and all at or below the watermark.
   if (d.durable_seq_ + 1 != d.next_seq_ || active.last_seq > watermark) return false;
+  // A new file is asked for, or being made: files_.back() may still be the
+  // old one, so asking again would start a second new file with the same
+  // first seq (the one that unlinked the live file: docs/format-wal.md).
+  if (d.rotate_idle_ || d.rotating_) return true;
   if (active.last_seq > 0) {
     d.rotate_idle_ = true;
     d.work_cv_.notify_all();
   }
   return true;
+}
+
+bool Wal::TEST_RotationAsked() const {
+  MutexLock l(&impl_->mu_);
+  return impl_->rotate_idle_;
 }
 
 uint64_t Wal::BytesOnDisk() const {

@@ -100,6 +100,8 @@ class Wal {
   // writer to start a new file, so the next DeleteUpTo removes the old one:
   // a WAL that is caught up leaves nothing behind.
   bool RotateIfIdle(uint64_t watermark);
+  // Whether a RotateIfIdle request waits for the writer (tests).
+  bool TEST_RotationAsked() const;
 
   uint64_t BytesOnDisk() const;  // total size of all WAL files
   size_t FileCount() const;      // WAL files on disk, the active one included

@@ -595,6 +595,37 @@ TEST(Wal, SyncOnFsyncsEveryBatchAndNewFileNames) {
   EXPECT_EQ(tfs.dir_syncs.load(), 3);  // file 1 at Open, file 5 at rotation, file 6 at Close
 }
 
+// The checkpointer asks for a new file each pass while the WAL is caught
+// up. A second ask that came while the writer was still making the first
+// new file (its directory fsync slow under load) started another file with
+// the same first seq: the live file was then listed twice, DeleteUpTo
+// unlinked it as an empty old file, and every record acknowledged into it
+// afterwards was gone after a crash (found by integration_compaction's
+// kill -9 test on a loaded machine).
+TEST(Wal, AskingForANewFileWhileOneIsBeingMadeKeepsTheLiveFile) {
+  ScratchDir dir;
+  TestFileSystem tfs;
+  Options opts = Opts(dir.path());
+  opts.fs = &tfs;
+  auto wal = OpenOrDie(opts);
+  for (uint64_t i = 1; i <= 3; i++) AppendOrDie(wal.get(), Payload(i));
+  tfs.hold_dir_sync = true;
+  ASSERT_TRUE(wal->RotateIfIdle(3));
+  tfs.WaitForHeldSync();  // the writer is making file 4: its directory fsync is held
+  ASSERT_TRUE(wal->RotateIfIdle(3));  // caught up, but no second new file
+  EXPECT_FALSE(wal->TEST_RotationAsked());
+  tfs.Release();
+  for (uint64_t i = 4; i <= 5; i++) AppendOrDie(wal.get(), Payload(i));
+  ASSERT_TRUE(wal->DeleteUpTo(3).ok());  // file 1 goes; file 4 holds 4 and 5
+  EXPECT_TRUE(fs::exists(fs::path(dir.path()) / FileName(4)));
+  EXPECT_EQ(wal->FileCount(), 1u);
+  wal.reset();  // no Close: as after a crash, nothing more is written
+
+  Records got;
+  OpenOrDie(Opts(dir.path()), &got);
+  EXPECT_EQ(got, Expected(4, 5));
+}
+
 TEST(Wal, CloseIsIdempotentAndLaterAppendsFail) {
   ScratchDir dir;
   auto wal = OpenOrDie(Opts(dir.path()));

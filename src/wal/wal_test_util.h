@@ -46,6 +46,7 @@ class TestFileSystem final : public io::FileSystem {
   std::atomic<int> appends{0};
   std::atomic<bool> fail_sync{false};
   std::atomic<bool> hold_sync{false};
+  std::atomic<bool> hold_dir_sync{false};  // SyncDir blocks (like a held Sync) until Release()
 
   // Blocks until a held Sync has begun.
   void WaitForHeldSync() {
@@ -56,6 +57,7 @@ class TestFileSystem final : public io::FileSystem {
   void Release() {
     std::lock_guard<std::mutex> l(mu_);
     hold_sync = false;
+    hold_dir_sync = false;
     released_ = true;
     cv_.notify_all();
   }
@@ -75,6 +77,12 @@ class TestFileSystem final : public io::FileSystem {
   Status Remove(const std::string& path) override { return base_->Remove(path); }
   Status SyncDir(const std::string& dir) override {
     dir_syncs++;
+    if (hold_dir_sync) {
+      std::unique_lock<std::mutex> l(mu_);
+      held_ = true;
+      cv_.notify_all();
+      cv_.wait(l, [this] { return released_; });
+    }
     return base_->SyncDir(dir);
   }
   Status CreateDirs(const std::string& dir) override { return base_->CreateDirs(dir); }
