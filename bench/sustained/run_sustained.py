@@ -388,9 +388,15 @@ def plot(r, path, title):
     a.legend(loc="upper left", fontsize=7)
     a = ax[3]
     a.plot(*mins(series(samples, lambda s: s["mem"]["VmRSS"] / 2**20)), label="VmRSS")
+    pts = series(samples, lambda s: s["mem"]["RssAnon"] / 2**20)
+    if pts:
+        a.plot(*mins(pts), label="RssAnon (heap)")
     pts = series(samples, lambda s: s["stats"]["filter_memory_bytes"] / 2**20)  # servers that report it
     if pts:
         a.plot(*mins(pts), label="filter_memory_bytes")
+    pts = series(samples, lambda s: s["stats"]["filter_mapped_bytes"] / 2**20)
+    if pts:
+        a.plot(*mins(pts), label="filter_mapped_bytes")
     pts = series(samples, lambda s: s["stats"]["wal_bytes"] / 2**20)
     if pts:
         a.plot(*mins(pts), label="wal_bytes")
@@ -474,12 +480,14 @@ def steadiness(r, slice_s=300.0):
         ss = [s for s in r["samples"] if t <= s["t"] < hi]
         qs = [x for x in r["queries"] if t <= x["t"] < hi and x["status"] == 200]
         rss = [s["mem"].get("VmRSS", 0) for s in ss if s.get("mem")]
+        anon = [s["mem"]["RssAnon"] for s in ss if "RssAnon" in s.get("mem", {})]
         fds = [s["fds"] for s in ss if s.get("fds") is not None]
         wal = [s["stats"]["wal_bytes"] for s in ss if "wal_bytes" in s.get("stats", {})]
         acked = [s["progress"]["lines"] for s in ss if s.get("progress")]
         rate = (acked[-1] - acked[0]) / (ss[-1]["t"] - ss[0]["t"]) if len(acked) >= 2 and ss[-1]["t"] > ss[0]["t"] \
             else 0
         row = [f"{t / 60:.0f}–{hi / 60:.0f}", f"{statistics.mean(rss) / 2**20:.0f}" if rss else "-",
+               f"{statistics.mean(anon) / 2**20:.0f}" if anon else "-",
                f"{max(fds)}" if fds else "-", f"{max(wal) / 2**20:.0f}" if wal else "-", f"{rate:,.0f}"]
         for q in ["needle", "label", "common"]:
             xs = [x["s"] for x in qs if x["q"] == q]
@@ -513,6 +521,8 @@ def run_summary(r):
     lines = lg.get("lines", 0) or 1
     rows += [
         ("peak RSS (VmHWM)", f"{r['peak_rss'] / 2**20:.0f} MiB"),
+        ("largest RssAnon sampled (heap and stacks; the rest of RSS is file pages)",
+         f"{max([s['mem'].get('RssAnon', 0) for s in r['samples'] if s.get('mem')] or [0]) / 2**20:.0f} MiB"),
         ("server CPU per acknowledged line", f"{r['server_cpu'] * 1e6 / lines:.2f} µs ({r['server_cpu']:.0f} s)"),
         ("stats at the end of the push", ", ".join(f"{k} {st[k]}" for k in
                                                    ["flush_files", "segments_total", "rows_total", "head_rows",
@@ -634,7 +644,7 @@ def main():
         out.append("Over time (each slice of the push; RSS mean, file descriptors and WAL at their largest, "
                    "query p50s):")
         out.append("")
-        out.append(table(["minutes", "RSS MiB", "fds", "WAL MiB", "acked lines/s", "needle ms", "label ms",
+        out.append(table(["minutes", "RSS MiB", "of it anon MiB", "fds", "WAL MiB", "acked lines/s", "needle ms", "label ms",
                           "common ms"], steadiness(r)))
         out.append("")
         out.append(f"Plot: `{r['plot']}`")

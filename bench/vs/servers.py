@@ -36,12 +36,16 @@ def proc_cpu(pid):
 
 
 def proc_mem(pid):
-    """{"VmRSS": bytes, "VmHWM": bytes} of a live process ({} if gone)."""
+    """{"VmRSS", "VmHWM", "RssAnon", "RssFile": bytes} of a live process ({} if gone).
+
+    RssAnon is heap and stacks; RssFile the file pages mapped in (loge's
+    mapped filter frames among them), which the kernel may drop under
+    memory pressure."""
     out = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith(("VmHWM", "VmRSS")):
+                if line.startswith(("VmHWM", "VmRSS", "RssAnon", "RssFile")):
                     k, v = line.split(":")
                     out[k] = int(v.split()[0]) * 1024
     except OSError:

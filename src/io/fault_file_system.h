@@ -49,6 +49,10 @@ class FaultFileSystem final : public FileSystem {
   Result<std::vector<std::string>> ListDir(const std::string& dir) override { return base_->ListDir(dir); }
   Result<uint64_t> FileSize(const std::string& path) override { return base_->FileSize(path); }
   bool Exists(const std::string& path) override { return base_->Exists(path); }
+  Result<std::shared_ptr<const MappedRegion>> MapReadOnly(const std::string& path, uint64_t offset,
+                                                          size_t n) override {
+    return base_->MapReadOnly(path, offset, n);
+  }
 
  private:
   FileSystem* const base_;

@@ -32,6 +32,17 @@ class RandomAccessFile {
   virtual uint64_t Size() const = 0;
 };
 
+// Bytes of a file mapped read-only into memory (mmap). The pages are the
+// kernel's page cache: they are read on first touch and, being clean and
+// file-backed, can be dropped under memory pressure and read again, where
+// heap memory could not. Unmapped when the last reference goes; the file may
+// be renamed or unlinked meanwhile (the mapping keeps its inode).
+class MappedRegion {
+ public:
+  virtual ~MappedRegion() = default;
+  virtual std::string_view bytes() const = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -47,6 +58,10 @@ class FileSystem {
   virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
+  // Maps [offset, offset + n) of path read-only. Unsupported by file
+  // systems that cannot (callers then read the bytes instead).
+  virtual Result<std::shared_ptr<const MappedRegion>> MapReadOnly(const std::string& path, uint64_t offset,
+                                                                  size_t n);
 };
 
 // The POSIX file system; lives for the whole process.

@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +84,19 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   uint64_t size_;
 };
 
+class PosixMappedRegion final : public MappedRegion {
+ public:
+  PosixMappedRegion(void* base, size_t len, size_t skip, size_t n) : base_(base), len_(len), skip_(skip), n_(n) {}
+  ~PosixMappedRegion() override { ::munmap(base_, len_); }
+  std::string_view bytes() const override { return {static_cast<const char*>(base_) + skip_, n_}; }
+
+ private:
+  void* base_;
+  size_t len_;   // what was mapped: from the page boundary at or before the offset
+  size_t skip_;  // offset - that boundary
+  size_t n_;
+};
+
 class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path, bool append) override {
@@ -110,6 +124,37 @@ class PosixFileSystem final : public FileSystem {
       return Errno("stat", path, err);
     }
     return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd, st.st_size));
+  }
+  Result<std::shared_ptr<const MappedRegion>> MapReadOnly(const std::string& path, uint64_t offset,
+                                                          size_t n) override {
+    if (n == 0) return Status::InvalidArgument("map " + path + ": empty range");
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return Status::NotFound("open " + path + ": no such file");
+      return Errno("open", path, errno);
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return Errno("stat", path, err);
+    }
+    if (offset > static_cast<uint64_t>(st.st_size) || n > static_cast<uint64_t>(st.st_size) - offset) {
+      ::close(fd);
+      return Status::InvalidArgument("map " + path + ": range past the end of the file");
+    }
+    static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t start = offset / page * page;
+    const size_t len = static_cast<size_t>(offset - start) + n;
+    void* base = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(start));
+    const int err = errno;
+    ::close(fd);  // the mapping keeps the file
+    if (base == MAP_FAILED) return Errno("mmap", path, err);
+    // Probes land anywhere in a filter: read-ahead around a fault would
+    // only bring in pages nobody asked for.
+    (void)::madvise(base, len, MADV_RANDOM);
+    return std::shared_ptr<const MappedRegion>(
+        std::make_shared<PosixMappedRegion>(base, len, static_cast<size_t>(offset - start), n));
   }
   Status Rename(const std::string& from, const std::string& to) override {
     if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename", from + " -> " + to, errno);
@@ -172,6 +217,10 @@ class PosixFileSystem final : public FileSystem {
 FileSystem* DefaultFileSystem() {
   static PosixFileSystem* fs = new PosixFileSystem();  // never destroyed: used until exit
   return fs;
+}
+
+Result<std::shared_ptr<const MappedRegion>> FileSystem::MapReadOnly(const std::string& path, uint64_t, size_t) {
+  return Status::Unsupported("this file system does not map files (" + path + ")");
 }
 
 Result<std::string> ReadFileToString(FileSystem* fs, const std::string& path) {

@@ -172,6 +172,8 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       static_cast<double>(s.filter_memory_bytes));
   one("loge_filter_memory_flush_bytes", "gauge", "Of loge_filter_memory_bytes, the flush files' (bounded by the backlog cap).",
       static_cast<double>(s.filter_memory_flush_bytes));
+  one("loge_filter_mapped_bytes", "gauge", "Content filters of local files mapped from the files (page cache, not heap).",
+      static_cast<double>(s.filter_mapped_bytes));
   one("loge_filter_cache_bytes", "gauge", "Local segments' group filters held in the filter cache (--filter-cache-size).",
       static_cast<double>(s.filter_cache_bytes));
   const HeapStats heap = ReadHeap();  // docs/memory.md

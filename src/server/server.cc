@@ -285,6 +285,8 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.filter_memory_bytes);
   w.Key("filter_memory_flush_bytes");
   w.Uint(s.filter_memory_flush_bytes);
+  w.Key("filter_mapped_bytes");
+  w.Uint(s.filter_mapped_bytes);
   w.Key("filter_cache_bytes");
   w.Uint(s.filter_cache_bytes);
   w.Key("filter_cache_hits");

@@ -1,7 +1,8 @@
-// FilterCache: the group filters of local files, loaded on demand and kept
-// within a byte budget (least recently used first out).
+// FilterCache: the group filters of local format-2 files, loaded on demand
+// and kept within a byte budget (least recently used first out). Format-3
+// files map theirs from the file instead (filter_frame.h) and never come here.
 //
-// A local segment keeps in memory only its summary, its common trigrams and
+// A local format-2 segment keeps in memory only its summary, its common trigrams and
 // its groups' ranges (FileFilters::lazy); a query whose needles its summary
 // admits needs the groups' filters, which live in the file. They are read
 // through the reader the query opened anyway and kept here, so the next

@@ -107,43 +107,86 @@ size_t FileFilters::Bytes() const {
 
 std::shared_ptr<const FileFilters> FileFilters::WithoutGroupFilters() const {
   auto f = std::make_shared<FileFilters>();
-  f->common = common;
-  f->summary = summary;
+  auto bytes = std::make_shared<std::string>();
+  bytes->reserve(common.size() + summary.size());
+  bytes->append(common);
+  bytes->append(summary);
+  f->common = std::string_view(*bytes).substr(0, common.size());
+  f->summary = std::string_view(*bytes).substr(common.size());
   f->groups.reserve(groups.size());
   for (const auto& g : groups) f->groups.push_back(GroupFilter{g.first_block, g.last_block, g.min_ts, g.max_ts, g.n, {}});
   f->lazy = true;
+  f->storage = std::move(bytes);
   return f;
 }
 
+namespace {
+
+void PutBytes(std::string* out, std::string_view b) {
+  PutVarint64(out, b.size());
+  out->append(b);
+}
+
+void PutGroupRange(std::string* out, const GroupFilter& g) {
+  PutVarint64(out, ZigZag(g.first_block));
+  PutVarint64(out, static_cast<uint64_t>(g.last_block - g.first_block));
+  PutVarint64(out, ZigZag(g.min_ts));
+  PutVarint64(out, static_cast<uint64_t>(g.max_ts) - static_cast<uint64_t>(g.min_ts));
+  PutVarint64(out, g.n);
+}
+
+}  // namespace
+
 std::string FileFilters::Serialize() const {
   std::string out(kBlobMagic);
-  PutVarint64(&out, common.size());
-  out += common;
-  PutVarint64(&out, summary.size());
-  out += summary;
+  PutBytes(&out, common);
+  PutBytes(&out, summary);
   PutVarint64(&out, groups.size());
   for (const auto& g : groups) {
-    PutVarint64(&out, ZigZag(g.first_block));
-    PutVarint64(&out, static_cast<uint64_t>(g.last_block - g.first_block));
-    PutVarint64(&out, ZigZag(g.min_ts));
-    PutVarint64(&out, static_cast<uint64_t>(g.max_ts) - static_cast<uint64_t>(g.min_ts));
-    PutVarint64(&out, g.n);
-    PutVarint64(&out, g.filter.size());
-    out += g.filter;
+    PutGroupRange(&out, g);
+    PutBytes(&out, g.filter);
   }
   return out;
 }
 
+Result<FileFilters> FileFilters::Assemble(std::string_view common, std::string_view summary,
+                                          std::vector<GroupFilter> groups,
+                                          const std::vector<std::string>& group_filters) {
+  if (group_filters.size() != groups.size()) return Status::InvalidArgument("filters: a filter per group");
+  size_t size = kBlobMagic.size() + common.size() + summary.size() + 32;
+  for (const auto& f : group_filters) size += f.size() + 48;
+  auto blob = std::make_shared<std::string>();
+  blob->reserve(size);
+  blob->append(kBlobMagic);
+  PutBytes(blob.get(), common);
+  PutBytes(blob.get(), summary);
+  PutVarint64(blob.get(), groups.size());
+  for (size_t i = 0; i < groups.size(); i++) {
+    PutGroupRange(blob.get(), groups[i]);
+    PutBytes(blob.get(), group_filters[i]);
+  }
+  const std::string_view view(*blob);
+  return FromBlob(view, std::move(blob));
+}
+
 Result<FileFilters> FileFilters::Deserialize(std::string_view in) {
+  auto copy = std::make_shared<std::string>(in);
+  const std::string_view view(*copy);
+  return FromBlob(view, std::move(copy));
+}
+
+Result<FileFilters> FileFilters::FromBlob(std::string_view in, std::shared_ptr<const void> storage,
+                                          const char* views_in) {
   auto bad = [](const char* what) { return Status::Corruption(std::string("filters blob: ") + what); };
   const bool v3 = in.substr(0, kBlobMagic.size()) == kBlobMagic;
   if (!v3 && in.substr(0, kBlobMagicV2.size()) != kBlobMagicV2) return bad("bad magic");
   size_t pos = kBlobMagic.size();
   FileFilters f;
-  auto bytes = [&](std::string* out) {
+  // Validation reads `in`; the views are made over `views_in` afterwards.
+  auto bytes = [&](std::string_view* out) {
     uint64_t len;
     if (!GetVarint64(in, &pos, &len) || len > in.size() - pos) return false;
-    out->assign(in.substr(pos, len));
+    *out = in.substr(pos, len);
     pos += len;
     return true;
   };
@@ -168,6 +211,15 @@ Result<FileFilters> FileFilters::Deserialize(std::string_view in) {
   LOGE_RETURN_IF_ERROR(ValidateCommon(f.common).WithContext("filters blob: common"));
   if (!f.summary.empty()) LOGE_RETURN_IF_ERROR(FuseFilter::Validate(f.summary).WithContext("filters blob: summary"));
   for (const auto& g : f.groups) LOGE_RETURN_IF_ERROR(FuseFilter::Validate(g.filter).WithContext("filters blob: group"));
+  if (views_in != nullptr) {
+    auto rebase = [&](std::string_view* v) {
+      *v = v->empty() ? std::string_view() : std::string_view(views_in + (v->data() - in.data()), v->size());
+    };
+    rebase(&f.common);
+    rebase(&f.summary);
+    for (auto& g : f.groups) rebase(&g.filter);
+  }
+  f.storage = std::move(storage);
   return f;
 }
 
@@ -318,7 +370,9 @@ void FilterBuilder::CloseGroup() {
 
 Result<FileFilters> FilterBuilder::Finish() {
   CloseGroup();
-  FileFilters out;
+  std::string common, summary;
+  std::vector<GroupFilter> groups;
+  std::vector<std::string> group_filters;
   // The largest holder count h such that every trigram held by at most h
   // groups fits the budget (and h is at most 1/8 of the groups).
   uint64_t lines = 0;
@@ -344,18 +398,19 @@ Result<FileFilters> FilterBuilder::Finish() {
     // The smaller of an exact bitmap and a filter.
     if (FuseFilter::kHeaderSize + FuseFilter::ParamsFor(static_cast<uint32_t>(keys.size())).array_length >
         kBitmapMagic.size() + kBitmapBytes) {
-      out.common.assign(kBitmapMagic);
-      out.common.resize(kBitmapMagic.size() + kBitmapBytes, '\0');
+      common.assign(kBitmapMagic);
+      common.resize(kBitmapMagic.size() + kBitmapBytes, '\0');
       for (uint64_t k : keys) {
         const uint64_t i = k & ~kTrigramKeyTag;
-        out.common[kBitmapMagic.size() + i / 8] = static_cast<char>(out.common[kBitmapMagic.size() + i / 8] | (1 << (i % 8)));
+        common[kBitmapMagic.size() + i / 8] = static_cast<char>(common[kBitmapMagic.size() + i / 8] | (1 << (i % 8)));
       }
     } else {
-      LOGE_ASSIGN_OR_RETURN(FuseFilter common, FuseFilter::Build(keys));
-      out.common = common.Serialize();
+      LOGE_ASSIGN_OR_RETURN(FuseFilter filter, FuseFilter::Build(keys));
+      common = filter.Serialize();
     }
   }
-  out.groups.reserve(pending_.size());
+  groups.reserve(pending_.size());
+  group_filters.reserve(pending_.size());
   // Every group's keys, for the summary (one filter of the distinct ones):
   // each group's list is sorted and duplicate-free (trigram keys ascending,
   // then id keys, whose tag bit is higher).
@@ -378,30 +433,31 @@ Result<FileFilters> FilterBuilder::Finish() {
       all.insert(all.end(), keys.begin(), keys.end());
     }
     LOGE_ASSIGN_OR_RETURN(FuseFilter f, FuseFilter::Build(keys));
-    p.meta.filter = f.Serialize();
-    out.groups.push_back(std::move(p.meta));
+    group_filters.push_back(f.Serialize());
+    groups.push_back(p.meta);
   }
   // A summary only where it costs at most half of what the groups hold:
-  // then keeping it in memory instead of the groups saves memory, and its
-  // bytes on disk are few. Text whose keys repeat across groups (words,
+  // its bytes on disk are then few, and a needle probes it instead of
+  // every group (and a format-2 segment keeps it in memory instead of the
+  // groups). Text whose keys repeat across groups (words,
   // ids seen by several services) gets one; on the side-by-side corpus it
   // holds 0.45 keys per line against the groups' 2.2 (+0.5 B/line on disk).
   // Unique ids in every line make it nearly as large as the groups (a
   // 32-hex id a line: 76%, +18% on the file), so such a file has none and
-  // keeps its groups in memory. A file of one group gets one too: a lazy
-  // file is pruned by its summary alone.
+  // a needle probes its groups. A file of one group gets one too: a lazy
+  // format-2 file is pruned by its summary alone.
   if (summarize) {
     const size_t group_keys = all.size();
     UnionOfRuns(&all, std::move(all_runs), &scratch_);
     std::vector<uint64_t>().swap(scratch_);
     if (pending_.size() == 1 || all.size() * 2 <= group_keys) {
       LOGE_ASSIGN_OR_RETURN(FuseFilter f, FuseFilter::Build(std::move(all)));
-      out.summary = f.Serialize();
+      summary = f.Serialize();
     }
   }
   pending_.clear();
   pending_bytes_ = 0;
-  return out;
+  return FileFilters::Assemble(common, summary, std::move(groups), group_filters);
 }
 
 }  // namespace loge::storage

@@ -20,8 +20,10 @@
 // the distinct keys of all its groups (on the side-by-side corpus 0.45 per
 // line where the groups hold 2.2), built when it has at most half as many
 // keys as the groups (FilterBuilder::Finish). It rules a file out with one
-// probe per key instead of one per group, and it is what stays in memory
-// when the groups' filters do not (FileFilters::lazy, FilterCache).
+// probe per key instead of one per group. Format 3 maps a local file's
+// filters from the file (filter_frame.h); for a format-2 segment the
+// summary is what stays in memory when the groups' filters do not
+// (FileFilters::lazy, FilterCache).
 //
 // Thread-safety: FileFilters is immutable once built and may be read from
 // many threads; a FilterBuilder belongs to one thread.
@@ -44,7 +46,7 @@ struct GroupFilter {
   int64_t min_ts = 0;
   int64_t max_ts = 0;
   uint64_t n = 0;           // lines
-  std::string filter;       // serialized FuseFilter (fuse_filter.h)
+  std::string_view filter;  // serialized FuseFilter (fuse_filter.h), in its FileFilters' bytes
 };
 
 struct FileFilters {
@@ -54,29 +56,47 @@ struct FileFilters {
   //   "LCB1" + bitmap    one bit per dense trigram index (kTrigramSpace bits),
   //                      set for the common ones: exact, used when smaller;
   //   a FuseFilter       (fuse_filter.h) of the common keys.
-  std::string common;
+  std::string_view common;
   // A FuseFilter of every group's distinct keys; "" when the file has no
   // groups, when they hold few repeated keys, or it was written before
   // summaries (then only the groups answer).
-  std::string summary;
+  std::string_view summary;
   std::vector<GroupFilter> groups;  // in block order
   // True when the groups' `filter` fields were left empty to save memory:
   // their ranges and counts are here, their filters are in the file
   // (SegmentReader::ReadFilters, through a FilterCache).
   bool lazy = false;
+  // What `common`, `summary` and the groups' filters point into: bytes on
+  // the heap, or (mapped = true) the file's filter frame mapped read-only
+  // (filter_frame.h), which the kernel pages in and out like any file.
+  std::shared_ptr<const void> storage;
+  bool mapped = false;
 
   // True when the trigram key may be common (then it cannot rule a group out).
   bool CommonMayHold(uint64_t trigram_key) const;
 
-  // Bytes of every filter held (what the file spends on them in memory).
+  // Bytes of every filter (common, summary, groups).
   size_t Bytes() const;
+  // Of those, the ones on the heap (0 when mapped).
+  size_t HeapBytes() const { return mapped ? 0 : Bytes(); }
   // The same filters without the groups' filter bytes (lazy = true): what a
   // local file keeps in memory.
   std::shared_ptr<const FileFilters> WithoutGroupFilters() const;
-  // One blob holding all of the above (the catalog's copy for remote rows).
-  // Precondition: !lazy.
+  // One blob holding all of the above (the catalog's copy for remote rows,
+  // and a format-3 file's filter frame). Precondition: !lazy.
   std::string Serialize() const;
+  // A copy of the blob's bytes, parsed and validated.
   static Result<FileFilters> Deserialize(std::string_view bytes);
+  // Parses and validates `blob`, whose bytes `storage` keeps alive. With
+  // `views_in` (the same bytes elsewhere, e.g. mapped from the file the
+  // blob was read from), the filters point there instead: parsing reads
+  // only `blob`, so no page of the mapping is touched until a query probes it.
+  static Result<FileFilters> FromBlob(std::string_view blob, std::shared_ptr<const void> storage,
+                                      const char* views_in = nullptr);
+  // Filters from their parts, in one heap block (the writer's and the
+  // format-2 reader's way in). group_filters[i] belongs to groups[i].
+  static Result<FileFilters> Assemble(std::string_view common, std::string_view summary,
+                                      std::vector<GroupFilter> groups, const std::vector<std::string>& group_filters);
 };
 using FileFiltersPtr = std::shared_ptr<const FileFilters>;
 

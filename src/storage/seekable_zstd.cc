@@ -219,6 +219,24 @@ Status SeekableWriter::AddFrame(std::string_view data) {
   return Status::OK();
 }
 
+Status SeekableWriter::AddSkippableFrame(uint32_t magic, std::string_view payload) {
+  if ((magic & 0xFFFFFFF0u) != 0x184D2A50u || magic == kSeekTableMagic) {
+    return Status::InvalidArgument("skippable frame magic " + Hex32(magic));
+  }
+  if (payload.size() > kMaxFrameSize) return Status::InvalidArgument("skippable frame too large");
+  if (frames_ + 1 > kMaxFrames) return Status::InvalidArgument("seekable file has too many frames");
+  std::string header;
+  PutLE32(&header, magic);
+  PutLE32(&header, static_cast<uint32_t>(payload.size()));
+  LOGE_RETURN_IF_ERROR(out_->Append(header));
+  LOGE_RETURN_IF_ERROR(out_->Append(payload));
+  PutLE32(&table_, static_cast<uint32_t>(header.size() + payload.size()));
+  PutLE32(&table_, 0);
+  if (checksums_) PutLE32(&table_, Checksum(nullptr, 0));
+  frames_++;
+  return Status::OK();
+}
+
 Status SeekableWriter::Finish() {
   const size_t entry_size = checksums_ ? 12 : 8;
   std::string t;
@@ -321,6 +339,25 @@ size_t SeekableReader::FrameOf(uint64_t pos) const {
   // successor and are skipped because upper_bound passes over equal values.
   auto it = std::upper_bound(d_.begin(), d_.end(), pos);
   return static_cast<size_t>(it - d_.begin()) - 1;
+}
+
+Result<SeekableReader::Skippable> SeekableReader::FindSkippable(uint32_t magic) const {
+  for (size_t i = FrameCount(); i-- > 0;) {
+    if (FrameSize(i) != 0 || CompressedFrameSize(i) < 8) continue;
+    char h[8];
+    LOGE_RETURN_IF_ERROR(ReadExact(*file_, c_[i], sizeof h, h));
+    if (LE32(h) != magic) continue;
+    if (uint64_t{LE32(h + 4)} + 8 != CompressedFrameSize(i)) {
+      return Corrupt("skippable frame " + std::to_string(i) + " says " + std::to_string(LE32(h + 4)) +
+                     " bytes, its seek table entry " + std::to_string(CompressedFrameSize(i) - 8));
+    }
+    return Skippable{c_[i] + 8, CompressedFrameSize(i) - 8};
+  }
+  return Status::NotFound("no skippable frame " + Hex32(magic));
+}
+
+Status SeekableReader::ReadRaw(uint64_t offset, size_t n, char* out) const {
+  return ReadExact(*file_, offset, n, out);
 }
 
 Status SeekableReader::ReadFrame(size_t i, std::string* out) const {

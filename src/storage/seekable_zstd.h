@@ -44,6 +44,11 @@ class SeekableWriter {
   SeekableWriter(io::WritableFile* out, int level, bool checksums = true);
   // Compresses one frame (1 byte .. 1 GiB of decompressed data).
   Status AddFrame(std::string_view data);
+  // Appends a skippable frame (magic 0x184D2A50..0x184D2A5F, not the seek
+  // table's) holding `payload` as it is: decoders skip it, and its table
+  // entry decompresses to nothing, so the file's decompressed bytes are
+  // those of the other frames.
+  Status AddSkippableFrame(uint32_t magic, std::string_view payload);
   // Appends the seek table; the writer is spent afterwards.
   Status Finish();
   uint64_t frames() const { return frames_; }
@@ -84,8 +89,19 @@ class SeekableReader {
   size_t FrameOf(uint64_t pos) const;
   uint64_t FrameStart(size_t i) const { return d_[i]; }  // decompressed offset
   uint64_t FrameSize(size_t i) const { return d_[i + 1] - d_[i]; }
-  // Bytes frame i occupies on disk (what ReadFrame(i) reads).
+  // Bytes frame i occupies on disk (what ReadFrame(i) reads), from file offset CompressedFrameStart(i).
   uint64_t CompressedFrameSize(size_t i) const { return c_[i + 1] - c_[i]; }
+  uint64_t CompressedFrameStart(size_t i) const { return c_[i]; }
+
+  // The last skippable frame with this magic: its payload's file offset and
+  // size. NotFound when there is none.
+  struct Skippable {
+    uint64_t offset = 0;  // of the payload, after the frame's 8-byte header
+    uint64_t size = 0;
+  };
+  Result<Skippable> FindSkippable(uint32_t magic) const;
+  // Reads n bytes at file offset `offset` (Corruption when the file is short).
+  Status ReadRaw(uint64_t offset, size_t n, char* out) const;
 
   // Decompresses frame i into *out (resized to FrameSize(i)); checks the
   // length and, when the table has them, the checksum (Corruption otherwise).

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "io/file_system.h"
+#include "storage/filter_frame.h"
 #include "storage/sqlite_util.h"
 #include "storage/zstd_vfs.h"
 
@@ -323,20 +325,31 @@ Result<Block> SegmentReader::ReadBlock(int64_t id) {
 
 Result<FileFiltersPtr> SegmentReader::ReadFilters() {
   if (version_ < 2) return FileFiltersPtr();
+  if (version_ >= 3) {
+    // In the filter frame: mapped for a local file, fetched for a remote one.
+    Result<FileFiltersPtr> f = FileFiltersPtr();
+    if (IsRemoteUrl(path_)) {
+      auto r = OpenSeekable(path_);
+      f = r.ok() ? ReadFilterFrame(**r) : Result<FileFiltersPtr>(r.status());
+    } else {
+      f = LoadFilterFrame(io::DefaultFileSystem(), path_);
+    }
+    if (!f.ok()) return f.status().WithContext(path_);
+    return f;  // null: written without filters
+  }
   auto common = ReadMeta("common_trigrams");
   if (!common.ok()) {
     if (common.status().code() == Code::kNotFound) return FileFiltersPtr();
     return common.status();
   }
-  auto f = std::make_shared<FileFilters>();
-  f->common = std::move(*common);
+  std::string summary;
   {
     // Files written before summaries have no such table.
     Stmt st(db_, "SELECT filter FROM summary WHERE id = 1");
     if (st.ok()) {
       const int rc = sqlite3_step(st.get());
       if (rc == SQLITE_ROW) {
-        f->summary = std::string(ColumnView(st.get(), 0));
+        summary = std::string(ColumnView(st.get(), 0));
       } else if (rc != SQLITE_DONE) {
         return StepError(path_ + ": reading the filter summary", db_);
       }
@@ -344,18 +357,22 @@ Result<FileFiltersPtr> SegmentReader::ReadFilters() {
   }
   Stmt st(db_, "SELECT first_block, last_block, min_ts, max_ts, n, filter FROM groups ORDER BY id");
   if (!st.ok()) return Status::Corruption(path_ + ": no groups table: " + sqlite3_errmsg(db_));
+  std::vector<GroupFilter> groups;
+  std::vector<std::string> filters;
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    GroupFilter& g = f->groups.emplace_back();
+    GroupFilter& g = groups.emplace_back();
     g.first_block = sqlite3_column_int64(st.get(), 0);
     g.last_block = sqlite3_column_int64(st.get(), 1);
     g.min_ts = sqlite3_column_int64(st.get(), 2);
     g.max_ts = sqlite3_column_int64(st.get(), 3);
     g.n = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 4));
-    g.filter = std::string(ColumnView(st.get(), 5));
+    filters.emplace_back(ColumnView(st.get(), 5));
   }
   if (rc != SQLITE_DONE) return StepError(path_ + ": reading groups", db_);
-  return FileFiltersPtr(std::move(f));
+  auto f = FileFilters::Assemble(*common, summary, std::move(groups), filters);
+  if (!f.ok()) return f.status().WithContext(path_);
+  return FileFiltersPtr(std::make_shared<const FileFilters>(std::move(*f)));
 }
 
 Result<std::vector<BlockGroup>> SegmentReader::ReadBlockGroups() {

@@ -207,13 +207,13 @@ TEST(Segment, WrittenFileReadsBackThroughTheVfs) {
   EXPECT_EQ(info.min_ts, 1000);
   EXPECT_EQ(info.max_ts, 5009);
   EXPECT_EQ(info.label_keys, (std::vector<std::string>{"app", "env"}));
-  EXPECT_EQ(info.format_version, 2);
+  EXPECT_EQ(info.format_version, 3);
   EXPECT_GT(info.bytes, 0u);
   EXPECT_FALSE(io::DefaultFileSystem()->Exists(path + ".tmp"));
 
   auto r = SegmentReader::Open(path);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ((*r)->format_version(), 2);
+  EXPECT_EQ((*r)->format_version(), 3);
   auto ri = (*r)->ReadInfo();
   ASSERT_TRUE(ri.ok()) << ri.status().ToString();
   EXPECT_EQ(ri->rows, 1010u);

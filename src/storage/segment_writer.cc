@@ -8,6 +8,7 @@
 #include "core/json_writer.h"
 #include "core/time.h"
 #include "io/file_system.h"
+#include "storage/filter_frame.h"
 #include "storage/fuse_filter.h"
 
 namespace loge::storage {
@@ -261,6 +262,7 @@ Status SegmentWriter::WriteTail() {
   LOGE_RETURN_IF_ERROR(init_status_);
   if (finished_) return Status::InvalidArgument("SegmentWriter: already finished");
   finished_ = true;
+  info_.format_version = frame_ ? 3 : 2;
   {
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_, "PRAGMA page_count", -1, &st, nullptr) != SQLITE_OK) return SqlError(db_, "page_count");
@@ -279,7 +281,9 @@ Status SegmentWriter::WriteTail() {
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? Status::OK() : SqlError(db_, what);
   };
-  // The group filters first: their blobs are most of the tail's bytes and a
+  // Format 3 puts the filters in a filter frame after the image (WriteFile).
+  // Format 2 writes them into the image, the group filters first: their
+  // blobs are most of the tail's bytes and a
   // query reads them from a local file only (FilterCache; the catalog holds
   // them for remote rows), so the frames after them -- streams, blocks,
   // meta, indexes, what a remote query does read -- hold no filter bytes.
@@ -290,33 +294,35 @@ Status SegmentWriter::WriteTail() {
     LOGE_ASSIGN_OR_RETURN(FileFilters f, filters_->Finish());
     info_.block_id_keys = filters_->TakeBlockIdKeys();
     filters_.reset();
-    // The summary before the groups, for the same reason: its overflow
-    // pages open the tail, and no frame a remote query reads holds them.
-    // (Not in meta: a lookup in a WITHOUT ROWID table reads the whole
-    // payload of every overflowing row its search compares against.)
-    if (!f.summary.empty()) {
-      LOGE_RETURN_IF_ERROR(each("INSERT INTO summary(id, filter) VALUES(1, ?1)", [&](sqlite3_stmt* st) {
-        sqlite3_bind_blob(st, 1, f.summary.data(), static_cast<int>(f.summary.size()), SQLITE_STATIC);
-        return step(st, "insert filter summary");
-      }));
-    }
-    LOGE_RETURN_IF_ERROR(each(
-        "INSERT INTO groups(id, first_block, last_block, min_ts, max_ts, n, filter) VALUES(?1,?2,?3,?4,?5,?6,?7)",
-        [&](sqlite3_stmt* st) -> Status {
-          for (size_t i = 0; i < f.groups.size(); i++) {
-            const GroupFilter& g = f.groups[i];
-            sqlite3_bind_int64(st, 1, static_cast<int64_t>(i + 1));
-            sqlite3_bind_int64(st, 2, g.first_block);
-            sqlite3_bind_int64(st, 3, g.last_block);
-            sqlite3_bind_int64(st, 4, g.min_ts);
-            sqlite3_bind_int64(st, 5, g.max_ts);
-            sqlite3_bind_int64(st, 6, static_cast<int64_t>(g.n));
-            sqlite3_bind_blob(st, 7, g.filter.data(), static_cast<int>(g.filter.size()), SQLITE_STATIC);
-            LOGE_RETURN_IF_ERROR(step(st, "insert group"));
-          }
-          return Status::OK();
+    if (!frame_) {
+      // The summary before the groups, for the same reason: its overflow
+      // pages open the tail, and no frame a remote query reads holds them.
+      // (Not in meta: a lookup in a WITHOUT ROWID table reads the whole
+      // payload of every overflowing row its search compares against.)
+      if (!f.summary.empty()) {
+        LOGE_RETURN_IF_ERROR(each("INSERT INTO summary(id, filter) VALUES(1, ?1)", [&](sqlite3_stmt* st) {
+          sqlite3_bind_blob(st, 1, f.summary.data(), static_cast<int>(f.summary.size()), SQLITE_STATIC);
+          return step(st, "insert filter summary");
         }));
-    SetMetaBlob("common_trigrams", f.common);
+      }
+      LOGE_RETURN_IF_ERROR(each(
+          "INSERT INTO groups(id, first_block, last_block, min_ts, max_ts, n, filter) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+          [&](sqlite3_stmt* st) -> Status {
+            for (size_t i = 0; i < f.groups.size(); i++) {
+              const GroupFilter& g = f.groups[i];
+              sqlite3_bind_int64(st, 1, static_cast<int64_t>(i + 1));
+              sqlite3_bind_int64(st, 2, g.first_block);
+              sqlite3_bind_int64(st, 3, g.last_block);
+              sqlite3_bind_int64(st, 4, g.min_ts);
+              sqlite3_bind_int64(st, 5, g.max_ts);
+              sqlite3_bind_int64(st, 6, static_cast<int64_t>(g.n));
+              sqlite3_bind_blob(st, 7, g.filter.data(), static_cast<int>(g.filter.size()), SQLITE_STATIC);
+              LOGE_RETURN_IF_ERROR(step(st, "insert group"));
+            }
+            return Status::OK();
+          }));
+      SetMetaBlob("common_trigrams", std::string(f.common));
+    }
     info_.filters = std::make_shared<const FileFilters>(std::move(f));
   }
   LOGE_RETURN_IF_ERROR(each("INSERT INTO streams(id, labels) VALUES(?1, ?2)", [&](sqlite3_stmt* st) -> Status {
@@ -352,7 +358,7 @@ Status SegmentWriter::WriteTail() {
   for (const auto& k : keys_) kw.String(k);
   kw.EndArray();
   std::vector<Meta> meta = {
-      {"format_version", std::to_string(kSegmentFormatVersion), false},
+      {"format_version", std::to_string(info_.format_version), false},
       {"min_ts", std::to_string(info_.min_ts), false},
       {"max_ts", std::to_string(info_.max_ts), false},
       {"rows", std::to_string(info_.rows), false},
@@ -415,6 +421,7 @@ Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
 
 Status SegmentWriter::WriteFile(io::FileSystem* fs, const std::string& path, int level, SegmentInfo* info) {
   const std::string tmp = path + ".tmp";
+  frame_ = opts_.filter_frame;
   Status st = [&]() -> Status {
     SerializedImage image;
     std::unique_ptr<io::RandomAccessFile> scratch;
@@ -443,6 +450,7 @@ Status SegmentWriter::WriteFile(io::FileSystem* fs, const std::string& path, int
     SeekableWriter w(out.get(), level);
     LOGE_RETURN_IF_ERROR(ForEachFrame(total, static_cast<uint64_t>(text_end_page_) * kPageSize, opts_, read,
                                       [&](std::string_view f) { return w.AddFrame(f); }));
+    if (frame_ && info_.filters) LOGE_RETURN_IF_ERROR(AddFilterFrame(&w, *info_.filters));
     LOGE_RETURN_IF_ERROR(w.Finish());
     LOGE_RETURN_IF_ERROR(out->Sync());
     info_.bytes = out->Size();

@@ -38,7 +38,11 @@ class FileSystem;
 namespace loge::storage {
 
 // The version this loge writes; readers accept every version up to it.
-inline constexpr int kSegmentFormatVersion = 2;
+// 3: the content filters are in a filter frame after the data frames
+// (filter_frame.h); 2: in the image's `groups` and `summary` tables and
+// meta `common_trigrams` (still written by Finish and by filter_frame =
+// false, for tools and tests).
+inline constexpr int kSegmentFormatVersion = 3;
 
 // What the writer learned about the file; the catalog keeps a copy.
 struct SegmentInfo {
@@ -53,7 +57,7 @@ struct SegmentInfo {
   // Format 1 only (read from old files): whole-file token and trigram filters.
   std::string token_filter;
   std::string trigram_filter;
-  // Format 2 with filters: the group and common filters (null otherwise).
+  // Format 2 and 3 with filters: the group and common filters (null otherwise).
   FileFiltersPtr filters;
   // With keep_block_id_keys: every block's id keys (in memory only).
   BlockIdKeysPtr block_id_keys;
@@ -76,6 +80,10 @@ struct SegmentWriterOptions {
   // frame, which SQLite reads on every open, is kHeadFrameBytes).
   size_t text_frame_bytes = 1 << 20;
   size_t tail_frame_bytes = 256 << 10;
+  // WriteFile: the filters in a filter frame (format 3). False writes them
+  // into the image (format 2), as Finish always does: an image alone has
+  // no frame to put them in.
+  bool filter_frame = true;
 };
 
 // 64 KiB: the database header and the tables' root pages, read at every
@@ -113,7 +121,7 @@ class SegmentWriter {
   void SetMetaBlob(std::string key, std::string value) { extra_meta_.push_back({std::move(key), std::move(value), true}); }
 
   // In-memory writers only: finishes and returns the uncompressed image
-  // (tests; tools). The writer is spent afterwards.
+  // (tests; tools), format 2. The writer is spent afterwards.
   Result<std::string> Finish(SegmentInfo* info);
 
   // Finishes and publishes the file at `path`, crash-safely:
@@ -132,6 +140,7 @@ class SegmentWriter {
  private:
   Status Init();
   Status WriteTail();  // streams, blocks, groups, meta, indexes; then commit
+  bool frame_ = false;  // WriteTail: filters go to a filter frame (format 3)
   Status Serialize(SerializedImage* out);  // in-memory writers: WriteTail, then the image
   Status WriteText(const Block& b);
   struct Stmts;

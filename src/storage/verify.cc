@@ -1,6 +1,7 @@
 #include "storage/verify.h"
 
 #include "io/file_system.h"
+#include "storage/filter_frame.h"
 #include "storage/seekable_zstd.h"
 #include "storage/segment_reader.h"
 
@@ -23,6 +24,8 @@ Status VerifyDataFile(io::FileSystem* fs, const std::string& path, VerifyReport*
     report.frames++;
     report.decompressed_bytes += frame.size();
   }
+  // Format 3's filter frame: its checksum and its filters' structure.
+  if (auto f = ReadFilterFrame(**reader); !f.ok()) return f.status().WithContext(path + ": filter frame");
   LOGE_ASSIGN_OR_RETURN(auto segment, SegmentReader::Open(path));
   LOGE_RETURN_IF_ERROR(segment->IntegrityCheck());
   if (out) *out = report;

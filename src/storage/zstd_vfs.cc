@@ -183,24 +183,26 @@ const sqlite3_io_methods kIoMethods = {
 
 // Opens a remote file: with its cached seek table when the cache has one (no
 // request), else by reading the table through the opener and caching it.
-Result<OpenDb*> OpenRemote(const std::string& url) {
+Result<std::unique_ptr<SeekableReader>> OpenRemoteSeekable(const std::string& url) {
   std::shared_ptr<const RemoteFileOpener> opener = CurrentOpener();
-  std::string key = RemoteCacheKey(url);
+  const std::string key = RemoteCacheKey(url);
   if (opener == nullptr) {
     return Status::Unavailable(key + ": remote reads are not enabled in this process");
   }
-  std::unique_ptr<SeekableReader> reader;
   if (auto table = Remote().Table(key)) {
     LOGE_ASSIGN_OR_RETURN(auto file, (*opener)(url, table->file_size));
-    LOGE_ASSIGN_OR_RETURN(reader, SeekableReader::Open(std::move(file), table));
-  } else {
-    LOGE_ASSIGN_OR_RETURN(auto file, (*opener)(url, 0));
-    auto r = SeekableReader::Open(std::move(file));
-    if (!r.ok()) return r.status().WithContext(key);
-    reader = std::move(r).value();
-    Remote().PutTable(key, reader->table());
+    return SeekableReader::Open(std::move(file), table);
   }
-  return new OpenDb{std::move(reader), std::move(key), true};
+  LOGE_ASSIGN_OR_RETURN(auto file, (*opener)(url, 0));
+  auto r = SeekableReader::Open(std::move(file));
+  if (!r.ok()) return r.status().WithContext(key);
+  Remote().PutTable(key, (*r)->table());
+  return r;
+}
+
+Result<OpenDb*> OpenRemote(const std::string& url) {
+  LOGE_ASSIGN_OR_RETURN(std::unique_ptr<SeekableReader> reader, OpenRemoteSeekable(url));
+  return new OpenDb{std::move(reader), RemoteCacheKey(url), true};
 }
 
 int XOpen(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
@@ -457,5 +459,11 @@ ScopedFrameCache::ScopedFrameCache(size_t bytes)
 }
 
 ScopedFrameCache::~ScopedFrameCache() { t_private_cache = previous_; }
+
+Result<std::unique_ptr<SeekableReader>> OpenSeekable(const std::string& name) {
+  if (IsRemoteUrl(name)) return OpenRemoteSeekable(name);
+  LOGE_ASSIGN_OR_RETURN(auto file, io::DefaultFileSystem()->OpenRandomAccess(name));
+  return SeekableReader::Open(std::move(file));
+}
 
 }  // namespace loge::storage

@@ -25,6 +25,7 @@
 #include "core/status.h"
 #include "storage/frame_cache.h"
 #include "storage/remote_cache.h"
+#include "storage/seekable_zstd.h"
 
 struct sqlite3;
 
@@ -38,6 +39,11 @@ inline constexpr const char* kZstdVfsName = "loge-zstd";
 
 // Registers the VFS (not as the default). Safe to call many times.
 Status RegisterZstdVfs();
+
+// Opens a seekable file the way the VFS does (a local path, or a remote
+// URL through the opener and the cached seek table), for reading what
+// SQLite does not: a format-3 file's filter frame (filter_frame.h).
+Result<std::unique_ptr<SeekableReader>> OpenSeekable(const std::string& name);
 
 // Sets the capacity of the decoded-frame cache in bytes (default 64 MiB).
 void SetFrameCacheCapacity(size_t bytes);

@@ -47,6 +47,9 @@ storage::FilePtr Store::Impl::MakeHandle(storage::CatalogEntry e) {
     }
   }
   std::string local = e.tier == storage::Tier::kLocal ? io::JoinPath(opts.output_path, e.path) : std::string();
+  if (Status st = storage::MapFilters(&e, local, fs); !st.ok()) {
+    spdlog::warn("filters of {} stay on the heap: {}", e.path, st.ToString());
+  }
   return storage::FileHandle::Make(std::move(e), std::move(local), fs, filter_cache);
 }
 
@@ -316,7 +319,8 @@ StoreStats Store::Stats() {
       s.line_bytes += e.line_bytes;
     }
     uint64_t filter_bytes = 0;
-    if (e.filters) filter_bytes += e.filters->Bytes() + e.filters->groups.size() * sizeof(storage::GroupFilter);
+    if (e.filters) filter_bytes += e.filters->HeapBytes() + e.filters->groups.size() * sizeof(storage::GroupFilter);
+    if (e.filters && e.filters->mapped) s.filter_mapped_bytes += e.filters->Bytes();
     if (e.block_id_keys) filter_bytes += e.block_id_keys->Bytes();
     s.filter_memory_bytes += filter_bytes;
     if (e.kind == storage::FileKind::kFlush) s.filter_memory_flush_bytes += filter_bytes;

@@ -138,6 +138,9 @@ struct StoreStats {
   // Of those, the flush files' (their group filters and kept id keys):
   // bounded by --max-merge-backlog, unlike the rest.
   uint64_t filter_memory_flush_bytes = 0;
+  // Filters of format-3 local files, mapped from their files: page cache
+  // the kernel may drop and read again, not heap (filter_frame.h).
+  uint64_t filter_mapped_bytes = 0;
   // The group filters of local segments held in the cache (at most
   // --filter-cache-size), and its lookups that found them or read the file.
   uint64_t filter_cache_bytes = 0;

@@ -1,0 +1,78 @@
+#include "storage/filter_frame.h"
+
+#include <memory>
+
+#include "core/crc32c.h"
+#include "io/file_system.h"
+#include "storage/seekable_zstd.h"
+
+namespace loge::storage {
+
+namespace {
+
+constexpr size_t kCrcBytes = 4;
+
+uint32_t LoadLE32(const char* p) {
+  return static_cast<uint32_t>(static_cast<uint8_t>(p[0])) | static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 8 |
+         static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 16 | static_cast<uint32_t>(static_cast<uint8_t>(p[3])) << 24;
+}
+
+// Reads the frame's payload onto the heap and checks it: the blob, after
+// the crc. Null when the file has no filter frame.
+Result<std::shared_ptr<std::string>> ReadChecked(const SeekableReader& r, SeekableReader::Skippable* where) {
+  auto found = r.FindSkippable(kFilterFrameMagic);
+  if (!found.ok() && found.status().code() == Code::kNotFound) return std::shared_ptr<std::string>();
+  LOGE_RETURN_IF_ERROR(found.status());
+  *where = *found;
+  if (where->size < kCrcBytes) return Status::Corruption("filter frame: too short");
+  auto payload = std::make_shared<std::string>(where->size, '\0');
+  LOGE_RETURN_IF_ERROR(r.ReadRaw(where->offset, payload->size(), payload->data()));
+  const uint32_t want = LoadLE32(payload->data());
+  const uint32_t got = crc32c::Value(payload->data() + kCrcBytes, payload->size() - kCrcBytes);
+  if (want != got) return Status::Corruption("filter frame: checksum mismatch");
+  return payload;
+}
+
+}  // namespace
+
+Status AddFilterFrame(SeekableWriter* w, const FileFilters& f) {
+  if (f.lazy) return Status::InvalidArgument("filter frame of lazy filters");
+  std::string payload(kCrcBytes, '\0');
+  payload += f.Serialize();
+  const uint32_t crc = crc32c::Value(payload.data() + kCrcBytes, payload.size() - kCrcBytes);
+  for (size_t i = 0; i < kCrcBytes; i++) payload[i] = static_cast<char>(crc >> (8 * i));
+  return w->AddSkippableFrame(kFilterFrameMagic, payload);
+}
+
+Result<FileFiltersPtr> ReadFilterFrame(const SeekableReader& r) {
+  SeekableReader::Skippable where;
+  LOGE_ASSIGN_OR_RETURN(std::shared_ptr<std::string> payload, ReadChecked(r, &where));
+  if (payload == nullptr) return FileFiltersPtr();
+  const std::string_view blob = std::string_view(*payload).substr(kCrcBytes);
+  LOGE_ASSIGN_OR_RETURN(FileFilters f, FileFilters::FromBlob(blob, std::move(payload)));
+  return FileFiltersPtr(std::make_shared<const FileFilters>(std::move(f)));
+}
+
+Result<FileFiltersPtr> LoadFilterFrame(io::FileSystem* fs, const std::string& path) {
+  LOGE_ASSIGN_OR_RETURN(auto file, fs->OpenRandomAccess(path));
+  LOGE_ASSIGN_OR_RETURN(auto reader, SeekableReader::Open(std::move(file)));
+  SeekableReader::Skippable where;
+  auto payload = ReadChecked(*reader, &where);
+  if (!payload.ok()) return payload.status().WithContext(path);
+  if (*payload == nullptr) return FileFiltersPtr();
+  const std::string_view blob = std::string_view(**payload).substr(kCrcBytes);
+  auto mapped = fs->MapReadOnly(path, where.offset, where.size);
+  if (!mapped.ok()) {
+    if (mapped.status().code() != Code::kUnsupported) return mapped.status();
+    auto f = FileFilters::FromBlob(blob, std::move(*payload));
+    if (!f.ok()) return f.status().WithContext(path);
+    return FileFiltersPtr(std::make_shared<const FileFilters>(std::move(*f)));
+  }
+  const char* views = (*mapped)->bytes().data() + kCrcBytes;
+  auto f = FileFilters::FromBlob(blob, std::move(*mapped), views);
+  if (!f.ok()) return f.status().WithContext(path);
+  f->mapped = true;
+  return FileFiltersPtr(std::make_shared<const FileFilters>(std::move(*f)));
+}
+
+}  // namespace loge::storage
