@@ -310,6 +310,21 @@ def judge(args, r):
 
 # ---------------------------------------------------------------- report
 
+def safe_plot(r, work, title):
+    """Saves the run's raw figures, then plots them: a missing matplotlib
+    (bench/install-bench-deps.sh installs it) costs the picture, not the run
+    (--from-raw makes the report and plot again)."""
+    raw = os.path.join(work, os.path.basename(os.path.splitext(r["plot"])[0]) + "-run.json")
+    with open(raw, "w") as f:
+        json.dump(r, f, default=str)
+    log(f"raw figures: {raw}")
+    try:
+        plot(r, r["plot"], title)
+    except ImportError as e:
+        log(f"no plot ({e}; bash bench/install-bench-deps.sh installs matplotlib)")
+        r["plot"] = None
+
+
 def series(samples, f):
     out = []
     for s in samples:
@@ -579,39 +594,60 @@ def main():
     ap.add_argument("--plot", help="PNG plot (default: in the run's folder); --find: one per step, suffixed")
     ap.add_argument("--dpi", type=int, default=80)
     ap.add_argument("--keep", action="store_true", help="keep the data dirs")
+    ap.add_argument("--from-raw", metavar="FILE",
+                    help="run nothing: write the report and plot of a finished run from the raw figures it saved "
+                         "(<run folder>/<plot name>-run.json)")
     args = ap.parse_args()
     args_dpi = args.dpi
     for p in (args.loge, args.loadgen):
         if not os.access(p, os.X_OK):
             sys.exit(f"not an executable: {p} (make build first)")
     command = " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv)
-    os.makedirs(args.work_dir, exist_ok=True)
-    work = os.path.join(args.work_dir, time.strftime("run-%Y%m%d-%H%M%S-") + str(os.getpid()))
-    os.makedirs(work)
+    if args.from_raw:
+        work = os.path.dirname(os.path.abspath(args.from_raw))
+    else:
+        os.makedirs(args.work_dir, exist_ok=True)
+        work = os.path.join(args.work_dir, time.strftime("run-%Y%m%d-%H%M%S-") + str(os.getpid()))
+        os.makedirs(work)
     report_path = args.report or os.path.join(work, "report.md")
     plot_path = args.plot or os.path.join(work, "plot.png")
+    for p in (report_path, plot_path):
+        os.makedirs(os.path.dirname(os.path.abspath(p)), exist_ok=True)
     log(f"work dir {work}")
-    corpus = os.path.join(work, "corpus.txt")
-    cycle, needles = build_corpus(corpus)
-    log(f"corpus: {cycle:,} lines per pass, {len(needles)} needle uids")
     runs = []
+    if args.from_raw:
+        with open(args.from_raw) as f:
+            r = json.load(f)
+        cycle = r.get("cycle", 0)
+        command = r.get("command", command)
+        r["plot"] = plot_path
+        safe_plot(r, work, f"loge, {r['rate']:,} lines/s target, {r['duration'] / 60:.0f} min, default flags")
+        runs.append(r)
+        args.find = False
+    else:
+        corpus = os.path.join(work, "corpus.txt")
+        cycle, needles = build_corpus(corpus)
+        log(f"corpus: {cycle:,} lines per pass, {len(needles)} needle uids")
     if args.find:
         rates_ = [int(x) for x in args.steps.split(",")]
         for i, rate in enumerate(rates_):
             r = one_run(args, rate, args.step_duration, corpus, cycle, needles, work, f"step{i + 1}-{rate}")
+            r["cycle"], r["command"] = cycle, command
             base, ext = os.path.splitext(plot_path)
             r["plot"] = f"{base}-{rate}{ext}"
-            plot(r, r["plot"], f"loge, {rate:,} lines/s target, step {i + 1}")
+            safe_plot(r, work, f"loge, {rate:,} lines/s target, step {i + 1}")
             runs.append(r)
             if not r["verdict"]["ok"] and not args.keep_stepping:
                 break
-    else:
+    elif not args.from_raw:
         r = one_run(args, args.rate, args.duration, corpus, cycle, needles, work, f"rate-{args.rate}")
+        r["cycle"], r["command"] = cycle, command
         r["plot"] = plot_path
-        plot(r, plot_path, f"loge, {args.rate:,} lines/s target, {args.duration / 60:.0f} min, default flags")
+        safe_plot(r, work, f"loge, {args.rate:,} lines/s target, {args.duration / 60:.0f} min, default flags")
         runs.append(r)
 
-    out = [f"# loge sustained ingest — {'find the highest sustainable rate' if args.find else f'{args.rate:,} lines/s'}",
+    title_rate = runs[0]["rate"]
+    out = [f"# loge sustained ingest — {'find the highest sustainable rate' if args.find else f'{title_rate:,} lines/s'}",
            "", f"Run {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(runs[0]['started']))} – "
            f"{time.strftime('%H:%M:%S %Z')}. Command:", "", "```", command, "```", "",
            f"loge: `{' '.join(runs[0]['loge_cmd'])}` (default flags otherwise). Load: "

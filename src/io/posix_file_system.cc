@@ -97,6 +97,23 @@ class PosixMappedRegion final : public MappedRegion {
   size_t n_;
 };
 
+// Opens path read-only; *size is its size. The caller closes the fd.
+Result<int> OpenForReading(const std::string& path, uint64_t* size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound("open " + path + ": no such file");
+    return Errno("open", path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Errno("stat", path, err);
+  }
+  *size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
 class PosixFileSystem final : public FileSystem {
  public:
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path, bool append) override {
@@ -112,34 +129,16 @@ class PosixFileSystem final : public FileSystem {
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd, st.st_size));
   }
   Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return Status::NotFound("open " + path + ": no such file");
-      return Errno("open", path, errno);
-    }
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return Errno("stat", path, err);
-    }
-    return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd, st.st_size));
+    uint64_t size = 0;
+    LOGE_ASSIGN_OR_RETURN(int fd, OpenForReading(path, &size));
+    return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd, size));
   }
   Result<std::shared_ptr<const MappedRegion>> MapReadOnly(const std::string& path, uint64_t offset,
                                                           size_t n) override {
     if (n == 0) return Status::InvalidArgument("map " + path + ": empty range");
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return Status::NotFound("open " + path + ": no such file");
-      return Errno("open", path, errno);
-    }
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      const int err = errno;
-      ::close(fd);
-      return Errno("stat", path, err);
-    }
-    if (offset > static_cast<uint64_t>(st.st_size) || n > static_cast<uint64_t>(st.st_size) - offset) {
+    uint64_t size = 0;
+    LOGE_ASSIGN_OR_RETURN(int fd, OpenForReading(path, &size));
+    if (offset > size || n > size - offset) {
       ::close(fd);
       return Status::InvalidArgument("map " + path + ": range past the end of the file");
     }

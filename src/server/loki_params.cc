@@ -166,9 +166,11 @@ void WriteLokiSampleTime(int64_t ns, JsonWriter* w) {
     w->Int(ms / 1000);
     return;
   }
+  // The sign apart: -0.5 s has 0 whole seconds, and "%lld" of 0 has none.
+  const uint64_t abs_ms = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000),
-                static_cast<long long>(std::llabs(ms % 1000)));
+  std::snprintf(buf, sizeof buf, "%s%llu.%03llu", ms < 0 ? "-" : "", static_cast<unsigned long long>(abs_ms / 1000),
+                static_cast<unsigned long long>(abs_ms % 1000));
   std::string s = buf;
   while (s.back() == '0') s.pop_back();
   w->Raw(s);

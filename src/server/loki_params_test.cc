@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/json_writer.h"
+
 namespace loge::server {
 namespace {
 
@@ -22,6 +24,24 @@ TEST(LokiParams, TimesFollowLokisDigitCountDotAndRfc3339Rules) {
   check("1767225600.1234", 1767225600123000000LL);       // to the millisecond
   check("2026-01-01T00:00:00Z", 1767225600000000000LL);
   check("2026-01-01T01:00:00.000000123+01:00", 1767225600000000123LL);
+}
+
+// A sample's time is seconds with up to three decimals, as Loki writes it;
+// before 1970 the sign stays even when the whole seconds are 0.
+TEST(LokiParams, SampleTimesKeepTheirSignAndMilliseconds) {
+  auto text = [](int64_t ns) {
+    JsonWriter w;
+    WriteLokiSampleTime(ns, &w);
+    return w.Take();
+  };
+  EXPECT_EQ(text(1'700'000'000'000'000'000), "1700000000");
+  EXPECT_EQ(text(1'700'000'000'250'000'000), "1700000000.25");
+  EXPECT_EQ(text(1'700'000'000'001'999'999), "1700000000.001");
+  EXPECT_EQ(text(-500'000'000), "-0.5");
+  EXPECT_EQ(text(-1'500'000'000), "-1.5");
+  EXPECT_EQ(text(-2'000'000'000), "-2");
+  EXPECT_EQ(text(-999'999), "0");  // under a millisecond: Loki's ms time is 0
+  EXPECT_EQ(text(INT64_MIN), "-9223372036.854");
 }
 
 TEST(LokiParams, BadTimesAreInvalidArgumentNeverAnOverflow) {
