@@ -63,7 +63,9 @@ Result<FileFiltersPtr> LoadFilterFrame(io::FileSystem* fs, const std::string& pa
   const std::string_view blob = std::string_view(**payload).substr(kCrcBytes);
   auto mapped = fs->MapReadOnly(path, where.offset, where.size);
   if (!mapped.ok()) {
-    if (mapped.status().code() != Code::kUnsupported) return mapped.status();
+    // Mapping is how the filters stay off the heap, not how they are read:
+    // a file system that cannot map, or a map that fails (mmap's ENOMEM,
+    // vm.max_map_count), keeps the copy just read and checked.
     auto f = FileFilters::FromBlob(blob, std::move(*payload));
     if (!f.ok()) return f.status().WithContext(path);
     return FileFiltersPtr(std::make_shared<const FileFilters>(std::move(*f)));

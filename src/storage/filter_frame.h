@@ -41,7 +41,7 @@ Status AddFilterFrame(SeekableWriter* w, const FileFilters& f);
 Result<FileFiltersPtr> ReadFilterFrame(const SeekableReader& r);
 
 // The filters of the local file `path` (a format-3 file), mapped; read onto
-// the heap where fs cannot map. The blob is read once to check it (a pread,
+// the heap where fs cannot map (or the map fails: never an error of its own). The blob is read once to check it (a pread,
 // not through the mapping, so no mapped page is touched until a query
 // probes it). Null when the file has no filter frame.
 Result<FileFiltersPtr> LoadFilterFrame(io::FileSystem* fs, const std::string& path);

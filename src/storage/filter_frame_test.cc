@@ -175,6 +175,48 @@ TEST(FilterFrame, ADamagedFrameIsCorruptionNotWrongFilters) {
   EXPECT_EQ((*r)->ReadFilters().status().code(), Code::kCorruption);
 }
 
+// The default file system, except that mapping fails.
+class NoMapFs final : public io::FileSystem {
+ public:
+  Result<std::unique_ptr<io::WritableFile>> NewWritableFile(const std::string& p, bool a) override {
+    return base_->NewWritableFile(p, a);
+  }
+  Result<std::unique_ptr<io::RandomAccessFile>> OpenRandomAccess(const std::string& p) override {
+    return base_->OpenRandomAccess(p);
+  }
+  Status Rename(const std::string& f, const std::string& t) override { return base_->Rename(f, t); }
+  Status Remove(const std::string& p) override { return base_->Remove(p); }
+  Status SyncDir(const std::string& d) override { return base_->SyncDir(d); }
+  Status CreateDirs(const std::string& d) override { return base_->CreateDirs(d); }
+  Result<std::vector<std::string>> ListDir(const std::string& d) override { return base_->ListDir(d); }
+  Result<uint64_t> FileSize(const std::string& p) override { return base_->FileSize(p); }
+  bool Exists(const std::string& p) override { return base_->Exists(p); }
+  Result<std::shared_ptr<const io::MappedRegion>> MapReadOnly(const std::string& p, uint64_t, size_t) override {
+    return Status::IOError("mmap " + p + ": Cannot allocate memory");
+  }
+
+ private:
+  io::FileSystem* base_ = io::DefaultFileSystem();
+};
+
+// A map that fails leaves the filters on the heap: never a file reported
+// damaged (and quarantined at startup) for the lack of address space.
+TEST(FilterFrame, AFailedMapKeepsTheFiltersOnTheHeap) {
+  const std::string path = NewDir() + "/seg.sqlite.zst";
+  SegmentWriterOptions o;
+  o.group_lines = 200;
+  SegmentWriter w(o);
+  Fill(&w);
+  SegmentInfo info;
+  ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 3, &info).ok());
+  NoMapFs fs;
+  auto f = LoadFilterFrame(&fs, path);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_TRUE(*f);
+  EXPECT_FALSE((*f)->mapped);
+  EXPECT_EQ((*f)->Serialize(), info.filters->Serialize());
+}
+
 // A file written without filters has no frame, and reads as filterless.
 TEST(FilterFrame, AFileWithoutFiltersHasNoFrame) {
   const std::string path = NewDir() + "/seg.sqlite.zst";
