@@ -90,6 +90,15 @@ void Fill(SegmentWriter* w) {
   ASSERT_TRUE(w->AddStream({{"app", "web"}}, es).ok());
 }
 
+// A format-3 file of Fill's lines, with filters.
+void WriteFramed(const std::string& path, SegmentInfo* info) {
+  SegmentWriterOptions o;
+  o.group_lines = 200;
+  SegmentWriter w(o);
+  Fill(&w);
+  ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 3, info).ok());
+}
+
 // The same file in format 3 (filters in the frame, mapped) and in format 2
 // (filters in the image): equal filters, the image alone in what zstd -d
 // gives back, and a needle prunes the same through either.
@@ -146,12 +155,8 @@ TEST(FilterFrame, Format3MapsTheFiltersFormat2Held) {
 // A flipped byte in the frame is caught by its checksum, not probed.
 TEST(FilterFrame, ADamagedFrameIsCorruptionNotWrongFilters) {
   const std::string path = NewDir() + "/seg.sqlite.zst";
-  SegmentWriterOptions o;
-  o.group_lines = 200;
-  SegmentWriter w(o);
-  Fill(&w);
   SegmentInfo info;
-  ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 3, &info).ok());
+  ASSERT_NO_FATAL_FAILURE(WriteFramed(path, &info));
   uint64_t offset = 0, size = 0;
   {
     auto r = SeekableReader::Open(std::move(io::DefaultFileSystem()->OpenRandomAccess(path)).value());
@@ -203,12 +208,8 @@ class NoMapFs final : public io::FileSystem {
 // damaged (and quarantined at startup) for the lack of address space.
 TEST(FilterFrame, AFailedMapKeepsTheFiltersOnTheHeap) {
   const std::string path = NewDir() + "/seg.sqlite.zst";
-  SegmentWriterOptions o;
-  o.group_lines = 200;
-  SegmentWriter w(o);
-  Fill(&w);
   SegmentInfo info;
-  ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 3, &info).ok());
+  ASSERT_NO_FATAL_FAILURE(WriteFramed(path, &info));
   NoMapFs fs;
   auto f = LoadFilterFrame(&fs, path);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
