@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/crc32c.h"
+#include "core/types.h"
 #include "io/file_system.h"
 #include "storage/seekable_zstd.h"
 
@@ -11,11 +12,6 @@ namespace loge::storage {
 namespace {
 
 constexpr size_t kCrcBytes = 4;
-
-uint32_t LoadLE32(const char* p) {
-  return static_cast<uint32_t>(static_cast<uint8_t>(p[0])) | static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 8 |
-         static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 16 | static_cast<uint32_t>(static_cast<uint8_t>(p[3])) << 24;
-}
 
 // Reads the frame's payload onto the heap and checks it: the blob, after
 // the crc. Null when the file has no filter frame.
@@ -37,10 +33,11 @@ Result<std::shared_ptr<std::string>> ReadChecked(const SeekableReader& r, Seekab
 
 Status AddFilterFrame(SeekableWriter* w, const FileFilters& f) {
   if (f.lazy) return Status::InvalidArgument("filter frame of lazy filters");
-  std::string payload(kCrcBytes, '\0');
-  payload += f.Serialize();
-  const uint32_t crc = crc32c::Value(payload.data() + kCrcBytes, payload.size() - kCrcBytes);
-  for (size_t i = 0; i < kCrcBytes; i++) payload[i] = static_cast<char>(crc >> (8 * i));
+  const std::string blob = f.Serialize();
+  std::string payload;
+  payload.reserve(kCrcBytes + blob.size());
+  AppendLE32(&payload, crc32c::Value(blob.data(), blob.size()));
+  payload += blob;
   return w->AddSkippableFrame(kFilterFrameMagic, payload);
 }
 

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/types.h"
 #include "io/file_system.h"
 
 namespace loge::storage {
@@ -27,17 +28,6 @@ constexpr uint8_t kChecksumFlag = 0x80;           // descriptor bit 7
 constexpr uint8_t kReservedBits = 0x7C;           // descriptor bits 6..2, must be 0
 constexpr uint64_t kMaxFrames = 0x8000000;        // the reference writer's limit
 constexpr uint64_t kMaxFrameSize = 1ull << 30;    // largest decompressed frame (1 GiB)
-
-void PutLE32(std::string* out, uint32_t v) {
-  char b[4] = {static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16),
-               static_cast<char>(v >> 24)};
-  out->append(b, 4);
-}
-
-uint32_t LE32(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  return uint32_t{u[0]} | uint32_t{u[1]} << 8 | uint32_t{u[2]} << 16 | uint32_t{u[3]} << 24;
-}
 
 uint32_t Checksum(const char* data, size_t n) {
   return static_cast<uint32_t>(XXH64(data, n, 0) & 0xffffffffu);
@@ -119,22 +109,22 @@ static Status CompressSeekableParallel(std::string_view data, const SeekableOpti
   LOGE_RETURN_IF_ERROR(failed);
   const size_t entry_size = opts.checksums ? 12 : 8;
   std::string table;
-  PutLE32(&table, kSeekTableMagic);
-  PutLE32(&table, static_cast<uint32_t>(frames * entry_size + kFooterSize));
+  AppendLE32(&table, kSeekTableMagic);
+  AppendLE32(&table, static_cast<uint32_t>(frames * entry_size + kFooterSize));
   size_t total = 0;
   for (const auto& p : parts) total += p.size();
   out->reserve(out->size() + total + frames * entry_size + kTableHeaderSize + kFooterSize);
   for (uint64_t i = 0; i < frames; i++) {
     std::string_view chunk = data.substr(i * opts.frame_size, opts.frame_size);
     out->append(parts[i]);
-    PutLE32(&table, static_cast<uint32_t>(parts[i].size()));
-    PutLE32(&table, static_cast<uint32_t>(chunk.size()));
-    if (opts.checksums) PutLE32(&table, Checksum(chunk.data(), chunk.size()));
+    AppendLE32(&table, static_cast<uint32_t>(parts[i].size()));
+    AppendLE32(&table, static_cast<uint32_t>(chunk.size()));
+    if (opts.checksums) AppendLE32(&table, Checksum(chunk.data(), chunk.size()));
     std::string().swap(parts[i]);
   }
-  PutLE32(&table, static_cast<uint32_t>(frames));
+  AppendLE32(&table, static_cast<uint32_t>(frames));
   table.push_back(static_cast<char>(opts.checksums ? kChecksumFlag : 0));
-  PutLE32(&table, kSeekableMagic);
+  AppendLE32(&table, kSeekableMagic);
   out->append(table);
   return Status::OK();
 }
@@ -163,8 +153,8 @@ Status CompressSeekable(std::string_view data, const SeekableOptions& opts, std:
   const size_t entry_size = opts.checksums ? 12 : 8;
   std::string table;
   table.reserve(kTableHeaderSize + frames * entry_size + kFooterSize);
-  PutLE32(&table, kSeekTableMagic);
-  PutLE32(&table, static_cast<uint32_t>(frames * entry_size + kFooterSize));
+  AppendLE32(&table, kSeekTableMagic);
+  AppendLE32(&table, static_cast<uint32_t>(frames * entry_size + kFooterSize));
 
   const size_t original_size = out->size();
   out->reserve(original_size + ZSTD_compressBound(data.size()) + table.capacity());
@@ -182,13 +172,13 @@ Status CompressSeekable(std::string_view data, const SeekableOptions& opts, std:
                              ZSTD_getErrorName(csize));
     }
     out->resize(start + csize);
-    PutLE32(&table, static_cast<uint32_t>(csize));  // < 4 GiB: chunk <= 1 GiB
-    PutLE32(&table, static_cast<uint32_t>(chunk.size()));
-    if (opts.checksums) PutLE32(&table, Checksum(chunk.data(), chunk.size()));
+    AppendLE32(&table, static_cast<uint32_t>(csize));  // < 4 GiB: chunk <= 1 GiB
+    AppendLE32(&table, static_cast<uint32_t>(chunk.size()));
+    if (opts.checksums) AppendLE32(&table, Checksum(chunk.data(), chunk.size()));
   }
-  PutLE32(&table, static_cast<uint32_t>(frames));
+  AppendLE32(&table, static_cast<uint32_t>(frames));
   table.push_back(static_cast<char>(opts.checksums ? kChecksumFlag : 0));
-  PutLE32(&table, kSeekableMagic);
+  AppendLE32(&table, kSeekableMagic);
   out->append(table);
   return Status::OK();
 }
@@ -212,9 +202,9 @@ Status SeekableWriter::AddFrame(std::string_view data) {
     return Status::IOError("zstd compress frame " + std::to_string(frames_) + ": " + ZSTD_getErrorName(csize));
   }
   LOGE_RETURN_IF_ERROR(out_->Append(std::string_view(scratch_.data(), csize)));
-  PutLE32(&table_, static_cast<uint32_t>(csize));
-  PutLE32(&table_, static_cast<uint32_t>(data.size()));
-  if (checksums_) PutLE32(&table_, Checksum(data.data(), data.size()));
+  AppendLE32(&table_, static_cast<uint32_t>(csize));
+  AppendLE32(&table_, static_cast<uint32_t>(data.size()));
+  if (checksums_) AppendLE32(&table_, Checksum(data.data(), data.size()));
   frames_++;
   return Status::OK();
 }
@@ -226,13 +216,13 @@ Status SeekableWriter::AddSkippableFrame(uint32_t magic, std::string_view payloa
   if (payload.size() > kMaxFrameSize) return Status::InvalidArgument("skippable frame too large");
   if (frames_ + 1 > kMaxFrames) return Status::InvalidArgument("seekable file has too many frames");
   std::string header;
-  PutLE32(&header, magic);
-  PutLE32(&header, static_cast<uint32_t>(payload.size()));
+  AppendLE32(&header, magic);
+  AppendLE32(&header, static_cast<uint32_t>(payload.size()));
   LOGE_RETURN_IF_ERROR(out_->Append(header));
   LOGE_RETURN_IF_ERROR(out_->Append(payload));
-  PutLE32(&table_, static_cast<uint32_t>(header.size() + payload.size()));
-  PutLE32(&table_, 0);
-  if (checksums_) PutLE32(&table_, Checksum(nullptr, 0));
+  AppendLE32(&table_, static_cast<uint32_t>(header.size() + payload.size()));
+  AppendLE32(&table_, 0);
+  if (checksums_) AppendLE32(&table_, Checksum(nullptr, 0));
   frames_++;
   return Status::OK();
 }
@@ -240,12 +230,12 @@ Status SeekableWriter::AddSkippableFrame(uint32_t magic, std::string_view payloa
 Status SeekableWriter::Finish() {
   const size_t entry_size = checksums_ ? 12 : 8;
   std::string t;
-  PutLE32(&t, kSeekTableMagic);
-  PutLE32(&t, static_cast<uint32_t>(frames_ * entry_size + kFooterSize));
+  AppendLE32(&t, kSeekTableMagic);
+  AppendLE32(&t, static_cast<uint32_t>(frames_ * entry_size + kFooterSize));
   t += table_;
-  PutLE32(&t, static_cast<uint32_t>(frames_));
+  AppendLE32(&t, static_cast<uint32_t>(frames_));
   t.push_back(static_cast<char>(checksums_ ? kChecksumFlag : 0));
-  PutLE32(&t, kSeekableMagic);
+  AppendLE32(&t, kSeekableMagic);
   std::string().swap(scratch_);
   return out_->Append(t);
 }
@@ -261,7 +251,7 @@ Result<std::unique_ptr<SeekableReader>> SeekableReader::Open(
   }
   char foot[kFooterSize];
   LOGE_RETURN_IF_ERROR(ReadExact(*file, size - kFooterSize, kFooterSize, foot));
-  const uint32_t magic = LE32(foot + 5);
+  const uint32_t magic = LoadLE32(foot + 5);
   if (magic != kSeekableMagic) {
     return Corrupt("footer magic " + Hex32(magic) + " is not " + Hex32(kSeekableMagic) +
                    ": not a seekable file");
@@ -273,7 +263,7 @@ Result<std::unique_ptr<SeekableReader>> SeekableReader::Open(
   }
   const bool checksums = (desc & kChecksumFlag) != 0;
   const uint64_t entry_size = checksums ? 12 : 8;
-  const uint64_t n = LE32(foot);
+  const uint64_t n = LoadLE32(foot);
   // Cannot overflow: n < 2^32, so tsize < 2^36.
   const uint64_t tsize = kTableHeaderSize + n * entry_size + kFooterSize;
   if (tsize > size) {
@@ -282,12 +272,12 @@ Result<std::unique_ptr<SeekableReader>> SeekableReader::Open(
   }
   std::string t(tsize, '\0');
   LOGE_RETURN_IF_ERROR(ReadExact(*file, size - tsize, tsize, t.data()));
-  if (LE32(t.data()) != kSeekTableMagic) {
-    return Corrupt("seek table frame magic " + Hex32(LE32(t.data())) + " is not " +
+  if (LoadLE32(t.data()) != kSeekTableMagic) {
+    return Corrupt("seek table frame magic " + Hex32(LoadLE32(t.data())) + " is not " +
                    Hex32(kSeekTableMagic));
   }
-  if (uint64_t{LE32(t.data() + 4)} + kTableHeaderSize != tsize) {
-    return Corrupt("seek table frame size " + std::to_string(LE32(t.data() + 4)) +
+  if (uint64_t{LoadLE32(t.data() + 4)} + kTableHeaderSize != tsize) {
+    return Corrupt("seek table frame size " + std::to_string(LoadLE32(t.data() + 4)) +
                    " disagrees with " + std::to_string(n) + " frames");
   }
 
@@ -299,15 +289,15 @@ Result<std::unique_ptr<SeekableReader>> SeekableReader::Open(
   r->c[0] = r->d[0] = 0;
   const char* e = t.data() + kTableHeaderSize;
   for (uint64_t i = 0; i < n; ++i, e += entry_size) {
-    const uint32_t csize = LE32(e);
-    const uint32_t dsize = LE32(e + 4);
+    const uint32_t csize = LoadLE32(e);
+    const uint32_t dsize = LoadLE32(e + 4);
     if (dsize > kMaxFrameSize) {
       return Corrupt("frame " + std::to_string(i) + " claims " + std::to_string(dsize) +
                      " decompressed bytes, more than the 1 GiB limit");
     }
     r->c[i + 1] = r->c[i] + csize;
     r->d[i + 1] = r->d[i] + dsize;
-    if (checksums) r->checksums[i] = LE32(e + 8);
+    if (checksums) r->checksums[i] = LoadLE32(e + 8);
   }
   if (r->c[n] != size - tsize) {
     return Corrupt("frames in the seek table add up to " + std::to_string(r->c[n]) +
@@ -346,9 +336,9 @@ Result<SeekableReader::Skippable> SeekableReader::FindSkippable(uint32_t magic) 
     if (FrameSize(i) != 0 || CompressedFrameSize(i) < 8) continue;
     char h[8];
     LOGE_RETURN_IF_ERROR(ReadExact(*file_, c_[i], sizeof h, h));
-    if (LE32(h) != magic) continue;
-    if (uint64_t{LE32(h + 4)} + 8 != CompressedFrameSize(i)) {
-      return Corrupt("skippable frame " + std::to_string(i) + " says " + std::to_string(LE32(h + 4)) +
+    if (LoadLE32(h) != magic) continue;
+    if (uint64_t{LoadLE32(h + 4)} + 8 != CompressedFrameSize(i)) {
+      return Corrupt("skippable frame " + std::to_string(i) + " says " + std::to_string(LoadLE32(h + 4)) +
                      " bytes, its seek table entry " + std::to_string(CompressedFrameSize(i) - 8));
     }
     return Skippable{c_[i] + 8, CompressedFrameSize(i) - 8};
