@@ -4,7 +4,6 @@
 
 #include "io/file_system.h"
 #include "storage/filter_cache.h"
-#include "storage/filter_frame.h"
 #include "storage/segment_reader.h"
 
 namespace loge::storage {
@@ -39,18 +38,6 @@ Result<FileFiltersPtr> FileHandle::GroupFilters(SegmentReader* reader) const {
   }
   if (cache_) cache_->Put(local_path, f);
   return f;
-}
-
-Status MapFilters(CatalogEntry* e, const std::string& local_path, io::FileSystem* fs) {
-  if (e->tier != Tier::kLocal || e->format < 3 || !e->filters || e->filters->mapped || local_path.empty()) {
-    return Status::OK();
-  }
-  LOGE_ASSIGN_OR_RETURN(FileFiltersPtr f, LoadFilterFrame(fs, local_path));
-  if (!f || f->groups.size() != e->filters->groups.size()) {
-    return Status::Corruption(local_path + ": its filter frame does not hold the filters its writer made");
-  }
-  e->filters = std::move(f);
-  return Status::OK();
 }
 
 FileHandle::~FileHandle() {

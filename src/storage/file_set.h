@@ -31,7 +31,7 @@ class FileHandle {
   // A local format-2 segment whose group filters go to `cache` (kept there
   // now) and stay out of entry.filters (FileFilters::lazy) — what the store
   // publishes. Other files keep their filters as given (a format-3 file's
-  // are mapped from the file: MapFilters).
+  // are mapped from the file already: SegmentWriter::WriteFile, ReadFilters).
   static std::shared_ptr<const FileHandle> Make(CatalogEntry e, std::string local_path, io::FileSystem* fs,
                                                 std::shared_ptr<FilterCache> cache);
   // Unlinks the local file if MarkObsolete was called.
@@ -58,11 +58,6 @@ class FileHandle {
 
 using FilePtr = std::shared_ptr<const FileHandle>;
 
-// A format-3 local file whose filters e->filters holds on the heap (as its
-// writer made them): replaces them by the file's filter frame, mapped
-// (filter_frame.h), so they cost page cache, not heap. Does nothing for
-// other files. On failure e->filters is left as it was.
-Status MapFilters(CatalogEntry* e, const std::string& local_path, io::FileSystem* fs);
 
 class FileSet {
  public:

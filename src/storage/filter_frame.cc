@@ -12,6 +12,7 @@ namespace loge::storage {
 namespace {
 
 constexpr size_t kCrcBytes = 4;
+constexpr uint64_t kSkippableHeaderBytes = 8;  // magic + size
 
 // Reads the frame's payload onto the heap and checks it: the blob, after
 // the crc. Null when the file has no filter frame.
@@ -29,16 +30,36 @@ Result<std::shared_ptr<std::string>> ReadChecked(const SeekableReader& r, Seekab
   return payload;
 }
 
+// The filters of `blob`, whose payload (crc + blob) lies at file offset
+// payload_at of path: pointing into the payload mapped when fs can map it,
+// else into `heap` (which holds `blob`).
+Result<FileFiltersPtr> MapOrKeep(io::FileSystem* fs, const std::string& path, uint64_t payload_at,
+                                 std::string_view blob, std::shared_ptr<const void> heap) {
+  // Mapping is how the filters stay off the heap, not how they are read: a
+  // file system that cannot map, or a map that fails (mmap's ENOMEM,
+  // vm.max_map_count), keeps the heap copy.
+  auto mapped = fs->MapReadOnly(path, payload_at, kCrcBytes + blob.size());
+  Result<FileFilters> f = mapped.ok() ? FileFilters::FromBlob(blob, *mapped, (*mapped)->bytes().data() + kCrcBytes)
+                                      : FileFilters::FromBlob(blob, std::move(heap));
+  if (!f.ok()) return f.status().WithContext(path);
+  f->mapped = mapped.ok();
+  return FileFiltersPtr(std::make_shared<const FileFilters>(std::move(*f)));
+}
+
 }  // namespace
 
-Status AddFilterFrame(SeekableWriter* w, const FileFilters& f) {
-  if (f.lazy) return Status::InvalidArgument("filter frame of lazy filters");
-  const std::string blob = f.Serialize();
+Status AddFilterFrame(SeekableWriter* w, std::string_view blob) {
   std::string payload;
   payload.reserve(kCrcBytes + blob.size());
   AppendLE32(&payload, crc32c::Value(blob.data(), blob.size()));
   payload += blob;
   return w->AddSkippableFrame(kFilterFrameMagic, payload);
+}
+
+Result<FileFiltersPtr> MapWrittenFilterFrame(io::FileSystem* fs, const std::string& path, uint64_t frame_at,
+                                             std::shared_ptr<const std::string> blob) {
+  const std::string_view view(*blob);
+  return MapOrKeep(fs, path, frame_at + kSkippableHeaderBytes, view, std::move(blob));
 }
 
 Result<FileFiltersPtr> ReadFilterFrame(const SeekableReader& r) {
@@ -58,20 +79,7 @@ Result<FileFiltersPtr> LoadFilterFrame(io::FileSystem* fs, const std::string& pa
   if (!payload.ok()) return payload.status().WithContext(path);
   if (*payload == nullptr) return FileFiltersPtr();
   const std::string_view blob = std::string_view(**payload).substr(kCrcBytes);
-  auto mapped = fs->MapReadOnly(path, where.offset, where.size);
-  if (!mapped.ok()) {
-    // Mapping is how the filters stay off the heap, not how they are read:
-    // a file system that cannot map, or a map that fails (mmap's ENOMEM,
-    // vm.max_map_count), keeps the copy just read and checked.
-    auto f = FileFilters::FromBlob(blob, std::move(*payload));
-    if (!f.ok()) return f.status().WithContext(path);
-    return FileFiltersPtr(std::make_shared<const FileFilters>(std::move(*f)));
-  }
-  const char* views = (*mapped)->bytes().data() + kCrcBytes;
-  auto f = FileFilters::FromBlob(blob, std::move(*mapped), views);
-  if (!f.ok()) return f.status().WithContext(path);
-  f->mapped = true;
-  return FileFiltersPtr(std::make_shared<const FileFilters>(std::move(*f)));
+  return MapOrKeep(fs, path, where.offset, blob, std::move(*payload));
 }
 
 }  // namespace loge::storage

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 #include "storage/filters.h"
@@ -32,8 +34,15 @@ class SeekableWriter;
 // The skippable frame magic of the filter frame (the seek table's is 0x184D2A5E).
 inline constexpr uint32_t kFilterFrameMagic = 0x184D2A51;
 
-// Appends f's filter frame. Precondition: !f.lazy.
-Status AddFilterFrame(SeekableWriter* w, const FileFilters& f);
+// Appends the filter frame of `blob` (FileFilters::Serialize).
+Status AddFilterFrame(SeekableWriter* w, std::string_view blob);
+
+// The filters of a frame this process has just written at file offset
+// `frame_at` of `path` (its blob still at hand, so nothing is read back):
+// the blob's filters, pointing into the frame mapped. On the heap (in
+// `blob`) where fs cannot map.
+Result<FileFiltersPtr> MapWrittenFilterFrame(io::FileSystem* fs, const std::string& path, uint64_t frame_at,
+                                             std::shared_ptr<const std::string> blob);
 
 // The filters in r's filter frame, copied onto the heap (a remote file, or
 // a file system that cannot map). Null when the file has none; Corruption

@@ -117,6 +117,7 @@ TEST(FilterFrame, Format3MapsTheFiltersFormat2Held) {
     ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 3, &info).ok());
     EXPECT_EQ(info.format_version, v);
     ASSERT_TRUE(info.filters);
+    EXPECT_EQ(info.filters->mapped, v == 3);  // the writer publishes its frame mapped, nothing read back
     made[v - 2] = info.filters;
     auto r = SegmentReader::Open(path);
     ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -422,6 +422,8 @@ Result<std::string> SegmentWriter::Finish(SegmentInfo* info) {
 Status SegmentWriter::WriteFile(io::FileSystem* fs, const std::string& path, int level, SegmentInfo* info) {
   const std::string tmp = path + ".tmp";
   frame_ = opts_.filter_frame;
+  std::shared_ptr<const std::string> blob;  // the filter frame's, when written
+  uint64_t frame_at = 0;
   Status st = [&]() -> Status {
     SerializedImage image;
     std::unique_ptr<io::RandomAccessFile> scratch;
@@ -450,7 +452,11 @@ Status SegmentWriter::WriteFile(io::FileSystem* fs, const std::string& path, int
     SeekableWriter w(out.get(), level);
     LOGE_RETURN_IF_ERROR(ForEachFrame(total, static_cast<uint64_t>(text_end_page_) * kPageSize, opts_, read,
                                       [&](std::string_view f) { return w.AddFrame(f); }));
-    if (frame_ && info_.filters) LOGE_RETURN_IF_ERROR(AddFilterFrame(&w, *info_.filters));
+    if (frame_ && info_.filters) {
+      blob = std::make_shared<const std::string>(info_.filters->Serialize());
+      frame_at = out->Size();
+      LOGE_RETURN_IF_ERROR(AddFilterFrame(&w, *blob));
+    }
     LOGE_RETURN_IF_ERROR(w.Finish());
     LOGE_RETURN_IF_ERROR(out->Sync());
     info_.bytes = out->Size();
@@ -462,6 +468,13 @@ Status SegmentWriter::WriteFile(io::FileSystem* fs, const std::string& path, int
   if (!st.ok()) {
     (void)fs->Remove(tmp);
     return st;
+  }
+  // The published filters point into the file's frame, mapped, instead of
+  // the heap (filter_frame.h); its bytes are the blob just written, so
+  // nothing is read back. A blob that does not parse cannot happen (the
+  // builder made it); the heap filters stay then.
+  if (blob) {
+    if (auto f = MapWrittenFilterFrame(fs, path, frame_at, std::move(blob)); f.ok()) info_.filters = std::move(*f);
   }
   *info = info_;
   return Status::OK();

@@ -288,9 +288,6 @@ Status Merger::MergeClaimed(std::vector<storage::FilePtr> inputs, const std::vec
     if (commit.ok()) commit = catalog_->ReplaceRetiring(ids, local_names, &e, remote_urls);
     if (!commit.ok()) LOGE_RETURN_IF_ERROR(ResolveFailedCommit(name, mo.output_path, commit, &e.id));
     *rows = e.rows;
-    if (Status st = storage::MapFilters(&e, mo.output_path, fs_); !st.ok()) {
-      spdlog::warn("merge: filters of {} stay on the heap: {}", name, st.ToString());
-    }
     replacement = storage::FileHandle::Make(std::move(e), mo.output_path, fs_, opts_.filter_cache);
   }
   if (deleted) {  // committed: the rows are out of the catalog

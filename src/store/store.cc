@@ -47,9 +47,6 @@ storage::FilePtr Store::Impl::MakeHandle(storage::CatalogEntry e) {
     }
   }
   std::string local = e.tier == storage::Tier::kLocal ? io::JoinPath(opts.output_path, e.path) : std::string();
-  if (Status st = storage::MapFilters(&e, local, fs); !st.ok()) {
-    spdlog::warn("filters of {} stay on the heap: {}", e.path, st.ToString());
-  }
   return storage::FileHandle::Make(std::move(e), std::move(local), fs, filter_cache);
 }
 
