@@ -412,6 +412,9 @@ def plot(r, path, title):
     pts = series(samples, lambda s: s["stats"]["filter_mapped_bytes"] / 2**20)
     if pts:
         a.plot(*mins(pts), label="filter_mapped_bytes")
+    pts = series(samples, lambda s: s["stats"]["filter_resident_bytes"] / 2**20)
+    if pts:
+        a.plot(*mins(pts), label="filter_resident_bytes")
     pts = series(samples, lambda s: s["stats"]["wal_bytes"] / 2**20)
     if pts:
         a.plot(*mins(pts), label="wal_bytes")

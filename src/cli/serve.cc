@@ -199,6 +199,10 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
                   "memory for local segments' group filters; beyond it a needle query reads them from the file "
                   "(docs/merges.md, \"Memory\")")
       ->capture_default_str()->check(size);
+  app->add_option("--filter-resident-size", f->filter_resident_size,
+                  "file pages of mapped content filters kept in the process's resident set; beyond it the longest "
+                  "unused are given back to the page cache (0 = no bound; docs/memory.md)")
+      ->capture_default_str()->check(size);
   app->add_option("--query-concurrency", f->query_concurrency, "max files a query scans in parallel")
       ->capture_default_str()->check(CLI::Range(1, 256));
   app->add_option("--max-body-size", f->max_body_size, "largest request body accepted (413 beyond)")
@@ -379,6 +383,7 @@ int RunServe(const ServeFlags& f) {
   in.group_lines = static_cast<size_t>(f.compact_block_filter_lines);
   in.segment_bytes = *ParseByteSize(f.segment_size);
   in.filter_cache_bytes = *ParseByteSize(f.filter_cache_size);
+  in.filter_resident_bytes = *ParseByteSize(f.filter_resident_size);
   in.merge_threads = f.merge_threads;
   in.merge_nice = f.merge_nice;
   in.max_backlog_files = static_cast<size_t>(f.max_merge_backlog);

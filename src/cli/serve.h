@@ -47,6 +47,7 @@ struct ServeFlags {
   std::string compact_max_age = "5m";
   std::string segment_size = "256MiB";
   std::string filter_cache_size = "64MiB";
+  std::string filter_resident_size = "128MiB";
   int merge_threads = 2;
   int merge_nice = 10;
   int max_merge_backlog = 256;

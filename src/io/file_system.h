@@ -5,6 +5,7 @@
 // positional and may be called concurrently).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,11 +38,42 @@ class RandomAccessFile {
 // file-backed, can be dropped under memory pressure and read again, where
 // heap memory could not. Unmapped when the last reference goes; the file may
 // be renamed or unlinked meanwhile (the mapping keeps its inode).
+//
+// A mapping's touched pages count in the process's resident set (RssFile)
+// until the kernel reclaims them or Release() gives them back; Touch()
+// records when a reader last used the bytes, so whoever bounds what stays
+// resident (store/resident_filters.h) gives back the longest unused first.
 class MappedRegion {
  public:
   virtual ~MappedRegion() = default;
   virtual std::string_view bytes() const = 0;
+  // Takes the pages out of this process's resident set (MADV_DONTNEED).
+  // They stay in the page cache and the next touch maps them again, so
+  // readers may go on reading meanwhile.
+  void Release() const {
+    released_use_ms_.store(last_use_ms(), std::memory_order_relaxed);
+    DoRelease();
+  }
+
+  void Touch() const;
+  // When Touch() was last called (steady clock, ms); 0 if never.
+  int64_t last_use_ms() const { return last_use_ms_.load(std::memory_order_relaxed); }
+  // Whether a reader used the bytes since the last Release() (or, never
+  // released, at all): only then can its pages be in the resident set
+  // (mapping a file, even one just written, maps none of its pages in).
+  bool UsedSinceRelease() const { return last_use_ms() > released_use_ms_.load(std::memory_order_relaxed); }
+
+ protected:
+  virtual void DoRelease() const {}  // a no-op where nothing is mapped
+
+ private:
+  mutable std::atomic<int64_t> last_use_ms_{0};
+  mutable std::atomic<int64_t> released_use_ms_{0};
 };
+
+// Bytes of file-backed pages resident in this process (RssFile plus
+// shared memory: /proc/self/statm's third field); 0 where unknown.
+uint64_t FileResidentBytes();
 
 class FileSystem {
  public:

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "io/file_system.h"
@@ -89,6 +91,10 @@ class PosixMappedRegion final : public MappedRegion {
   PosixMappedRegion(void* base, size_t len, size_t skip, size_t n) : base_(base), len_(len), skip_(skip), n_(n) {}
   ~PosixMappedRegion() override { ::munmap(base_, len_); }
   std::string_view bytes() const override { return {static_cast<const char*>(base_) + skip_, n_}; }
+  // For a read-only file mapping, MADV_DONTNEED unmaps the pages from this
+  // process only: the page cache keeps them, and a later read faults them
+  // back in (a minor fault) with the file's bytes, never zeros.
+  void DoRelease() const override { (void)::madvise(base_, len_, MADV_DONTNEED); }
 
  private:
   void* base_;
@@ -216,6 +222,32 @@ class PosixFileSystem final : public FileSystem {
 FileSystem* DefaultFileSystem() {
   static PosixFileSystem* fs = new PosixFileSystem();  // never destroyed: used until exit
   return fs;
+}
+
+void MappedRegion::Touch() const {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  // Readers of one region call this together: skip the store when another
+  // already wrote this millisecond, so the line is not bounced between cores.
+  if (last_use_ms_.load(std::memory_order_relaxed) != now) last_use_ms_.store(now, std::memory_order_relaxed);
+}
+
+uint64_t FileResidentBytes() {
+  // statm: size resident shared text lib data dt, in pages. "shared" is
+  // RssFile + RssShmem, kept as counters by the kernel: reading it costs no
+  // walk of the mappings (smaps would).
+  int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[128];
+  const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  unsigned long long size = 0, resident = 0, shared = 0;
+  if (std::sscanf(buf, "%llu %llu %llu", &size, &resident, &shared) != 3) return 0;
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  return shared * page;
 }
 
 Result<std::shared_ptr<const MappedRegion>> FileSystem::MapReadOnly(const std::string& path, uint64_t, size_t) {

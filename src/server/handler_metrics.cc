@@ -174,6 +174,13 @@ HttpResponse Server::HandleMetrics(HttpRequest&) {
       static_cast<double>(s.filter_memory_flush_bytes));
   one("loge_filter_mapped_bytes", "gauge", "Content filters of local files mapped from the files (page cache, not heap).",
       static_cast<double>(s.filter_mapped_bytes));
+  one("loge_filter_resident_bytes", "gauge",
+      "File pages the process holds resident above its level at start: mostly mapped filters needles probed "
+      "(bounded by --filter-resident-size).",
+      static_cast<double>(s.filter_resident_bytes));
+  one("loge_filter_released_bytes_total", "counter",
+      "Mapped filter bytes given back to the page cache to keep the resident set under --filter-resident-size.",
+      static_cast<double>(s.filter_released_bytes));
   one("loge_filter_cache_bytes", "gauge", "Local segments' group filters held in the filter cache (--filter-cache-size).",
       static_cast<double>(s.filter_cache_bytes));
   const HeapStats heap = ReadHeap();  // docs/memory.md

@@ -287,6 +287,10 @@ HttpResponse Server::HandleStats(HttpRequest&) {
   w.Uint(s.filter_memory_flush_bytes);
   w.Key("filter_mapped_bytes");
   w.Uint(s.filter_mapped_bytes);
+  w.Key("filter_resident_bytes");
+  w.Uint(s.filter_resident_bytes);
+  w.Key("filter_released_bytes");
+  w.Uint(s.filter_released_bytes);
   w.Key("filter_cache_bytes");
   w.Uint(s.filter_cache_bytes);
   w.Key("filter_cache_hits");

@@ -12,7 +12,7 @@ std::shared_ptr<const FileHandle> FileHandle::Make(CatalogEntry e, std::string l
                                                    std::shared_ptr<FilterCache> cache) {
   // Without a summary nothing would prune the file before its groups.
   const bool lazy = cache && e.tier == Tier::kLocal && e.kind == FileKind::kSegment && e.filters &&
-                    !e.filters->lazy && !e.filters->mapped && !e.filters->summary.empty() && !local_path.empty();
+                    !e.filters->lazy && !e.filters->mapped() && !e.filters->summary.empty() && !local_path.empty();
   if (lazy) {
     cache->Put(local_path, e.filters);
     e.filters = e.filters->WithoutGroupFilters();

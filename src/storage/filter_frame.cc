@@ -42,7 +42,7 @@ Result<FileFiltersPtr> MapOrKeep(io::FileSystem* fs, const std::string& path, ui
   Result<FileFilters> f = mapped.ok() ? FileFilters::FromBlob(blob, *mapped, (*mapped)->bytes().data() + kCrcBytes)
                                       : FileFilters::FromBlob(blob, std::move(heap));
   if (!f.ok()) return f.status().WithContext(path);
-  f->mapped = mapped.ok();
+  if (mapped.ok()) f->region = *mapped;
   return FileFiltersPtr(std::make_shared<const FileFilters>(std::move(*f)));
 }
 

@@ -117,7 +117,7 @@ TEST(FilterFrame, Format3MapsTheFiltersFormat2Held) {
     ASSERT_TRUE(w.WriteFile(io::DefaultFileSystem(), path, 3, &info).ok());
     EXPECT_EQ(info.format_version, v);
     ASSERT_TRUE(info.filters);
-    EXPECT_EQ(info.filters->mapped, v == 3);  // the writer publishes its frame mapped, nothing read back
+    EXPECT_EQ(info.filters->mapped(), v == 3);  // the writer publishes its frame mapped, nothing read back
     made[v - 2] = info.filters;
     auto r = SegmentReader::Open(path);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -125,7 +125,7 @@ TEST(FilterFrame, Format3MapsTheFiltersFormat2Held) {
     auto f = (*r)->ReadFilters();
     ASSERT_TRUE(f.ok()) << f.status().ToString();
     ASSERT_TRUE(*f);
-    EXPECT_EQ((*f)->mapped, v == 3);
+    EXPECT_EQ((*f)->mapped(), v == 3);
     EXPECT_EQ((*f)->HeapBytes(), v == 3 ? 0u : (*f)->Bytes());
     read[v - 2] = *f;
     // What zstd -d gives back is the SQLite image, and nothing more.
@@ -215,7 +215,7 @@ TEST(FilterFrame, AFailedMapKeepsTheFiltersOnTheHeap) {
   auto f = LoadFilterFrame(&fs, path);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   ASSERT_TRUE(*f);
-  EXPECT_FALSE((*f)->mapped);
+  EXPECT_FALSE((*f)->mapped());
   EXPECT_EQ((*f)->Serialize(), info.filters->Serialize());
 }
 

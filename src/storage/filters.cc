@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "core/types.h"
+#include "io/file_system.h"
 #include "storage/fuse_filter.h"
 
 namespace loge::storage {
@@ -224,6 +225,7 @@ Result<FileFilters> FileFilters::FromBlob(std::string_view in, std::shared_ptr<c
 }
 
 UsableKeys UsableKeysFor(const FileFilters& f, const NeedleSet2& needles) {
+  if (f.region) f.region->Touch();  // the probes that follow page it in
   UsableKeys u;
   for (const auto& alternatives : needles) {
     auto& out = u.filters.emplace_back();

@@ -38,6 +38,10 @@
 #include "core/status.h"
 #include "storage/keys.h"
 
+namespace loge::io {
+class MappedRegion;
+}
+
 namespace loge::storage {
 
 struct GroupFilter {
@@ -67,10 +71,13 @@ struct FileFilters {
   // (SegmentReader::ReadFilters, through a FilterCache).
   bool lazy = false;
   // What `common`, `summary` and the groups' filters point into: bytes on
-  // the heap, or (mapped = true) the file's filter frame mapped read-only
-  // (filter_frame.h), which the kernel pages in and out like any file.
+  // the heap, or the file's filter frame mapped read-only (filter_frame.h),
+  // which the kernel pages in and out like any file. `region` is that
+  // mapping (null on the heap): UsableKeysFor marks it used, and the store
+  // gives back the pages of the longest unused (store/resident_filters.h).
   std::shared_ptr<const void> storage;
-  bool mapped = false;
+  std::shared_ptr<const io::MappedRegion> region;
+  bool mapped() const { return region != nullptr; }
 
   // True when the trigram key may be common (then it cannot rule a group out).
   bool CommonMayHold(uint64_t trigram_key) const;
@@ -78,7 +85,7 @@ struct FileFilters {
   // Bytes of every filter (common, summary, groups).
   size_t Bytes() const;
   // Of those, the ones on the heap (0 when mapped).
-  size_t HeapBytes() const { return mapped ? 0 : Bytes(); }
+  size_t HeapBytes() const { return mapped() ? 0 : Bytes(); }
   // The same filters without the groups' filter bytes (lazy = true): what a
   // local file keeps in memory.
   std::shared_ptr<const FileFilters> WithoutGroupFilters() const;

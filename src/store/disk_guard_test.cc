@@ -8,6 +8,7 @@
 
 #include "io/file_system.h"
 #include "store/store.h"
+#include "store/test_files.h"
 
 namespace loge::store {
 namespace {
@@ -104,16 +105,6 @@ Payload OneLine(int64_t ts) {
   s.entries.push_back({ts, "line " + std::to_string(ts), ""});
   p.streams.push_back(std::move(s));
   return p;
-}
-
-// Polls cond every few ms until it holds or 30 s pass.
-bool Eventually(const std::function<bool()>& cond) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
 }
 
 // The store re-reads the free space on its own: pushes are refused while

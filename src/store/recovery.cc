@@ -402,6 +402,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& opts) {
   d->opts = opts;
   d->fs = opts.fs != nullptr ? opts.fs : io::DefaultFileSystem();
   d->filter_cache = std::make_shared<storage::FilterCache>(opts.filter_cache_bytes);
+  d->resident_filters = std::make_unique<ResidentFilters>(opts.filter_resident_bytes, io::FileResidentBytes);
   ingest::HeadOptions ho;
   ho.buckets = opts.buckets;
   ho.seal_rows = opts.payload_size;

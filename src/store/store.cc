@@ -159,6 +159,14 @@ void Store::Impl::FlushLoop(std::stop_token st) {
   }
 }
 
+void Store::Impl::CheckResidentFilters() {
+  std::vector<std::shared_ptr<const io::MappedRegion>> regions;
+  for (const auto& f : files.Snapshot()) {
+    if (f->entry.filters && f->entry.filters->region) regions.push_back(f->entry.filters->region);
+  }
+  resident_filters->Check(std::move(regions));
+}
+
 void Store::Impl::TickLoop(std::stop_token st) {
   auto tick = std::max<Duration>(std::min<Duration>(opts.flush_interval / 4, opts.disk_check_interval),
                                  std::chrono::milliseconds(5));
@@ -174,6 +182,7 @@ void Store::Impl::TickLoop(std::stop_token st) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_disk_check) {
       disk->Check();
+      CheckResidentFilters();
       next_disk_check = now + opts.disk_check_interval;
     }
     head->SealDue(now);
@@ -301,6 +310,9 @@ StoreStats Store::Stats() {
   s.filter_cache_bytes = cache.bytes;
   s.filter_cache_hits = cache.hits;
   s.filter_cache_misses = cache.misses;
+  const ResidentFilters::Stats resident = d->resident_filters->GetStats();
+  s.filter_resident_bytes = resident.resident_bytes;
+  s.filter_released_bytes = resident.released_bytes;
   const auto files = d->files.Snapshot();
   s.files = files.size();
   for (const auto& f : files) {
@@ -317,7 +329,7 @@ StoreStats Store::Stats() {
     }
     uint64_t filter_bytes = 0;
     if (e.filters) filter_bytes += e.filters->HeapBytes() + e.filters->groups.size() * sizeof(storage::GroupFilter);
-    if (e.filters && e.filters->mapped) s.filter_mapped_bytes += e.filters->Bytes();
+    if (e.filters && e.filters->mapped()) s.filter_mapped_bytes += e.filters->Bytes();
     if (e.block_id_keys) filter_bytes += e.block_id_keys->Bytes();
     s.filter_memory_bytes += filter_bytes;
     if (e.kind == storage::FileKind::kFlush) s.filter_memory_flush_bytes += filter_bytes;

@@ -80,6 +80,10 @@ struct StoreOptions {
   // memory (storage/filter_cache.h); the rest are read from the file when a
   // needle's summary check passes.
   size_t filter_cache_bytes = 64ull << 20;
+  // --filter-resident-size: bytes of mapped filter pages the process keeps
+  // resident before it gives back the longest unused (resident_filters.h);
+  // 0 = no bound.
+  uint64_t filter_resident_bytes = 128ull << 20;
 
   // Read-only mode when the disk is nearly full (disk_guard.h,
   // docs/reliability.md "Disk full"): --min-free-disk. The path is set to
@@ -141,6 +145,12 @@ struct StoreStats {
   // Filters of format-3 local files, mapped from their files: page cache
   // the kernel may drop and read again, not heap (filter_frame.h).
   uint64_t filter_mapped_bytes = 0;
+  // Of the process's memory, the file pages it holds resident (above its
+  // level at open: mostly mapped filters that needles probed), at most
+  // about --filter-resident-size; and the mapped bytes given back to keep
+  // it there (resident_filters.h).
+  uint64_t filter_resident_bytes = 0;
+  uint64_t filter_released_bytes = 0;
   // The group filters of local segments held in the cache (at most
   // --filter-cache-size), and its lookups that found them or read the file.
   uint64_t filter_cache_bytes = 0;

@@ -13,6 +13,7 @@
 #include "storage/catalog.h"
 #include "storage/file_set.h"
 #include "storage/filter_cache.h"
+#include "store/resident_filters.h"
 #include "store/deletes.h"
 #include "store/flushed_seqs.h"
 #include "store/merger.h"
@@ -40,6 +41,7 @@ struct Store::Impl {
   std::unique_ptr<storage::Catalog> catalog;
   storage::FileSet files;  // what queries read (Head invariant 1)
   std::shared_ptr<storage::FilterCache> filter_cache;  // local segments' group filters
+  std::unique_ptr<ResidentFilters> resident_filters;   // bounds mapped filter pages in RSS
   std::atomic<uint64_t> next_file_seq{1};
 
   wal::SeqTracker tracker;
@@ -75,6 +77,8 @@ struct Store::Impl {
   Result<storage::FilePtr> WriteBatch(const ingest::Batch& batch, std::string* name, storage::CatalogEntry* pending);
   void FlushLoop(std::stop_token st);
   void TickLoop(std::stop_token st);
+  // Gives back mapped filter pages above --filter-resident-size (ticker).
+  void CheckResidentFilters();
   void WaitForBacklog(std::stop_token st);
   storage::FilePtr MakeHandle(storage::CatalogEntry e);
   size_t FlushFileCount();

@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <thread>
 
 #include "io/file_system.h"
 #include "storage/seekable_zstd.h"
@@ -23,6 +25,16 @@ inline std::string NewTestDir(const std::string& what) {
   std::string tmpl = ::testing::TempDir() + "/" + what + "XXXXXX";
   EXPECT_NE(mkdtemp(tmpl.data()), nullptr);
   return tmpl;
+}
+
+// Polls cond every few ms until it holds or 30 s pass.
+inline bool Eventually(const std::function<bool()>& cond) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 // A store in dir that flushes, checkpoints and merges only when told.

@@ -305,7 +305,7 @@ Status Uploader::RotateOne(const storage::FilePtr& f, RotateStats* rs) {
   // row takes every filter: a remote file's stay in memory (a local one's
   // group filters may be in the file alone, FileFilters::lazy).
   LOGE_ASSIGN_OR_RETURN(storage::FileFiltersPtr filters, f->GroupFilters(nullptr));
-  if (filters && filters->mapped) {
+  if (filters && filters->mapped()) {
     // On the heap, as the catalog gives them after a restart: a mapping of
     // the local file would keep its bytes on disk after it is deleted.
     LOGE_ASSIGN_OR_RETURN(storage::FileFilters copy, storage::FileFilters::Deserialize(filters->Serialize()));
