@@ -5,6 +5,8 @@
 #include <bit>
 #include <cstring>
 
+#include <xxhash.h>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -153,6 +155,57 @@ void ForEachIdToken(std::string_view text, Fn&& fn) {
   if (run != SIZE_MAX) emit(run, n);
 }
 
+// The distinct tokens of one AddIdKeys call, by their bytes (which stay in
+// the caller's text for the call). An open-addressing table that lives on
+// with its thread, so a call allocates nothing once the table is big
+// enough; a generation number empties it in O(1).
+class TokenSet {
+ public:
+  // True when [s, s+len) was not in the set (it is now).
+  bool Insert(const unsigned char* s, size_t len) {
+    if ((count_ + 1) * 2 > slots_.size()) Grow();
+    const uint64_t h = XXH3_64bits(s, len);
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      Slot& slot = slots_[i];
+      if (slot.gen != gen_) {
+        slot = Slot{h, s, static_cast<uint32_t>(len), gen_};
+        count_++;
+        return true;
+      }
+      if (slot.hash == h && slot.len == len && std::memcmp(slot.bytes, s, len) == 0) return false;
+    }
+  }
+  // Empties the set (a new generation).
+  void Clear() {
+    count_ = 0;
+    if (++gen_ == 0) {  // wrapped: stale slots could look current
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+      gen_ = 1;
+    }
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    const unsigned char* bytes = nullptr;
+    uint32_t len = 0;
+    uint32_t gen = 0;  // current only when equal to gen_
+  };
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(64, old.size() * 2), Slot{});
+    for (const Slot& s : old) {
+      if (s.gen != gen_) continue;
+      size_t i = s.hash & (slots_.size() - 1);
+      while (slots_[i].gen == gen_) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = s;
+    }
+  }
+  std::vector<Slot> slots_;
+  size_t count_ = 0;
+  uint32_t gen_ = 1;
+};
+
 void SortUnique(std::vector<uint64_t>* v) {
   std::sort(v->begin(), v->end());
   v->erase(std::unique(v->begin(), v->end()), v->end());
@@ -194,7 +247,16 @@ uint32_t TrigramIndex(const unsigned char* p) {
 }
 
 void AddIdKeys(std::string_view text, std::vector<uint64_t>* keys) {
-  ForEachIdToken(text, [&](const unsigned char* s, size_t len) { Winnow(s, len, keys); });
+  // A block's lines repeat their long tokens (paths, host and class names,
+  // a session's id): on the sustained benchmark's corpus more than half of
+  // the id-token bytes of a block are a token it had already. A token's
+  // keys depend on its bytes alone, so a repeat is passed over instead of
+  // winnowed again (and its keys sorted out again by the caller).
+  thread_local TokenSet seen;
+  seen.Clear();
+  ForEachIdToken(text, [&](const unsigned char* s, size_t len) {
+    if (seen.Insert(s, len)) Winnow(s, len, keys);
+  });
 }
 
 NeedleKeys2 KeysForNeedle2(std::string_view needle) {

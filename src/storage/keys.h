@@ -91,8 +91,9 @@ inline void ForEachTrigram(std::string_view text, Fn&& fn) {
   }
 }
 
-// Appends the id keys of text (a block's joined lines, or one line).
-// Duplicates are appended again.
+// Appends the id keys of text (a block's joined lines, or one line): a
+// token repeated in text adds its keys once, but distinct tokens may add
+// the same key, so the caller still sorts out duplicates.
 void AddIdKeys(std::string_view text, std::vector<uint64_t>* keys);
 
 // The keys every line containing the needle must have. Both lists are

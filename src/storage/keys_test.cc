@@ -53,6 +53,37 @@ TEST(Keys, NeedleKeysAreKeysOfEveryLineHoldingTheNeedle) {
   EXPECT_GT(with_ids, 100u);  // the id path was exercised
 }
 
+// A block's text gives the keys of its lines together: the repeated
+// tokens AddIdKeys passes over add nothing its first sight did not, over
+// blocks big enough to grow its table and tokens that share a hash bucket
+// or a prefix.
+TEST(Keys, ABlockHasTheKeysOfItsLines) {
+  std::mt19937_64 rng(17);
+  auto token = [&](uint64_t i) {
+    // 16–40 bytes, mostly distinct; some prefixes of others.
+    std::string t = "req" + std::to_string(i * 2654435761u % 1000003) + "abcdefghijklmnopqrstuvwxyz";
+    return t.substr(0, 16 + i % 25);
+  };
+  for (int round = 0; round < 40; round++) {
+    const size_t lines = 1 + rng() % 400;
+    const uint64_t vocabulary = 1 + rng() % 2000;
+    std::string text;
+    std::set<uint64_t> want;
+    for (size_t l = 0; l < lines; l++) {
+      std::string line = "GET /x";
+      for (int t = 0; t < 1 + static_cast<int>(rng() % 6); t++) line += " " + token(rng() % vocabulary);
+      std::vector<uint64_t> k;
+      AddIdKeys(line, &k);
+      want.insert(k.begin(), k.end());
+      text += line;
+      text += '\n';
+    }
+    std::vector<uint64_t> got;
+    AddIdKeys(text, &got);
+    ASSERT_EQ(std::set<uint64_t>(got.begin(), got.end()), want) << "round " << round;
+  }
+}
+
 TEST(Keys, IdsGetKeysAndTimestampsAndNumbersDoNot) {
   auto ids = [](std::string_view s) {
     std::vector<uint64_t> k;
