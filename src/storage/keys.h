@@ -79,13 +79,15 @@ inline void ForEachTrigram(std::string_view text, Fn&& fn) {
   const size_t n = text.size();
   if (n < 3) return;
   uint32_t a = kTrigramCode[p[0]], b = kTrigramCode[p[1]];
+  uint32_t ab = a * 96 + b;  // carried over: one multiply a byte, not two
   for (size_t i = 2; i < n; ++i) {
     const uint32_t c = kTrigramCode[p[i]];
     if ((a | b | c) < 0x80) {
-      fn((a * 96 + b) * 96 + c);  // the common case: printable ASCII
+      fn(ab * 96 + c);  // the common case: printable ASCII
     } else if (a != kNewline && b != kNewline && c != kNewline) {
       fn(TrigramIndex(p + i - 2));
     }
+    ab = b * 96 + c;
     a = b;
     b = c;
   }
