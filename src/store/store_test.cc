@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <iterator>
+#include <set>
+#include <sstream>
 #include <fstream>
 #include <thread>
 
@@ -62,6 +66,41 @@ TEST(Store, PushedRowsAreQueryableBeforeAndAfterFlush) {
   EXPECT_EQ(hits.front().ts, 204);
   EXPECT_EQ((*ing)->LabelKeys(), std::vector<std::string>{"app"});
   EXPECT_EQ((*ing)->Stats().head_rows, 0u);
+}
+
+// The nice values of this process's threads, from /proc/self/task/*/stat
+// (field 19, after the command name in parentheses).
+std::multiset<int> ThreadNices() {
+  std::multiset<int> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream f(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && rest >> field; i++) {
+      if (i == 19) out.insert(std::stoi(field));
+    }
+  }
+  return out;
+}
+
+// The merge threads run at their nice value, so the threads people wait on
+// (pushes, queries) and the flush get the cores first.
+TEST(Store, MergeThreadsRunAtTheirNiceValue) {
+  std::string dir = TempDir();
+  StoreOptions o = Opts(dir);
+  o.merge_interval = std::chrono::hours(1);  // merge threads start, and wait
+  o.merge_threads = 2;
+  o.merge_nice = 9;
+  auto ing = Store::Open(o);
+  ASSERT_TRUE(ing.ok()) << ing.status().ToString();
+  // Each thread sets its value as it starts: wait for that, not for a time.
+  EXPECT_TRUE(Eventually([] { return ThreadNices().count(9) == 2; }));
+  ASSERT_TRUE((*ing)->Push(MakePayload("web", 100, 10, "w")).ok());
+  ASSERT_TRUE((*ing)->FlushAll().ok());
+  EXPECT_EQ(QueryAll(ing->get()).size(), 10u);
 }
 
 // The filters of published files are held in memory, and stats say how
