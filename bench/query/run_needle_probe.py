@@ -2,6 +2,7 @@
 """What one needle costs on an existing store, with nothing else running.
 
     run_needle_probe.py --loge BIN --data-dir DIR [--queries 400] [--needles 20]
+    run_needle_probe.py --loge BIN --head-rows 50000 --loadgen LG --corpus FILE
 
 Opens DIR (a data directory a benchmark kept, e.g. run_sustained.py --keep)
 with BIN and its default flags, waits until its background work settles
@@ -14,13 +15,20 @@ twice with two binaries on the same directory to compare them: the store
 is left as found apart from what its own merges did before the first
 query.
 
+With --head-rows N it measures the unflushed head instead: a fresh server
+that does not flush (--flush-interval 1h, --max-head-size 1GiB) takes N
+lines of a bench/vs/corpus.py FILE from loge-loadgen, then answers needles
+no line holds, which read every head row and no file.
+
 Standard library only; the helpers are bench/vs/servers.py's.
 """
 import argparse
 import json
 import os
 import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -61,15 +69,49 @@ def pick_needles(server, want, max_rows):
     return needles
 
 
+def probe_head(args):
+    """Absent needles against a head of --head-rows rows and no files."""
+    work = tempfile.mkdtemp(prefix="needle-probe-head-")
+    server = Loge(args.loge, os.path.join(work, "data"), os.path.join(work, "loge.log"),
+                  extra=["--flush-interval", "1h", "--max-head-size", "1GiB"])
+    try:
+        subprocess.run([args.loadgen, "--addr", f"http://127.0.0.1:{server.port}", "--path", Loge.push_path,
+                        "--corpus", args.corpus, "--batch", "1000", "--lines", str(args.head_rows),
+                        "--connections", "4"], check=True, stdout=subprocess.DEVNULL)
+        stats = server.stats()
+        cpu0, lat = server.cpu(), []
+        for i in range(args.queries):
+            secs, rows, _ = server.query({"line": f"CzzQzzQzzQzzQzzQzz{i}", "limit": 100})
+            assert not rows, "an absent needle was found"
+            lat.append(secs * 1000)
+        cpu = (server.cpu() - cpu0) * 1000 / args.queries
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    lat.sort()
+    print(f"head of {stats['head_rows']:,} rows ({stats['head_bytes'] / 2**20:.1f} MiB), no files: absent needle "
+          f"p50 {statistics.median(lat):.1f} ms, p95 {lat[int(0.95 * (len(lat) - 1))]:.1f} ms, "
+          f"server CPU {cpu:.2f} ms per query ({args.queries} queries)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--loge", required=True)
-    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--data-dir", help="a kept data directory (or --head-rows)")
+    ap.add_argument("--head-rows", type=int, default=0, help="measure a head of this many rows instead")
+    ap.add_argument("--loadgen", help="loge-loadgen, for --head-rows")
+    ap.add_argument("--corpus", help="a bench/vs/corpus.py file, for --head-rows")
     ap.add_argument("--queries", type=int, default=400)
     ap.add_argument("--needles", type=int, default=20)
     ap.add_argument("--max-rows", type=int, default=5)
     ap.add_argument("--log", default=None, help="the server's log (default: a new file in the temp dir)")
     args = ap.parse_args()
+    if args.head_rows:
+        if not (args.loadgen and args.corpus):
+            ap.error("--head-rows needs --loadgen and --corpus")
+        return probe_head(args)
+    if not args.data_dir:
+        ap.error("give --data-dir or --head-rows")
     data = os.path.abspath(args.data_dir)
     log_path = args.log or os.path.join(tempfile.gettempdir(), f"needle-probe-{os.getpid()}.log")
     server = Loge(args.loge, data, log_path)

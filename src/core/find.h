@@ -5,7 +5,8 @@
 // needle query under sustained ingest).
 //
 // Method: for every position, compare the needle's first and last bytes,
-// 16 positions at once (SSE2), and only where both agree compare the rest.
+// 32 positions at once (AVX2, where the CPU has it) or 16 (SSE2), and only
+// where both agree compare the rest.
 // Lines of logs rarely hold both bytes at the right distance, so nearly
 // every chunk of 16 positions costs two loads, two compares and a branch.
 //
@@ -24,5 +25,13 @@ size_t FindSubstring(std::string_view hay, std::string_view needle);
 inline bool ContainsSubstring(std::string_view hay, std::string_view needle) {
   return FindSubstring(hay, needle) != std::string_view::npos;
 }
+
+// The vector widths, for tests. Preconditions: 2 <= needle.size() <=
+// hay.size(); FindAvx2 only where HaveAvx2().
+namespace find_internal {
+size_t FindSse2(std::string_view hay, std::string_view needle);
+size_t FindAvx2(std::string_view hay, std::string_view needle);
+bool HaveAvx2();
+}  // namespace find_internal
 
 }  // namespace loge
