@@ -8,7 +8,7 @@
 // 32 positions at once (AVX2, where the CPU has it) or 16 (SSE2), and only
 // where both agree compare the rest.
 // Lines of logs rarely hold both bytes at the right distance, so nearly
-// every chunk of 16 positions costs two loads, two compares and a branch.
+// every chunk of positions costs two loads, two compares and a branch.
 //
 // Thread-safety: pure functions.
 #pragma once

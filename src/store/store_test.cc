@@ -5,10 +5,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <set>
 #include <sstream>
-#include <fstream>
 #include <thread>
 
 #include <sqlite3.h>
