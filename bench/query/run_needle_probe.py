@@ -69,10 +69,16 @@ def pick_needles(server, want, max_rows):
     return needles
 
 
+def summary(lat):
+    """p50 and p95 of latencies in ms."""
+    lat = sorted(lat)
+    return f"p50 {statistics.median(lat):.1f} ms, p95 {lat[int(0.95 * (len(lat) - 1))]:.1f} ms"
+
+
 def probe_head(args):
     """Absent needles against a head of --head-rows rows and no files."""
     work = tempfile.mkdtemp(prefix="needle-probe-head-")
-    server = Loge(args.loge, os.path.join(work, "data"), os.path.join(work, "loge.log"),
+    server = Loge(args.loge, os.path.join(work, "data"), args.log or os.path.join(work, "loge.log"),
                   extra=["--flush-interval", "1h", "--max-head-size", "1GiB"])
     try:
         subprocess.run([args.loadgen, "--addr", f"http://127.0.0.1:{server.port}", "--path", Loge.push_path,
@@ -88,10 +94,8 @@ def probe_head(args):
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    lat.sort()
     print(f"head of {stats['head_rows']:,} rows ({stats['head_bytes'] / 2**20:.1f} MiB), no files: absent needle "
-          f"p50 {statistics.median(lat):.1f} ms, p95 {lat[int(0.95 * (len(lat) - 1))]:.1f} ms, "
-          f"server CPU {cpu:.2f} ms per query ({args.queries} queries)")
+          f"{summary(lat)}, server CPU {cpu:.2f} ms per query ({args.queries} queries)")
 
 
 def main():
@@ -130,9 +134,7 @@ def main():
         cpu = (server.cpu() - cpu0) * 1000 / args.queries
     finally:
         server.stop()
-    lat.sort()
-    print(f"needle p50 {statistics.median(lat):.1f} ms, p95 {lat[int(0.95 * (len(lat) - 1))]:.1f} ms, "
-          f"server CPU {cpu:.2f} ms per query ({args.queries} queries, {len(needles)} needles)")
+    print(f"needle {summary(lat)}, server CPU {cpu:.2f} ms per query ({args.queries} queries, {len(needles)} needles)")
     print("last answer's stats: " + json.dumps(last["stats"]))
 
 

@@ -14,14 +14,6 @@ namespace loge {
 
 namespace {
 
-// The positions i..last one at a time: the tail every vector width leaves.
-size_t FindFrom(const char* h, size_t i, size_t last, const char* w, size_t k) {
-  for (; i <= last; i++) {
-    if (h[i] == w[0] && h[i + k - 1] == w[k - 1] && std::memcmp(h + i + 1, w + 1, k - 2) == 0) return i;
-  }
-  return std::string_view::npos;
-}
-
 // Whether the needle starts at `at` (its first and last bytes already agree).
 inline bool MiddleAgrees(const char* h, size_t at, const char* w, size_t k) {
   return k == 2 || std::memcmp(h + at + 1, w + 1, k - 2) == 0;
@@ -50,7 +42,10 @@ size_t FindSse2(std::string_view hay, std::string_view needle) {
     }
   }
 #endif
-  return FindFrom(h, i, last, w, k);
+  for (; i <= last; i++) {  // the tail the vector loop leaves, one position at a time
+    if (h[i] == w[0] && h[i + k - 1] == w[k - 1] && MiddleAgrees(h, i, w, k)) return i;
+  }
+  return std::string_view::npos;
 }
 
 #if defined(LOGE_FIND_AVX2)
@@ -103,9 +98,7 @@ size_t FindSubstring(std::string_view hay, std::string_view needle) {
     const void* p = std::memchr(hay.data(), needle[0], n);
     return p ? static_cast<size_t>(static_cast<const char*>(p) - hay.data()) : std::string_view::npos;
   }
-#if defined(LOGE_FIND_AVX2)
   if (find_internal::HaveAvx2()) return find_internal::FindAvx2(hay, needle);
-#endif
   return find_internal::FindSse2(hay, needle);
 }
 

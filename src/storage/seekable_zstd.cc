@@ -358,9 +358,11 @@ Status SeekableReader::ReadFrame(size_t i, std::string* out) const {
   }
   const uint64_t csize = CompressedFrameSize(i);
   const uint64_t dsize = FrameSize(i);
-  // The compressed bytes go into a buffer the thread keeps (frames are 64
-  // KiB to 1 MiB as loge writes them): a merge reads every frame of its
-  // inputs, and a fresh zeroed buffer each time showed in its profile.
+  // The compressed bytes go into a buffer the thread keeps (text frames
+  // decode to 64 KiB to 1 MiB as loge writes them, and compress to less):
+  // a merge reads every frame of its inputs, and a fresh zeroed buffer each
+  // time showed in its profile. At most 1 MiB stays with each thread that
+  // has read a frame; a larger frame gets a buffer of its own.
   thread_local std::string reused;
   std::string fresh;
   std::string& src = csize <= kReusedReadBuffer ? reused : fresh;
